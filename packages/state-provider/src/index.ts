@@ -1,0 +1,30 @@
+export type {
+  BatchWriteOptions,
+  BatchWritten,
+  Capabilities,
+  Changed,
+  Identifier,
+  InitOptions,
+  Metadata,
+  RegisterOptions,
+  Registered,
+  Source,
+  StateOf,
+  StateProvider,
+  Subscriber,
+  SubscriptionId,
+  VariableEvent,
+  VariableEventKind,
+  VariableId,
+  VariableRecord,
+  WriteOptions,
+  Written,
+} from "./contract.js";
+export { CONTRACT_VERSION } from "./contract.js";
+export * from "./errors.js";
+export * from "./export-format.js";
+export * from "./pattern.js";
+export * from "./provider.js";
+export * from "./result.js";
+export * from "./subscribers.js";
+export * from "./types/index.js";

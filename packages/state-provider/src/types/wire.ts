@@ -1,0 +1,105 @@
+import { describeValue, StateErrors } from "../errors.js";
+import { err, ok, type Result } from "../result.js";
+import { checkConstraints } from "./validation.js";
+import { type Constraints, isVariableType, type VariableType, type VariableValue } from "./variable-types.js";
+
+/*
+ * JSON wire encoding shared with the DSPex/Snakepit bridge (bridge-protocol.md): a value is the
+ * UTF-8 JSON of the value; the special floats are the strings "NaN", "Infinity", "-Infinity";
+ * constraints use snake_case keys. Decoding only parses: callers pass the result to `checkValue`.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export const TYPE_URL_PREFIX = "type.googleapis.com/snakepit.";
+
+/** `type.googleapis.com/snakepit.<type>`: the `Any.type_url` of a value of that type. */
+export function typeUrlFor(type: VariableType): string {
+  return TYPE_URL_PREFIX + type;
+}
+
+/** The variable type named by an `Any.type_url`, or an error naming the url. */
+export function typeFromUrl(typeUrl: string): Result<VariableType> {
+  const type = typeUrl.startsWith(TYPE_URL_PREFIX) ? typeUrl.slice(TYPE_URL_PREFIX.length) : undefined;
+  if (type === undefined || !isVariableType(type)) {
+    return err(
+      StateErrors.validation(undefined, "type", `unknown value type_url ${JSON.stringify(typeUrl)}; expected ${TYPE_URL_PREFIX}<type>`),
+    );
+  }
+  return ok(type);
+}
+
+const SPECIAL_FLOATS: Readonly<Record<string, number>> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+};
+
+/** A stored value as a JSON-safe value (special floats become strings). */
+export function toJsonValue(type: VariableType, value: VariableValue): JsonValue {
+  if (type === "float" && typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  }
+  return value as JsonValue;
+}
+
+/** The inverse of `toJsonValue`: special-float strings become numbers for float variables. */
+export function fromJsonValue(type: VariableType, json: unknown): unknown {
+  if (type === "float" && typeof json === "string" && json in SPECIAL_FLOATS) return SPECIAL_FLOATS[json];
+  return json;
+}
+
+export function encodeValueJson(type: VariableType, value: VariableValue): string {
+  return JSON.stringify(toJsonValue(type, value));
+}
+
+/** Parses the JSON text of a value. The result still has to pass `checkValue`. */
+export function decodeValueJson(type: VariableType, text: string, variable?: string): Result<unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return err(StateErrors.validation(variable, "json", `value of type ${type} is not valid JSON: ${describeValue(text)}`));
+  }
+  return ok(fromJsonValue(type, parsed));
+}
+
+const TO_WIRE_KEY: Readonly<Record<keyof Constraints, string>> = {
+  min: "min",
+  max: "max",
+  minLength: "min_length",
+  maxLength: "max_length",
+  pattern: "pattern",
+  enum: "enum",
+  choices: "choices",
+  allowedModules: "allowed_modules",
+  dimensions: "dimensions",
+  shape: "shape",
+};
+const FROM_WIRE_KEY: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(TO_WIRE_KEY).map(([camel, snake]) => [snake, camel]),
+);
+
+/** Constraints as `constraints_json` (snake_case keys). Empty constraints are `{}`. */
+export function encodeConstraintsJson(constraints: Constraints): string {
+  const wire: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(constraints)) wire[TO_WIRE_KEY[key as keyof Constraints] ?? key] = value;
+  return JSON.stringify(wire);
+}
+
+/** Parses and validates `constraints_json` for a type. Empty text means no constraints. */
+export function decodeConstraintsJson(type: VariableType, text: string, variable?: string): Result<Constraints> {
+  if (text.trim() === "") return checkConstraints(type, undefined, variable);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return err(StateErrors.validation(variable, "constraints", `constraints_json is not valid JSON: ${describeValue(text)}`));
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return checkConstraints(type, parsed, variable);
+  }
+  const camel: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parsed)) camel[FROM_WIRE_KEY[key] ?? key] = value;
+  return checkConstraints(type, camel, variable);
+}
