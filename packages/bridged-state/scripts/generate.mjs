@@ -1,0 +1,35 @@
+// Regenerates src/generated/ (TypeScript types for the messages and the service) from the one
+// .proto in proto/. Run after any change to the .proto: `pnpm generate`, then commit the result.
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+const generator = join(dirname(require.resolve("@grpc/proto-loader/package.json")), "build/bin/proto-loader-gen-types.js");
+const outDir = join(root, "src/generated");
+
+rmSync(outDir, { recursive: true, force: true });
+execFileSync(
+  process.execPath,
+  [
+    generator,
+    // Options mirror the runtime loader (src/proto.ts) so the types describe the objects it builds.
+    "--keepCase",
+    "--longs=String",
+    "--enums=String",
+    "--defaults",
+    "--oneofs",
+    "--grpcLib=@grpc/grpc-js",
+    "--includeComments",
+    "--outDir",
+    outDir,
+    "--importFileExtension=.js",
+    "--inputTemplate=%s__Input",
+    "--outputTemplate=%s__Output",
+    "proto/snakepit_bridge.proto",
+  ],
+  { stdio: "inherit", cwd: root },
+);
