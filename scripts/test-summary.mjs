@@ -26,7 +26,12 @@ for (const group of ["packages", "apps"]) {
         const attr = (key) => Number(suite.match(new RegExp(`\\b${key}="(\\d+)"`))?.[1] ?? 0);
         const failed = attr("failures") + attr("errors");
         const skipped = attr("skipped");
-        rows.push({ where: `${group}/${name} (pytest)`, passed: attr("tests") - failed - skipped, failed, skipped });
+        rows.push({
+          where: `${group}/${name} (pytest)`,
+          passed: attr("tests") - failed - skipped,
+          failed,
+          skipped,
+        });
       }
     }
   }
@@ -36,6 +41,11 @@ if (rows.length === 0) {
   process.exit(0);
 }
 console.log("\ntest summary");
-for (const r of rows) console.log(`  ${r.where.padEnd(44)} ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+for (const r of rows)
+  console.log(
+    `  ${r.where.padEnd(44)} ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`,
+  );
 const total = (key) => rows.reduce((sum, r) => sum + r[key], 0);
-console.log(`total: ${total("passed")} passed, ${total("failed")} failed, ${total("skipped")} skipped`);
+console.log(
+  `total: ${total("passed")} passed, ${total("failed")} failed, ${total("skipped")} skipped`,
+);

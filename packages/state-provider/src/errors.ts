@@ -96,8 +96,10 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return "undefined";
   if (typeof value === "function") return "a function";
   if (typeof value === "symbol") return String(value);
-  if (Array.isArray(value)) return value.length > 8 ? `an array of ${value.length} items` : safeJson(value);
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of ${(value as unknown as ArrayLike<unknown>).length} items`;
+  if (Array.isArray(value))
+    return value.length > 8 ? `an array of ${value.length} items` : safeJson(value);
+  if (ArrayBuffer.isView(value))
+    return `a ${value.constructor.name} of ${(value as unknown as ArrayLike<unknown>).length} items`;
   return safeJson(value);
 }
 
@@ -114,7 +116,11 @@ function safeJson(value: unknown): string {
 /** Constructors for every error. Backends use these rather than building objects by hand. */
 export const StateErrors = {
   notFound(identifier: string): NotFoundError {
-    return { code: "not_found", identifier, message: `variable ${JSON.stringify(identifier)} not found` };
+    return {
+      code: "not_found",
+      identifier,
+      message: `variable ${JSON.stringify(identifier)} not found`,
+    };
   },
   alreadyExists(name: string): AlreadyExistsError {
     return {
@@ -151,7 +157,11 @@ export const StateErrors = {
       message: `${names.length} update(s) failed (${reasons}); ${appliedText}`,
     };
   },
-  versionConflict(identifier: string, expectedVersion: number, actualVersion: number): VersionConflictError {
+  versionConflict(
+    identifier: string,
+    expectedVersion: number,
+    actualVersion: number,
+  ): VersionConflictError {
     return {
       code: "version_conflict",
       identifier,
@@ -161,7 +171,11 @@ export const StateErrors = {
     };
   },
   sessionNotFound(sessionId: string): SessionNotFoundError {
-    return { code: "session_not_found", sessionId, message: `session ${JSON.stringify(sessionId)} not found` };
+    return {
+      code: "session_not_found",
+      sessionId,
+      message: `session ${JSON.stringify(sessionId)} not found`,
+    };
   },
   invalidExport(path: string, detail: string): InvalidExportError {
     return {

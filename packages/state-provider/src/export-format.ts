@@ -95,7 +95,11 @@ const exportedVariableSchema = z.object({
   value: z.unknown(),
   constraints: z.record(z.string(), z.unknown()),
   metadata: stringMap,
-  version: z.number().int().min(1).max(2 ** 31 - 1),
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1),
   createdAt: timestamp,
   updatedAt: timestamp,
   source: z.string(),
@@ -125,23 +129,37 @@ export function parseExport(document: unknown): Result<ParsedExport> {
     const parsed = exportSchema.safeParse(document);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return err(StateErrors.invalidExport(pathOf(issue?.path ?? []), issue?.message ?? "invalid document"));
+      return err(
+        StateErrors.invalidExport(pathOf(issue?.path ?? []), issue?.message ?? "invalid document"),
+      );
     }
     const doc = parsed.data;
     const records: VariableRecord[] = [];
     const names = new Set<string>();
     for (const [key, v] of Object.entries(doc.variables)) {
       const at = `variables.${key}`;
-      if (v.id !== key) return err(StateErrors.invalidExport(`${at}.id`, `id ${JSON.stringify(v.id)} differs from its key`));
+      if (v.id !== key)
+        return err(
+          StateErrors.invalidExport(`${at}.id`, `id ${JSON.stringify(v.id)} differs from its key`),
+        );
       const name = checkName(v.name);
       if (!name.ok) return err(StateErrors.invalidExport(`${at}.name`, name.error.message));
-      if (names.has(v.name)) return err(StateErrors.invalidExport(`${at}.name`, `duplicate name ${JSON.stringify(v.name)}`));
+      if (names.has(v.name))
+        return err(
+          StateErrors.invalidExport(`${at}.name`, `duplicate name ${JSON.stringify(v.name)}`),
+        );
       names.add(v.name);
       if (doc.variableIndex[v.name] !== v.id) {
-        return err(StateErrors.invalidExport(`variableIndex.${v.name}`, `must map ${JSON.stringify(v.name)} to ${JSON.stringify(v.id)}`));
+        return err(
+          StateErrors.invalidExport(
+            `variableIndex.${v.name}`,
+            `must map ${JSON.stringify(v.name)} to ${JSON.stringify(v.id)}`,
+          ),
+        );
       }
       const constraints = checkConstraints(v.type, v.constraints, v.name);
-      if (!constraints.ok) return err(StateErrors.invalidExport(`${at}.constraints`, constraints.error.message));
+      if (!constraints.ok)
+        return err(StateErrors.invalidExport(`${at}.constraints`, constraints.error.message));
       const value = checkValue(v.name, v.type, fromJsonValue(v.type, v.value), constraints.value);
       if (!value.ok) return err(StateErrors.invalidExport(`${at}.value`, value.error.message));
       records.push(
@@ -161,11 +179,18 @@ export function parseExport(document: unknown): Result<ParsedExport> {
     }
     for (const name of Object.keys(doc.variableIndex)) {
       if (!names.has(name)) {
-        return err(StateErrors.invalidExport(`variableIndex.${name}`, `names no variable in variables`));
+        return err(
+          StateErrors.invalidExport(`variableIndex.${name}`, `names no variable in variables`),
+        );
       }
     }
     return ok({ sessionId: doc.sessionId, metadata: Object.freeze({ ...doc.metadata }), records });
   } catch (cause) {
-    return err(StateErrors.invalidExport("", `document could not be read (${(cause as Error)?.message ?? String(cause)})`));
+    return err(
+      StateErrors.invalidExport(
+        "",
+        `document could not be read (${(cause as Error)?.message ?? String(cause)})`,
+      ),
+    );
   }
 }

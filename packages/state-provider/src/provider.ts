@@ -38,11 +38,13 @@ function problemsOf(candidate: unknown): string[] {
   const problems: string[] = [];
   for (const name of REQUIRED_CALLBACKS) {
     if (!(name in record)) problems.push(`missing ${name}`);
-    else if (typeof record[name] !== "function") problems.push(`${name} is not a function (${typeof record[name]})`);
+    else if (typeof record[name] !== "function")
+      problems.push(`${name} is not a function (${typeof record[name]})`);
   }
   const optional = OPTIONAL_CALLBACKS.filter((name) => record[name] !== undefined);
   for (const name of optional) {
-    if (typeof record[name] !== "function") problems.push(`${name} is not a function (${typeof record[name]})`);
+    if (typeof record[name] !== "function")
+      problems.push(`${name} is not a function (${typeof record[name]})`);
   }
   if (optional.length === 1) {
     const missing = OPTIONAL_CALLBACKS.find((name) => !optional.includes(name));
@@ -69,7 +71,8 @@ export function validateProvider(candidate: unknown): asserts candidate is State
     } else {
       for (const flag of CAPABILITY_FLAGS) {
         const value = (capabilities as Record<string, unknown>)[flag];
-        if (typeof value !== "boolean") problems.push(`capabilities().${flag} must be a boolean, got ${typeof value}`);
+        if (typeof value !== "boolean")
+          problems.push(`capabilities().${flag} must be a boolean, got ${typeof value}`);
       }
     }
     if (typeof (candidate as StateProvider).requiresBridge() !== "boolean") {
@@ -85,7 +88,9 @@ export function validateProvider(candidate: unknown): asserts candidate is State
 /** The provider's capabilities. Throws a TypeError when `candidate` is not a provider. */
 export function getCapabilities(candidate: unknown): Capabilities {
   if (!isProvider(candidate)) {
-    throw new TypeError(`${nameOf(candidate)} is not a StateProvider: ${problemsOf(candidate).join("; ")}`);
+    throw new TypeError(
+      `${nameOf(candidate)} is not a StateProvider: ${problemsOf(candidate).join("; ")}`,
+    );
   }
   return candidate.capabilities();
 }

@@ -4,7 +4,10 @@ import { compilePattern, type NameMatcher } from "./pattern.js";
 export type SubscriberErrorHandler = (error: unknown, event: VariableEvent) => void;
 
 const reportToConsole: SubscriberErrorHandler = (error, event) => {
-  console.error(`dspex: a subscriber threw on ${event.kind} of ${JSON.stringify(event.name)}:`, error);
+  console.error(
+    `dspex: a subscriber threw on ${event.kind} of ${JSON.stringify(event.name)}:`,
+    error,
+  );
 };
 
 /**

@@ -43,13 +43,21 @@ export function checkMetadata(metadata: unknown, variable?: string): Result<Meta
   if (metadata === undefined) return ok(EMPTY_METADATA);
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
     return err(
-      StateErrors.validation(variable, "metadata", `metadata must be an object of strings, got ${describeValue(metadata)}`),
+      StateErrors.validation(
+        variable,
+        "metadata",
+        `metadata must be an object of strings, got ${describeValue(metadata)}`,
+      ),
     );
   }
   const entries = Object.entries(metadata);
   if (entries.length > MAX_METADATA_ENTRIES) {
     return err(
-      StateErrors.validation(variable, "metadata", `metadata has ${entries.length} entries, at most ${MAX_METADATA_ENTRIES} allowed`),
+      StateErrors.validation(
+        variable,
+        "metadata",
+        `metadata has ${entries.length} entries, at most ${MAX_METADATA_ENTRIES} allowed`,
+      ),
     );
   }
   for (const [key, value] of entries) {
@@ -104,7 +112,11 @@ function constraintIssue(variable: string | undefined, type: VariableType, error
     );
   }
   const where = key === undefined ? "constraints" : `constraint ${key}`;
-  return StateErrors.validation(variable, "constraints", `${where} for ${type}: ${issue?.message ?? "invalid"}`);
+  return StateErrors.validation(
+    variable,
+    "constraints",
+    `${where} for ${type}: ${issue?.message ?? "invalid"}`,
+  );
 }
 
 const compiledPatterns = new Map<string, RegExp>();
@@ -120,25 +132,47 @@ function compiledPattern(pattern: string): RegExp {
 }
 
 /** Validates constraints for a type and returns them frozen. Used at registration and import. */
-export function checkConstraints(type: VariableType, raw: unknown, variable?: string): Result<Constraints> {
+export function checkConstraints(
+  type: VariableType,
+  raw: unknown,
+  variable?: string,
+): Result<Constraints> {
   if (raw === undefined || raw === null) {
     if (type === "choice") {
-      return err(StateErrors.validation(variable, "constraints", "choice requires constraint choices (a non-empty list of strings)"));
+      return err(
+        StateErrors.validation(
+          variable,
+          "constraints",
+          "choice requires constraint choices (a non-empty list of strings)",
+        ),
+      );
     }
     return ok(EMPTY_CONSTRAINTS);
   }
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    return err(StateErrors.validation(variable, "constraints", `constraints must be an object, got ${describeValue(raw)}`));
+    return err(
+      StateErrors.validation(
+        variable,
+        "constraints",
+        `constraints must be an object, got ${describeValue(raw)}`,
+      ),
+    );
   }
   const parsed = constraintSchemas[type].safeParse(raw);
   if (!parsed.success) return err(constraintIssue(variable, type, parsed.error));
   const c = parsed.data as Constraints;
   if (c.min !== undefined && c.max !== undefined && c.min > c.max) {
-    return err(StateErrors.validation(variable, "constraints", `min ${c.min} is greater than max ${c.max}`));
+    return err(
+      StateErrors.validation(variable, "constraints", `min ${c.min} is greater than max ${c.max}`),
+    );
   }
   if (c.minLength !== undefined && c.maxLength !== undefined && c.minLength > c.maxLength) {
     return err(
-      StateErrors.validation(variable, "constraints", `minLength ${c.minLength} is greater than maxLength ${c.maxLength}`),
+      StateErrors.validation(
+        variable,
+        "constraints",
+        `minLength ${c.minLength} is greater than maxLength ${c.maxLength}`,
+      ),
     );
   }
   if (c.pattern !== undefined) {
@@ -146,7 +180,11 @@ export function checkConstraints(type: VariableType, raw: unknown, variable?: st
       compiledPattern(c.pattern);
     } catch (cause) {
       return err(
-        StateErrors.validation(variable, "constraints", `pattern ${JSON.stringify(c.pattern)} is not a valid regular expression (${(cause as Error).message})`),
+        StateErrors.validation(
+          variable,
+          "constraints",
+          `pattern ${JSON.stringify(c.pattern)} is not a valid regular expression (${(cause as Error).message})`,
+        ),
       );
     }
   }
@@ -160,7 +198,8 @@ export function checkConstraints(type: VariableType, raw: unknown, variable?: st
 }
 
 function deepFreeze<T extends object>(value: T): T {
-  for (const inner of Object.values(value)) if (typeof inner === "object" && inner !== null) Object.freeze(inner);
+  for (const inner of Object.values(value))
+    if (typeof inner === "object" && inner !== null) Object.freeze(inner);
   return Object.freeze(value);
 }
 
@@ -183,8 +222,10 @@ function codePointLength(text: string): number {
 }
 
 function checkRange(variable: string | undefined, n: number, c: Constraints): Result<number> {
-  if (c.min !== undefined && !(n >= c.min)) return fail(variable, "min", `value ${describeValue(n)} is below min ${c.min}`);
-  if (c.max !== undefined && !(n <= c.max)) return fail(variable, "max", `value ${describeValue(n)} is above max ${c.max}`);
+  if (c.min !== undefined && !(n >= c.min))
+    return fail(variable, "min", `value ${describeValue(n)} is below min ${c.min}`);
+  if (c.max !== undefined && !(n <= c.max))
+    return fail(variable, "max", `value ${describeValue(n)} is above max ${c.max}`);
   return ok(n === 0 ? 0 : n);
 }
 
@@ -193,7 +234,8 @@ function checkString(
   type: VariableType,
   value: unknown,
 ): Result<string> {
-  if (typeof value !== "string") return fail(variable, "type", `expected ${type} (a string), got ${describeValue(value)}`);
+  if (typeof value !== "string")
+    return fail(variable, "type", `expected ${type} (a string), got ${describeValue(value)}`);
   return ok(value);
 }
 
@@ -206,12 +248,21 @@ function toNumberArray(
   let source: ArrayLike<unknown>;
   if (Array.isArray(value)) source = value;
   else if (value instanceof Float64Array || value instanceof Float32Array) source = value;
-  else return fail(variable, "type", `expected ${type} ${field} as an array of numbers, got ${describeValue(value)}`);
+  else
+    return fail(
+      variable,
+      "type",
+      `expected ${type} ${field} as an array of numbers, got ${describeValue(value)}`,
+    );
   const out = new Array<number>(source.length);
   for (let i = 0; i < source.length; i++) {
     const n = source[i];
     if (typeof n !== "number" || !Number.isFinite(n)) {
-      return fail(variable, "type", `${type} ${field}[${i}] must be a finite number, got ${describeValue(n)}`);
+      return fail(
+        variable,
+        "type",
+        `${type} ${field}[${i}] must be a finite number, got ${describeValue(n)}`,
+      );
     }
     out[i] = n === 0 ? 0 : n;
   }
@@ -230,13 +281,18 @@ export function checkValue(
 ): Result<VariableValue> {
   switch (type) {
     case "float":
-      if (typeof value !== "number") return fail(variable, "type", `expected float, got ${describeValue(value)}`);
+      if (typeof value !== "number")
+        return fail(variable, "type", `expected float, got ${describeValue(value)}`);
       return checkRange(variable, value, constraints);
     case "integer": {
       let n = value;
       if (typeof n === "bigint") {
         if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) {
-          return fail(variable, "type", `integer ${describeValue(n)} is outside the safe range ±(2^53-1)`);
+          return fail(
+            variable,
+            "type",
+            `integer ${describeValue(n)} is outside the safe range ±(2^53-1)`,
+          );
         }
         n = Number(n);
       }
@@ -244,7 +300,11 @@ export function checkValue(
         return fail(variable, "type", `expected integer, got ${describeValue(value)}`);
       }
       if (!Number.isSafeInteger(n)) {
-        return fail(variable, "type", `integer ${describeValue(n)} is outside the safe range ±(2^53-1)`);
+        return fail(
+          variable,
+          "type",
+          `integer ${describeValue(n)} is outside the safe range ±(2^53-1)`,
+        );
       }
       return checkRange(variable, n, constraints);
     }
@@ -256,36 +316,61 @@ export function checkValue(
       if (c.minLength !== undefined || c.maxLength !== undefined) {
         const length = codePointLength(text);
         if (c.minLength !== undefined && length < c.minLength) {
-          return fail(variable, "minLength", `value ${describeValue(text)} has ${length} characters, below minLength ${c.minLength}`);
+          return fail(
+            variable,
+            "minLength",
+            `value ${describeValue(text)} has ${length} characters, below minLength ${c.minLength}`,
+          );
         }
         if (c.maxLength !== undefined && length > c.maxLength) {
-          return fail(variable, "maxLength", `value ${describeValue(text)} has ${length} characters, above maxLength ${c.maxLength}`);
+          return fail(
+            variable,
+            "maxLength",
+            `value ${describeValue(text)} has ${length} characters, above maxLength ${c.maxLength}`,
+          );
         }
       }
       if (c.pattern !== undefined && !compiledPattern(c.pattern).test(text)) {
-        return fail(variable, "pattern", `value ${describeValue(text)} does not match pattern ${JSON.stringify(c.pattern)}`);
+        return fail(
+          variable,
+          "pattern",
+          `value ${describeValue(text)} does not match pattern ${JSON.stringify(c.pattern)}`,
+        );
       }
       if (c.enum !== undefined && !c.enum.includes(text)) {
-        return fail(variable, "enum", `value ${describeValue(text)} is not one of enum ${JSON.stringify(c.enum)}`);
+        return fail(
+          variable,
+          "enum",
+          `value ${describeValue(text)} is not one of enum ${JSON.stringify(c.enum)}`,
+        );
       }
       return s;
     }
     case "boolean":
-      if (typeof value !== "boolean") return fail(variable, "type", `expected boolean, got ${describeValue(value)}`);
+      if (typeof value !== "boolean")
+        return fail(variable, "type", `expected boolean, got ${describeValue(value)}`);
       return ok(value);
     case "choice": {
       const s = checkString(variable, type, value);
       if (!s.ok) return s;
       if (constraints.choices !== undefined && !constraints.choices.includes(s.value)) {
-        return fail(variable, "choices", `value ${describeValue(s.value)} is not one of choices ${JSON.stringify(constraints.choices)}`);
+        return fail(
+          variable,
+          "choices",
+          `value ${describeValue(s.value)} is not one of choices ${JSON.stringify(constraints.choices)}`,
+        );
       }
       return s;
     }
     case "module": {
       const s = checkString(variable, type, value);
       if (!s.ok) return s;
-      if (s.value.length === 0) return fail(variable, "type", "expected module name, got an empty string");
-      if (constraints.allowedModules !== undefined && !constraints.allowedModules.includes(s.value)) {
+      if (s.value.length === 0)
+        return fail(variable, "type", "expected module name, got an empty string");
+      if (
+        constraints.allowedModules !== undefined &&
+        !constraints.allowedModules.includes(s.value)
+      ) {
         return fail(
           variable,
           "allowedModules",
@@ -313,15 +398,27 @@ export function checkValue(
   }
 }
 
-function checkTensor(variable: string | undefined, value: unknown, constraints: Constraints): Result<Tensor> {
+function checkTensor(
+  variable: string | undefined,
+  value: unknown,
+  constraints: Constraints,
+): Result<Tensor> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return fail(variable, "type", `expected tensor {shape, data}, got ${describeValue(value)}`);
   }
   const { shape: rawShape, data: rawData } = value as { shape?: unknown; data?: unknown };
   const extra = Object.keys(value).filter((key) => key !== "shape" && key !== "data");
-  if (extra.length > 0) return fail(variable, "type", `tensor has unexpected field ${JSON.stringify(extra[0])}`);
-  if (!Array.isArray(rawShape) || rawShape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
-    return fail(variable, "type", `tensor shape must be an array of non-negative integers, got ${describeValue(rawShape)}`);
+  if (extra.length > 0)
+    return fail(variable, "type", `tensor has unexpected field ${JSON.stringify(extra[0])}`);
+  if (
+    !Array.isArray(rawShape) ||
+    rawShape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)
+  ) {
+    return fail(
+      variable,
+      "type",
+      `tensor shape must be an array of non-negative integers, got ${describeValue(rawShape)}`,
+    );
   }
   const data = toNumberArray(variable, "tensor", "data", rawData);
   if (!data.ok) return data;
@@ -337,7 +434,11 @@ function checkTensor(variable: string | undefined, value: unknown, constraints: 
   if (constraints.shape !== undefined) {
     const required = constraints.shape;
     if (required.length !== shape.length || required.some((d, i) => d !== shape[i])) {
-      return fail(variable, "shape", `tensor shape ${JSON.stringify(shape)} differs from constraint shape ${JSON.stringify(required)}`);
+      return fail(
+        variable,
+        "shape",
+        `tensor shape ${JSON.stringify(shape)} differs from constraint shape ${JSON.stringify(required)}`,
+      );
     }
   }
   return ok(Object.freeze({ shape, data: data.value }));
@@ -374,11 +475,21 @@ export function checkRegistration(input: RegistrationInput): Result<CheckedRegis
   if (!metadata.ok) return metadata;
   if (input.description !== undefined) {
     if (typeof input.description !== "string") {
-      return fail(name.value, "metadata", `description must be a string, got ${describeValue(input.description)}`);
+      return fail(
+        name.value,
+        "metadata",
+        `description must be a string, got ${describeValue(input.description)}`,
+      );
     }
     metadata = ok(Object.freeze({ ...metadata.value, description: input.description }));
   }
-  return ok({ name: name.value, type, value: value.value, constraints: constraints.value, metadata: metadata.value });
+  return ok({
+    name: name.value,
+    type,
+    value: value.value,
+    constraints: constraints.value,
+    metadata: metadata.value,
+  });
 }
 
 /** Merges update metadata into a record's metadata (set semantics: new keys win). */

@@ -1,7 +1,12 @@
 import { describeValue, StateErrors } from "../errors.js";
 import { err, ok, type Result } from "../result.js";
 import { checkConstraints } from "./validation.js";
-import { type Constraints, isVariableType, type VariableType, type VariableValue } from "./variable-types.js";
+import {
+  type Constraints,
+  isVariableType,
+  type VariableType,
+  type VariableValue,
+} from "./variable-types.js";
 
 /*
  * JSON wire encoding shared with the DSPex/Snakepit bridge (bridge-protocol.md): a value is the
@@ -9,7 +14,13 @@ import { type Constraints, isVariableType, type VariableType, type VariableValue
  * constraints use snake_case keys. Decoding only parses: callers pass the result to `checkValue`.
  */
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 export const TYPE_URL_PREFIX = "type.googleapis.com/snakepit.";
 
@@ -20,10 +31,16 @@ export function typeUrlFor(type: VariableType): string {
 
 /** The variable type named by an `Any.type_url`, or an error naming the url. */
 export function typeFromUrl(typeUrl: string): Result<VariableType> {
-  const type = typeUrl.startsWith(TYPE_URL_PREFIX) ? typeUrl.slice(TYPE_URL_PREFIX.length) : undefined;
+  const type = typeUrl.startsWith(TYPE_URL_PREFIX)
+    ? typeUrl.slice(TYPE_URL_PREFIX.length)
+    : undefined;
   if (type === undefined || !isVariableType(type)) {
     return err(
-      StateErrors.validation(undefined, "type", `unknown value type_url ${JSON.stringify(typeUrl)}; expected ${TYPE_URL_PREFIX}<type>`),
+      StateErrors.validation(
+        undefined,
+        "type",
+        `unknown value type_url ${JSON.stringify(typeUrl)}; expected ${TYPE_URL_PREFIX}<type>`,
+      ),
     );
   }
   return ok(type);
@@ -45,7 +62,8 @@ export function toJsonValue(type: VariableType, value: VariableValue): JsonValue
 
 /** The inverse of `toJsonValue`: special-float strings become numbers for float variables. */
 export function fromJsonValue(type: VariableType, json: unknown): unknown {
-  if (type === "float" && typeof json === "string" && json in SPECIAL_FLOATS) return SPECIAL_FLOATS[json];
+  if (type === "float" && typeof json === "string" && json in SPECIAL_FLOATS)
+    return SPECIAL_FLOATS[json];
   return json;
 }
 
@@ -54,12 +72,22 @@ export function encodeValueJson(type: VariableType, value: VariableValue): strin
 }
 
 /** Parses the JSON text of a value. The result still has to pass `checkValue`. */
-export function decodeValueJson(type: VariableType, text: string, variable?: string): Result<unknown> {
+export function decodeValueJson(
+  type: VariableType,
+  text: string,
+  variable?: string,
+): Result<unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return err(StateErrors.validation(variable, "json", `value of type ${type} is not valid JSON: ${describeValue(text)}`));
+    return err(
+      StateErrors.validation(
+        variable,
+        "json",
+        `value of type ${type} is not valid JSON: ${describeValue(text)}`,
+      ),
+    );
   }
   return ok(fromJsonValue(type, parsed));
 }
@@ -83,18 +111,29 @@ const FROM_WIRE_KEY: Readonly<Record<string, string>> = Object.fromEntries(
 /** Constraints as `constraints_json` (snake_case keys). Empty constraints are `{}`. */
 export function encodeConstraintsJson(constraints: Constraints): string {
   const wire: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(constraints)) wire[TO_WIRE_KEY[key as keyof Constraints] ?? key] = value;
+  for (const [key, value] of Object.entries(constraints))
+    wire[TO_WIRE_KEY[key as keyof Constraints] ?? key] = value;
   return JSON.stringify(wire);
 }
 
 /** Parses and validates `constraints_json` for a type. Empty text means no constraints. */
-export function decodeConstraintsJson(type: VariableType, text: string, variable?: string): Result<Constraints> {
+export function decodeConstraintsJson(
+  type: VariableType,
+  text: string,
+  variable?: string,
+): Result<Constraints> {
   if (text.trim() === "") return checkConstraints(type, undefined, variable);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return err(StateErrors.validation(variable, "constraints", `constraints_json is not valid JSON: ${describeValue(text)}`));
+    return err(
+      StateErrors.validation(
+        variable,
+        "constraints",
+        `constraints_json is not valid JSON: ${describeValue(text)}`,
+      ),
+    );
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return checkConstraints(type, parsed, variable);

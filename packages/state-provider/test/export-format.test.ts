@@ -1,0 +1,163 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  buildExport,
+  checkRegistration,
+  EXPORT_FORMAT,
+  EXPORT_FORMAT_VERSION,
+  parseExport,
+  type VariableRecord,
+} from "../src/index.js";
+
+function record(
+  id: string,
+  name: string,
+  type: string,
+  value: unknown,
+  constraints?: unknown,
+): VariableRecord {
+  const checked = checkRegistration({
+    name,
+    type,
+    value,
+    constraints,
+    metadata: { owner: "test" },
+  });
+  if (!checked.ok) throw new Error(checked.error.message);
+  return {
+    id,
+    ...checked.value,
+    version: 3,
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_500,
+    source: "python",
+  };
+}
+
+const records = [
+  record("var_1", "temperature", "float", Number.NaN),
+  record("var_2", "max_tokens", "integer", 512, { min: 1, max: 4096 }),
+  record("var_3", "model", "choice", "gpt-4", { choices: ["gpt-4", "claude-3"] }),
+  record("var_4", "prompt", "string", "Be brief.", { maxLength: 100 }),
+  record("var_5", "use_cot", "boolean", true),
+  record("var_6", "program", "module", "ChainOfThought"),
+  record("var_7", "query_vec", "embedding", [0.1, 0.2], { dimensions: 2 }),
+  record("var_8", "weights", "tensor", { shape: [2, 1], data: [1, 2] }),
+];
+
+const document = () => buildExport("session-1", records, { purpose: "test" });
+
+describe("export format", () => {
+  it("is self-describing and keyed by id with a name index", () => {
+    const doc = document();
+    expect(doc.format).toBe(EXPORT_FORMAT);
+    expect(doc.formatVersion).toBe(EXPORT_FORMAT_VERSION);
+    expect(doc.sessionId).toBe("session-1");
+    expect(Object.keys(doc.variables)).toEqual(records.map((r) => r.id));
+    expect(doc.variableIndex.max_tokens).toBe("var_2");
+    expect(doc.variables.var_1?.value).toBe("NaN");
+    expect(doc.metadata).toEqual({ purpose: "test" });
+  });
+
+  it("accepts what buildExport produces, also after a JSON round trip, with every field intact", () => {
+    const parsed = parseExport(JSON.parse(JSON.stringify(document())));
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    expect(parsed.value.sessionId).toBe("session-1");
+    expect(parsed.value.metadata).toEqual({ purpose: "test" });
+    expect(parsed.value.records).toHaveLength(records.length);
+    for (const [i, r] of parsed.value.records.entries()) {
+      const original = records[i] as VariableRecord;
+      expect({ ...r, value: undefined }).toEqual({ ...original, value: undefined });
+      expect(JSON.stringify(r.value)).toBe(JSON.stringify(original.value));
+    }
+    expect(Number.isNaN(parsed.value.records[0]?.value)).toBe(true);
+  });
+
+  const REMOVE = Symbol("remove");
+  /** Sets (or removes) the field at `path` of a JSON document. */
+  function change(doc: unknown, path: string[], value: unknown): void {
+    let node = doc as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
+    const last = path[path.length - 1] as string;
+    if (value === REMOVE) delete node[last];
+    else node[last] = value;
+  }
+
+  const broken: Array<[string, string[], unknown, string]> = [
+    ["a wrong format name", ["format"], "other", "format"],
+    ["a future format version", ["formatVersion"], 2, "formatVersion"],
+    ["a missing sessionId", ["sessionId"], REMOVE, "sessionId"],
+    ["variables as an array", ["variables"], [], "variables"],
+    ["a key that differs from the id", ["variables", "var_1", "id"], "var_9", "variables.var_1.id"],
+    ["an unknown type", ["variables", "var_2", "type"], "complex", "variables.var_2.type"],
+    ["a version of 0", ["variables", "var_2", "version"], 0, "variables.var_2.version"],
+    ["a fractional version", ["variables", "var_2", "version"], 1.5, "variables.var_2.version"],
+    [
+      "a value breaking its constraint",
+      ["variables", "var_2", "value"],
+      9999,
+      "variables.var_2.value",
+    ],
+    ["a value of the wrong type", ["variables", "var_5", "value"], "yes", "variables.var_5.value"],
+    [
+      "an invalid constraint",
+      ["variables", "var_2", "constraints"],
+      { min: 5, max: 1 },
+      "variables.var_2.constraints",
+    ],
+    [
+      "a non-string metadata value",
+      ["variables", "var_3", "metadata"],
+      { n: 1 },
+      "variables.var_3.metadata.n",
+    ],
+    ["an invalid name", ["variables", "var_3", "name"], "has space", "variables.var_3.name"],
+    ["a name index pointing elsewhere", ["variableIndex", "model"], "var_1", "variableIndex.model"],
+    [
+      "a name index entry without variable",
+      ["variableIndex", "ghost"],
+      "var_1",
+      "variableIndex.ghost",
+    ],
+    ["a duplicate name", ["variables", "var_4", "name"], "model", "variables.var_4.name"],
+    ["a negative timestamp", ["variables", "var_1", "createdAt"], -1, "variables.var_1.createdAt"],
+  ];
+  for (const [what, field, value, path] of broken) {
+    it(`rejects ${what} with invalid_export at ${path}`, () => {
+      const doc = JSON.parse(JSON.stringify(document()));
+      change(doc, field, value);
+      const parsed = parseExport(doc);
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) {
+        expect(parsed.error.code).toBe("invalid_export");
+        expect(parsed.error).toMatchObject({ path });
+        expect(parsed.error.message).toContain(path);
+      }
+    });
+  }
+
+  it("never throws, whatever it is given", () => {
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error("trap");
+        },
+        ownKeys() {
+          throw new Error("trap");
+        },
+      },
+    );
+    for (const input of [null, undefined, 42, "x", [], hostile]) {
+      const parsed = parseExport(input);
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.error.code).toBe("invalid_export");
+    }
+    fc.assert(
+      fc.property(fc.anything(), (input) => {
+        expect(parseExport(input).ok).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { SubscriberSet, type VariableEvent } from "../src/index.js";
+
+function event(name: string, version = 1): VariableEvent {
+  return {
+    kind: "updated",
+    id: `id_${name}`,
+    name,
+    type: "float",
+    value: version,
+    previousValue: version - 1,
+    version,
+    metadata: {},
+    source: "typescript",
+    timestamp: Date.now(),
+  };
+}
+
+describe("SubscriberSet", () => {
+  it("delivers to the subscribers whose pattern matches, in order", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    set.add("temp*", (e) => seen.push(`temp:${e.name}`));
+    set.add("*", (e) => seen.push(`all:${e.name}`));
+    set.emit(event("temperature"));
+    set.emit(event("max_tokens"));
+    expect(seen).toEqual(["temp:temperature", "all:temperature", "all:max_tokens"]);
+  });
+
+  it("isolates a throwing subscriber and reports it", () => {
+    const reported: unknown[] = [];
+    const set = new SubscriberSet((error) => reported.push(error));
+    const seen: number[] = [];
+    set.add("*", () => {
+      throw new Error("boom");
+    });
+    set.add("*", (e) => seen.push(e.version));
+    expect(() => set.emit(event("x", 2))).not.toThrow();
+    expect(seen).toEqual([2]);
+    expect(reported).toHaveLength(1);
+  });
+
+  it("removes idempotently and stops delivery", () => {
+    const set = new SubscriberSet();
+    const seen: number[] = [];
+    const id = set.add("*", (e) => seen.push(e.version));
+    set.remove(id);
+    set.remove(id);
+    set.remove("sub_unknown");
+    set.emit(event("x"));
+    expect(seen).toEqual([]);
+    expect(set.size).toBe(0);
+  });
+});
