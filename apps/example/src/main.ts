@@ -9,7 +9,15 @@ const temperature = checkRegistration({
   constraints: { min: 0, max: 2 },
 });
 if (!temperature.ok) throw new Error(temperature.error.message);
-console.log("registered", temperature.value.name, "=", encodeValueJson("float", temperature.value.value));
+console.log(
+  "registered",
+  temperature.value.name,
+  "=",
+  encodeValueJson("float", temperature.value.value),
+);
 
 const rejected = checkValue("temperature", "float", 3.5, temperature.value.constraints);
-console.log("setting 3.5 ->", rejected.ok ? "accepted" : `${rejected.error.code}: ${rejected.error.message}`);
+console.log(
+  "setting 3.5 ->",
+  rejected.ok ? "accepted" : `${rejected.error.code}: ${rejected.error.message}`,
+);
