@@ -1,0 +1,569 @@
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import {
+  compilePattern,
+  decodeConstraintsJson,
+  encodeValueJson,
+  err,
+  isVariableType,
+  type Metadata,
+  ok,
+  type Result,
+  type StateError,
+  StateErrors,
+  typeUrlFor,
+  type VariableEvent,
+} from "@dspex/state-provider";
+import { HealthImplementation } from "grpc-health-check";
+import type { BatchGetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchGetVariablesRequest.js";
+import type { BatchGetVariablesResponse__Input } from "./generated/snakepit/bridge/BatchGetVariablesResponse.js";
+import type { BatchSetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchSetVariablesRequest.js";
+import type { BatchSetVariablesResponse__Input } from "./generated/snakepit/bridge/BatchSetVariablesResponse.js";
+import type { BridgeServiceHandlers } from "./generated/snakepit/bridge/BridgeService.js";
+import type { Variable__Input } from "./generated/snakepit/bridge/Variable.js";
+import type { VariableUpdate__Input } from "./generated/snakepit/bridge/VariableUpdate.js";
+import type { WatchVariablesRequest__Output } from "./generated/snakepit/bridge/WatchVariablesRequest.js";
+import { loadBridgeProto, SERVICE_NAME } from "./proto.js";
+import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
+import { errorTrailer, toStatus } from "./status.js";
+import { decodeRegistrationValue, decodeWireValue, toTimestamp, toWireVariable } from "./wire-codec.js";
+
+export interface TlsOptions {
+  /** PEM certificate chain. */
+  readonly cert: string | Buffer;
+  /** PEM private key. */
+  readonly key: string | Buffer;
+}
+
+export interface BridgeServerOptions {
+  /** The store to serve. Default: a new store with `storeOptions` (closed with the server). */
+  readonly store?: SessionStore;
+  readonly storeOptions?: SessionStoreOptions;
+  /** Default `127.0.0.1`: only this machine. Bind wider only with a token and TLS. */
+  readonly host?: string;
+  /** Default 0: an ephemeral port (read it from `port` / `address`). */
+  readonly port?: number;
+  /** When set, every call must carry `authorization: Bearer <token>`. */
+  readonly token?: string;
+  readonly tls?: TlsOptions;
+  /** Largest message received or sent, in bytes. Default 16 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Interval of `heartbeat` messages on watch streams. Default 30 000 ms. */
+  readonly heartbeatMs?: number;
+  /** How long `close()` lets calls drain before it forces the server down. Default 5 000 ms. */
+  readonly shutdownTimeoutMs?: number;
+  /** Where the server logs (one line per call). Default: nowhere. */
+  readonly log?: (line: string) => void;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+
+interface GuardState {
+  shuttingDown: boolean;
+}
+
+/**
+ * The grpc-js server every bridge runs on: message size limits, and an interceptor that answers
+ * UNAVAILABLE while shutting down and UNAUTHENTICATED without the right token, for every service
+ * on it (bridge, health, reflection). The benchmark builds its echo server with this too.
+ */
+export function createGrpcServer(
+  options: { token?: string | undefined; maxMessageBytes?: number | undefined },
+  guard: GuardState,
+): grpc.Server {
+  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const expected = options.token === undefined ? undefined : `Bearer ${options.token}`;
+  const interceptor: grpc.ServerInterceptor = (_method, call) => {
+    const listener = new grpc.ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        if (guard.shuttingDown) {
+          call.sendStatus({ code: grpc.status.UNAVAILABLE, details: "dspex-bridge is shutting down" });
+        } else if (expected !== undefined && metadata.get("authorization")[0] !== expected) {
+          const given = metadata.get("authorization").length > 0;
+          call.sendStatus({
+            code: grpc.status.UNAUTHENTICATED,
+            details: given
+              ? "dspex-bridge: wrong bearer token in authorization metadata"
+              : "dspex-bridge: missing authorization metadata (Bearer token required)",
+          });
+        } else {
+          next(metadata);
+        }
+      })
+      .build();
+    const responder = new grpc.ResponderBuilder().withStart((next) => next(listener)).build();
+    return new grpc.ServerInterceptingCall(call, responder);
+  };
+  return new grpc.Server({
+    "grpc.max_receive_message_length": maxBytes,
+    "grpc.max_send_message_length": maxBytes,
+    interceptors: [interceptor],
+  });
+}
+
+export function serverCredentials(tls: TlsOptions | undefined): grpc.ServerCredentials {
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    null,
+    [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }],
+    false,
+  );
+}
+
+/** Binds `server` and answers the bound port. */
+export function bind(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
+  const target = host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
+  });
+}
+
+type Respond<T> = grpc.sendUnaryData<T>;
+
+function fail<T>(callback: Respond<T>, error: StateError): void {
+  callback(toStatus(error) as grpc.ServiceError, null);
+}
+
+/** Plain string map from the wire (proto maps arrive as objects). */
+function wireMetadata(map: Record<string, string> | undefined): Metadata {
+  return map ?? {};
+}
+
+/**
+ * The gRPC BridgeService over a SessionStore (bridge-protocol.md), with health checking and
+ * server reflection on the same port. Start it with `BridgeServer.start(options)`.
+ */
+export class BridgeServer {
+  readonly store: SessionStore;
+  readonly host: string;
+  readonly port: number;
+  readonly #server: grpc.Server;
+  readonly #guard: GuardState;
+  readonly #health: HealthImplementation;
+  readonly #ownsStore: boolean;
+  readonly #shutdownTimeoutMs: number;
+  /** The `end` of every open watch stream (the handlers add and remove them). */
+  readonly #watchers: Set<() => void>;
+  #closing: Promise<void> | undefined;
+
+  private constructor(parts: {
+    store: SessionStore;
+    ownsStore: boolean;
+    host: string;
+    port: number;
+    server: grpc.Server;
+    guard: GuardState;
+    health: HealthImplementation;
+    shutdownTimeoutMs: number;
+    watchers: Set<() => void>;
+  }) {
+    this.#watchers = parts.watchers;
+    this.store = parts.store;
+    this.#ownsStore = parts.ownsStore;
+    this.host = parts.host;
+    this.port = parts.port;
+    this.#server = parts.server;
+    this.#guard = parts.guard;
+    this.#health = parts.health;
+    this.#shutdownTimeoutMs = parts.shutdownTimeoutMs;
+  }
+
+  /** Starts a server; resolves once it accepts connections. */
+  static async start(options: BridgeServerOptions = {}): Promise<BridgeServer> {
+    const ownsStore = options.store === undefined;
+    const store = options.store ?? new SessionStore(options.storeOptions);
+    const host = options.host ?? "127.0.0.1";
+    const guard: GuardState = { shuttingDown: false };
+    const server = createGrpcServer(options, guard);
+    const { definition, grpcObject } = loadBridgeProto();
+    const watchers = new Set<() => void>();
+    const handlers = bridgeHandlers(store, {
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      watchers,
+      log: options.log,
+    });
+    server.addService(grpcObject.snakepit.bridge.BridgeService.service, handlers);
+    const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
+    health.addToServer(server);
+    new ReflectionService(definition).addToServer(server);
+    let port: number;
+    try {
+      port = await bind(server, host, options.port ?? 0, serverCredentials(options.tls));
+    } catch (error) {
+      if (ownsStore) store.close();
+      throw error;
+    }
+    return new BridgeServer({
+      store,
+      ownsStore,
+      host,
+      port,
+      server,
+      guard,
+      health,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5_000,
+      watchers,
+    });
+  }
+
+  /** `host:port` as a client dials it. */
+  get address(): string {
+    return this.host.includes(":") ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
+  }
+
+  get closing(): boolean {
+    return this.#guard.shuttingDown;
+  }
+
+  /**
+   * Graceful shutdown: new calls answer UNAVAILABLE, health turns NOT_SERVING, watch streams end,
+   * running calls drain; after `shutdownTimeoutMs` the rest is cut. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#guard.shuttingDown = true;
+    this.#health.setStatus("", "NOT_SERVING");
+    this.#health.setStatus(SERVICE_NAME, "NOT_SERVING");
+    for (const end of [...this.#watchers]) end();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, this.#shutdownTimeoutMs);
+      this.#server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    if (this.#ownsStore) this.store.close();
+  }
+}
+
+interface HandlerOptions {
+  readonly heartbeatMs: number;
+  /** Each open watch stream registers its `end` here so shutdown can end it. */
+  readonly watchers: Set<() => void>;
+  readonly log: ((line: string) => void) | undefined;
+}
+
+function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeServiceHandlers {
+  return {
+    Ping(call, callback) {
+      callback(null, { message: call.request.message, server_time: toTimestamp(Date.now()) });
+    },
+
+    InitializeSession(call, callback) {
+      const { session_id: sessionId, metadata } = call.request;
+      const created = store.createSession(sessionId === "" ? undefined : sessionId, {
+        metadata: wireMetadata(metadata),
+      });
+      if (!created.ok) return fail(callback, created.error);
+      options.log?.(`session ${created.value.id} initialized`);
+      callback(null, { success: true, error_message: "", available_tools: {}, initial_variables: {} });
+    },
+
+    CleanupSession(call, callback) {
+      const removed = store.deleteSession(call.request.session_id);
+      if (!removed.ok) return fail(callback, removed.error);
+      options.log?.(`session ${call.request.session_id} cleaned up`);
+      callback(null, { success: true, resources_cleaned: removed.value });
+    },
+
+    GetSession(call, callback) {
+      const session = store.getSession(call.request.session_id);
+      if (!session.ok) return fail(callback, session.error);
+      callback(null, {
+        session_id: session.value.id,
+        metadata: session.value.metadata,
+        created_at: toTimestamp(session.value.createdAt),
+        variable_count: session.value.variableCount,
+        tool_count: 0,
+      });
+    },
+
+    Heartbeat(call, callback) {
+      callback(null, {
+        server_time: toTimestamp(Date.now()),
+        session_valid: store.touch(call.request.session_id),
+      });
+    },
+
+    GetVariable(call, callback) {
+      const { session_id, variable_identifier, prefer_binary } = call.request;
+      const record = store.get(session_id, variable_identifier);
+      if (!record.ok) return fail(callback, record.error);
+      callback(null, { variable: toWireVariable(record.value, prefer_binary), from_cache: false });
+    },
+
+    SetVariable(call, callback) {
+      const { session_id, variable_identifier, value, metadata, expected_version, binary_value } =
+        call.request;
+      const current = store.get(session_id, variable_identifier);
+      if (!current.ok) return fail(callback, current.error);
+      const decoded = decodeWireValue(current.value.type, value, binary_value, current.value.name);
+      if (!decoded.ok) return fail(callback, decoded.error);
+      const written = store.set(
+        session_id,
+        variable_identifier,
+        decoded.value,
+        wireMetadata(metadata),
+        expected_version,
+      );
+      if (!written.ok) return fail(callback, written.error);
+      callback(null, { success: true, error_message: "", new_version: written.value.version });
+    },
+
+    GetVariables(call, callback) {
+      batchGet(store, call.request, callback);
+    },
+
+    SetVariables(call, callback) {
+      batchSet(store, call.request, callback);
+    },
+
+    RegisterVariable(call, callback) {
+      const { session_id, name, type } = call.request;
+      const registered = registerFromWire(store, call.request, session_id, name, type);
+      if (!registered.ok) return fail(callback, registered.error);
+      callback(null, { success: true, variable_id: registered.value, error_message: "" });
+    },
+
+    ListVariables(call, callback) {
+      const { session_id, pattern, prefer_binary } = call.request;
+      const listed = store.list(session_id, pattern === "" ? undefined : compilePattern(pattern));
+      if (!listed.ok) return fail(callback, listed.error);
+      callback(null, { variables: listed.value.map((r) => toWireVariable(r, prefer_binary)) });
+    },
+
+    DeleteVariable(call, callback) {
+      const deleted = store.delete(call.request.session_id, call.request.variable_identifier);
+      if (!deleted.ok) return fail(callback, deleted.error);
+      callback(null, { success: true, error_message: "" });
+    },
+
+    WatchVariables(call) {
+      watch(store, call, options);
+    },
+
+    GetExposedElixirTools(_call, callback) {
+      callback(null, { tools: [] });
+    },
+
+    ImportState(call, callback) {
+      let document: unknown;
+      try {
+        document = JSON.parse(call.request.export_json);
+      } catch {
+        return fail(callback, StateErrors.invalidExport("", "export_json is not valid JSON"));
+      }
+      const imported = store.import(call.request.session_id, document);
+      if (!imported.ok) return fail(callback, imported.error);
+      callback(null, { success: true, imported: imported.value });
+    },
+  };
+}
+
+function registerFromWire(
+  store: SessionStore,
+  request: {
+    initial_value: Parameters<typeof decodeRegistrationValue>[1];
+    initial_binary_value: Buffer;
+    constraints_json: string;
+    metadata: Record<string, string>;
+  },
+  sessionId: string,
+  name: string,
+  type: string,
+): Result<string> {
+  // Session first: an unknown session is NOT_FOUND whatever else is wrong with the request.
+  if (!store.touch(sessionId)) return err(StateErrors.sessionNotFound(sessionId));
+  if (!isVariableType(type)) return err(StateErrors.unknownType(type, name));
+  const constraints = decodeConstraintsJson(type, request.constraints_json, name);
+  if (!constraints.ok) return constraints;
+  const value = decodeRegistrationValue(type, request.initial_value, request.initial_binary_value, name);
+  if (!value.ok) return value;
+  const registered = store.register(sessionId, {
+    name,
+    type,
+    value: value.value,
+    constraints: constraints.value,
+    metadata: wireMetadata(request.metadata),
+  });
+  return registered.ok ? ok(registered.value.id) : registered;
+}
+
+function batchGet(
+  store: SessionStore,
+  request: BatchGetVariablesRequest__Output,
+  callback: Respond<BatchGetVariablesResponse__Input>,
+): void {
+  const got = store.getMany(request.session_id, request.variable_identifiers);
+  if (!got.ok) return fail(callback, got.error);
+  const variables: Record<string, Variable__Input> = {};
+  for (const [identifier, record] of got.value.found) {
+    variables[identifier] = toWireVariable(record, request.prefer_binary);
+  }
+  callback(null, { variables, missing_variables: [...got.value.missing] });
+}
+
+function batchSet(
+  store: SessionStore,
+  request: BatchSetVariablesRequest__Output,
+  callback: Respond<BatchSetVariablesResponse__Input>,
+): void {
+  const { session_id, updates, binary_updates, metadata, atomic, expected_versions } = request;
+  if (!store.touch(session_id)) return fail(callback, StateErrors.sessionNotFound(session_id));
+  const pending = new Map<string, PendingValue>();
+  const identifiers = new Set([...Object.keys(updates), ...Object.keys(binary_updates)]);
+  for (const identifier of identifiers) {
+    const current = store.peekByIdentifier(session_id, identifier);
+    // An unknown identifier stays in the batch: the store reports it as a failing item.
+    if (current === undefined) {
+      pending.set(identifier, { value: undefined });
+      continue;
+    }
+    const decoded = decodeWireValue(
+      current.type,
+      updates[identifier],
+      binary_updates[identifier],
+      current.name,
+    );
+    pending.set(identifier, decoded.ok ? { value: decoded.value } : { error: decoded.error });
+  }
+  const written = store.update(session_id, pending, wireMetadata(metadata), {
+    atomic,
+    expectedVersions: expected_versions,
+  });
+  if (written.ok) {
+    const versions: Record<string, number> = {};
+    for (const [identifier, record] of written.value) versions[identifier] = record.version;
+    return callback(null, { success: true, errors: {}, new_versions: versions });
+  }
+  const error = written.error;
+  if (error.code !== "partial_failure") return fail(callback, error);
+  // Item failures travel in `errors` (as the protocol says), the full error in the trailer.
+  const errors: Record<string, string> = {};
+  for (const [identifier, failure] of Object.entries(error.failed)) errors[identifier] = failure.message;
+  const versions: Record<string, number> = {};
+  for (const identifier of error.applied) {
+    const record = store.peekByIdentifier(session_id, identifier);
+    if (record !== undefined) versions[identifier] = record.version;
+  }
+  callback(null, { success: false, errors, new_versions: versions }, errorTrailer(error));
+}
+
+const UPDATE_TYPE: Readonly<Record<VariableEvent["kind"], string>> = {
+  registered: "registered",
+  updated: "value_change",
+  deleted: "deleted",
+};
+
+function watch(
+  store: SessionStore,
+  call: grpc.ServerWritableStream<WatchVariablesRequest__Output, VariableUpdate__Input>,
+  options: HandlerOptions,
+): void {
+  const { session_id, variable_identifiers, include_initial_values, pattern, prefer_binary } =
+    call.request;
+  const wanted = new Set(variable_identifiers);
+  const byPattern = pattern === "" ? undefined : compilePattern(pattern);
+  const everything = wanted.size === 0 && byPattern === undefined;
+  const matches = (id: string, name: string) =>
+    everything || wanted.has(id) || wanted.has(name) || (byPattern?.(name) ?? false);
+
+  let ended = false;
+  const toWire = (event: VariableEvent): Variable__Input => {
+    const record = event.kind === "deleted" ? undefined : store.peek(session_id, event.id);
+    if (record !== undefined && record.version === event.version) {
+      return toWireVariable(record, prefer_binary);
+    }
+    return toWireVariable(
+      {
+        id: event.id,
+        name: event.name,
+        type: event.type,
+        value: event.value,
+        constraints: {},
+        metadata: event.metadata,
+        version: event.version,
+        createdAt: event.timestamp,
+        updatedAt: event.timestamp,
+        source: event.source,
+      },
+      prefer_binary,
+    );
+  };
+  // Subscribe before the snapshot, so no change falls between the two.
+  const subscription = store.subscribe(session_id, "*", (event) => {
+    if (ended || !matches(event.id, event.name)) return;
+    const update: VariableUpdate__Input = {
+      variable_id: event.id,
+      variable: toWire(event),
+      update_source: event.source,
+      update_metadata: event.metadata,
+      timestamp: toTimestamp(event.timestamp),
+      update_type: UPDATE_TYPE[event.kind],
+    };
+    if (event.previousValue !== undefined) {
+      update.previous_value = {
+        type_url: typeUrlFor(event.type),
+        value: Buffer.from(encodeValueJson(event.type, event.previousValue), "utf8"),
+      };
+    }
+    call.write(update);
+  });
+  if (!subscription.ok) {
+    call.emit("error", toStatus(subscription.error));
+    return;
+  }
+  const onEnd = store.onSessionEnd(session_id, () => end());
+  let heartbeat: NodeJS.Timeout | undefined;
+  function stop(): void {
+    if (ended) return;
+    ended = true;
+    if (subscription.ok) store.unsubscribe(session_id, subscription.value);
+    if (onEnd.ok) onEnd.value();
+    if (heartbeat !== undefined) clearInterval(heartbeat);
+    options.watchers.delete(end);
+  }
+  function end(): void {
+    if (ended) return;
+    stop();
+    call.end();
+  }
+  options.watchers.add(end);
+  call.on("cancelled", stop);
+  call.on("error", stop);
+  // Headers go out once the subscription exists: a client may treat them as "watching now".
+  call.sendMetadata(new grpc.Metadata());
+  if (include_initial_values) {
+    const listed = store.list(session_id);
+    if (listed.ok) {
+      for (const record of listed.value) {
+        if (!matches(record.id, record.name)) continue;
+        call.write({
+          variable_id: record.id,
+          variable: toWireVariable(record, prefer_binary),
+          update_source: record.source,
+          update_metadata: record.metadata,
+          timestamp: toTimestamp(Date.now()),
+          update_type: "initial_value",
+        });
+      }
+    }
+  }
+  heartbeat = setInterval(() => {
+    call.write({ variable_id: "", update_type: "heartbeat", timestamp: toTimestamp(Date.now()) });
+  }, options.heartbeatMs);
+  heartbeat.unref();
+}

@@ -1,0 +1,167 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { BridgeServer, type BridgeServerOptions } from "./bridge-server.js";
+
+const USAGE = `Usage: dspex-bridge serve [options]
+
+Starts a DSPex bridge: the gRPC BridgeService that Python workers (and remote Node processes)
+use to share session variables. Prints "dspex-bridge listening on HOST:PORT" once it accepts
+connections; logs go to stderr; SIGINT/SIGTERM shut it down gracefully.
+
+Options:
+  --host H              address to bind (default 127.0.0.1; bind wider only with --token and TLS)
+  --port P              port (default 0: an ephemeral port, printed on the listening line)
+  --token T             require "authorization: Bearer T" on every call
+                        (or set DSPEX_BRIDGE_TOKEN, which keeps it out of the process list)
+  --session-ttl S       idle seconds before a session expires (default 3600; 0 = never)
+  --max-sessions N      most sessions at once (default 10000)
+  --max-variables N     most variables per session (default 10000)
+  --max-value-bytes N   largest value, as UTF-8 JSON bytes (default 8388608)
+  --max-message-bytes N largest gRPC message (default 16777216)
+  --heartbeat-ms N      watch stream heartbeat interval (default 30000)
+  --shutdown-timeout-ms N  how long shutdown lets calls drain (default 5000)
+  --tls-cert F --tls-key F  serve TLS with this PEM certificate chain and key
+  -h, --help            show this help
+`;
+
+class UsageError extends Error {}
+
+function count(flag: string, text: string | undefined, allowZero = false): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && !allowZero)) {
+    throw new UsageError(`--${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** Parses the command line into server options (throws UsageError for a bad one). */
+function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  if (positionals.length === 0) throw new UsageError("missing command (expected: serve)");
+  if (positionals[0] !== "serve" || positionals.length > 1) {
+    throw new UsageError(`unknown command ${JSON.stringify(positionals.join(" "))} (expected: serve)`);
+  }
+  const port = count("port", values.port, true);
+  if (port !== undefined && port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  const ttlSeconds = count("session-ttl", values["session-ttl"], true);
+  const token = values.token ?? process.env.DSPEX_BRIDGE_TOKEN;
+  if (token === "") throw new UsageError("--token must not be empty");
+  const storeOptions = {
+    ...(ttlSeconds === undefined ? {} : { sessionTtlMs: ttlSeconds === 0 ? Number.POSITIVE_INFINITY : ttlSeconds * 1000 }),
+    ...optional("maxSessions", count("max-sessions", values["max-sessions"])),
+    ...optional("maxVariablesPerSession", count("max-variables", values["max-variables"])),
+    ...optional("maxValueBytes", count("max-value-bytes", values["max-value-bytes"])),
+  };
+  let tls: BridgeServerOptions["tls"];
+  if (values["tls-cert"] !== undefined && values["tls-key"] !== undefined) {
+    try {
+      tls = { cert: readFileSync(values["tls-cert"]), key: readFileSync(values["tls-key"]) };
+    } catch (error) {
+      throw new UsageError(`cannot read TLS files: ${(error as Error).message}`);
+    }
+  }
+  return {
+    storeOptions,
+    ...optional("host", values.host),
+    ...optional("port", port),
+    ...optional("token", token),
+    ...optional("tls", tls),
+    ...optional("maxMessageBytes", count("max-message-bytes", values["max-message-bytes"])),
+    ...optional("heartbeatMs", count("heartbeat-ms", values["heartbeat-ms"])),
+    ...optional("shutdownTimeoutMs", count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true)),
+  };
+}
+
+function parse(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      token: { type: "string" },
+      "session-ttl": { type: "string" },
+      "max-sessions": { type: "string" },
+      "max-variables": { type: "string" },
+      "max-value-bytes": { type: "string" },
+      "max-message-bytes": { type: "string" },
+      "heartbeat-ms": { type: "string" },
+      "shutdown-timeout-ms": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+const log = (line: string) => process.stderr.write(`dspex-bridge: ${line}\n`);
+
+async function main(args: readonly string[]): Promise<number> {
+  let options: BridgeServerOptions | "help";
+  try {
+    options = parseServeArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`dspex-bridge: ${error.message}\nRun "dspex-bridge --help" for usage.\n`);
+    return 2;
+  }
+  if (options === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let server: BridgeServer;
+  try {
+    server = await BridgeServer.start({ ...options, log });
+  } catch (error) {
+    log(`cannot start: ${(error as Error).message}`);
+    return 1;
+  }
+  const limits = server.store.limits;
+  log(
+    `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value`,
+  );
+  process.stdout.write(`dspex-bridge listening on ${server.address}\n`);
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log(`${signal}: shutting down`);
+      server.close().then(
+        () => {
+          log("stopped");
+          resolve(0);
+        },
+        (error: unknown) => {
+          log(`shutdown failed: ${(error as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    log(`fatal: ${(error as Error)?.stack ?? String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,29 @@
+export {
+  BINARY_MIN_ELEMENTS,
+  type BinaryDtype,
+  type BinaryHeader,
+  decodeBinary,
+  encodeBinary,
+  wantsBinary,
+} from "./binary-format.js";
+export {
+  BridgeServer,
+  type BridgeServerOptions,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type TlsOptions,
+} from "./bridge-server.js";
+export { protoPath, SERVICE_NAME } from "./proto.js";
+export {
+  type BatchGet,
+  type BatchOptions,
+  type CreateSessionOptions,
+  type PendingValue,
+  type RegisterInput,
+  type SessionEndReason,
+  type SessionInfo,
+  SessionStore,
+  type SessionStoreOptions,
+  type SessionStoreStats,
+} from "./session-store.js";
+export { ERROR_TRAILER, fromServiceError, statusFor } from "./status.js";
