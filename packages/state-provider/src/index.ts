@@ -1,3 +1,4 @@
+export * from "./context/index.js";
 export type {
   BatchWriteOptions,
   BatchWritten,
