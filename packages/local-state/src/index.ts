@@ -1,0 +1,6 @@
+export {
+  createLocalState,
+  LocalState,
+  type LocalStateHandle,
+  type LocalStateOptions,
+} from "./local-state.js";

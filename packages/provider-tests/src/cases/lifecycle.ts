@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import type { Result } from "@dspex/state-provider";
+import { type ConformanceTest, must, mustFail, type Session, sleep } from "../harness.js";
+
+/** Every call the contract has, each against a closed state. */
+function everyCall(s: Session): [string, () => Promise<Result<unknown>>][] {
+  const p = s.provider;
+  const calls: [string, () => Promise<Result<unknown>>][] = [
+    ["registerVariable", () => p.registerVariable(s.state, "new_var", "integer", 1)],
+    ["getVariable", () => p.getVariable(s.state, "kept")],
+    ["getVariableRecord", () => p.getVariableRecord(s.state, "kept")],
+    ["setVariable", () => p.setVariable(s.state, "kept", 2)],
+    ["listVariables", () => p.listVariables(s.state)],
+    ["getVariables", () => p.getVariables(s.state, ["kept"])],
+    ["updateVariables", () => p.updateVariables(s.state, { kept: 3 })],
+    ["deleteVariable", () => p.deleteVariable(s.state, "kept")],
+    ["exportState", () => p.exportState(s.state)],
+    ["importState", () => p.importState(s.state, { format: "dspex.state" })],
+  ];
+  if (p.subscribe && p.unsubscribe) {
+    calls.push(["subscribe", () => p.subscribe!(s.state, "*", () => {})]);
+    calls.push(["unsubscribe", () => p.unsubscribe!(s.state, "sub_unknown")]);
+  }
+  return calls;
+}
+
+/** Active handles and requests by kind (timers, sockets, servers...), as Node reports them. */
+function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo())
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+function grownResources(before: Map<string, number>): string[] {
+  const grown: string[] = [];
+  for (const [kind, count] of activeResources()) {
+    const was = before.get(kind) ?? 0;
+    if (count > was) grown.push(`${count - was} ${kind}`);
+  }
+  return grown;
+}
+
+export const lifecycleTests: ConformanceTest[] = [
+  {
+    name: "after cleanup every call answers closed and never hangs",
+    async run({ open, close, within }) {
+      const s = await open();
+      await s.add("kept", "integer", 1);
+      await close(s);
+      for (const [name, call] of everyCall(s)) {
+        const result = await within(call(), `${name} after cleanup`);
+        mustFail(result, "closed", `${name} after cleanup`);
+      }
+    },
+  },
+  {
+    name: "cleanup is idempotent and settles promptly",
+    async run({ open, within }) {
+      const s = await open();
+      await s.add("x", "integer", 1);
+      await within(s.provider.cleanup(s.state), "first cleanup");
+      await within(s.provider.cleanup(s.state), "second cleanup");
+      await within(
+        Promise.all([s.provider.cleanup(s.state), s.provider.cleanup(s.state)]),
+        "concurrent cleanups",
+      );
+      mustFail(await s.get("x"), "closed", "get after cleanup");
+    },
+  },
+  {
+    name: "cleanup leaves no timers, sockets or other handles behind",
+    async run({ open, close, resourceCheck, capabilities, timeoutMs }) {
+      if (!resourceCheck) return;
+      // Let anything started before this test settle, so only this session's resources count.
+      await sleep(5);
+      const before = activeResources();
+      const s = await open();
+      await s.add("x", "integer", 1);
+      must(await s.set("x", 2), "set");
+      must(await s.update({ x: 3 }), "update");
+      if (capabilities.streaming) must(await s.subscribe("*", () => {}), "subscribe");
+      await close(s);
+      // Some transports release sockets a tick after close resolves: poll briefly.
+      const deadline = Date.now() + Math.min(timeoutMs, 1000);
+      let grown = grownResources(before);
+      while (grown.length > 0 && Date.now() < deadline) {
+        await sleep(10);
+        grown = grownResources(before);
+      }
+      assert.deepEqual(grown, [], `resources left after cleanup: ${grown.join(", ")}`);
+    },
+  },
+  {
+    name: "sessions are isolated from each other",
+    async run({ open }) {
+      const a = await open();
+      const b = await open();
+      assert.notEqual(
+        a.sessionId,
+        b.sessionId,
+        "the initOptions factory gave the same session id twice",
+      );
+      const idA = await a.add("only_in_a", "integer", 1);
+      await a.add("both", "string", "from a");
+      await b.add("both", "string", "from b");
+      mustFail(await b.get("only_in_a"), "not_found", "b sees a's variable by name");
+      mustFail(await b.get(idA), "not_found", "b sees a's variable by id");
+      must(await b.set("both", "b again"), "set in b");
+      assert.equal(must(await a.get("both"), "get in a"), "from a");
+      assert.equal((await a.mustRecord("both")).version, 1);
+      must(await a.delete("both"), "delete in a");
+      assert.equal(must(await b.get("both"), "get in b"), "b again");
+    },
+  },
+  {
+    name: "cleanup of one session leaves other sessions working",
+    async run({ open, close }) {
+      const a = await open();
+      const b = await open();
+      await a.add("x", "integer", 1);
+      await b.add("x", "integer", 2);
+      await close(a);
+      assert.equal(must(await b.get("x"), "get in b"), 2);
+      must(await b.set("x", 3), "set in b");
+      assert.equal(must(await b.get("x"), "get in b after set"), 3);
+    },
+  },
+  {
+    name: "init gives each session the session id it was asked for",
+    async run({ open }) {
+      const s = await open();
+      assert.equal(must(await s.export(), "export").sessionId, s.sessionId);
+    },
+  },
+  {
+    name: "[persistence] variables survive cleanup and a new init of the same session",
+    requires: "persistence",
+    async run({ open, close }) {
+      const first = await open();
+      const id = await first.add("durable", "string", "kept");
+      must(await first.set("durable", "kept twice"), "set");
+      await close(first);
+      const second = await open({ sessionId: first.sessionId });
+      const record = await second.mustRecord(id);
+      assert.equal(record.value, "kept twice");
+      assert.equal(record.version, 2);
+    },
+  },
+  {
+    name: "[distribution] two instances of one session see each other's writes",
+    requires: "distribution",
+    async run({ open }) {
+      const first = await open();
+      const second = await open({ sessionId: first.sessionId });
+      const id = await first.add("shared", "integer", 1);
+      assert.equal(must(await second.get(id), "read the other instance's variable"), 1);
+      must(await second.set("shared", 2), "write from the second instance");
+      assert.equal(must(await first.get("shared"), "read back in the first"), 2);
+      assert.equal((await first.mustRecord("shared")).version, 2);
+    },
+  },
+];

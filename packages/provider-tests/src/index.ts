@@ -1,0 +1,9 @@
+export type { AnyProvider, ConformanceTest, TestContext } from "./harness.js";
+export {
+  CONFORMANCE_TESTS,
+  type ConformanceOptions,
+  type ConformanceReport,
+  type ConformanceTestInfo,
+  providerTests,
+  type RegisterTest,
+} from "./suite.js";
