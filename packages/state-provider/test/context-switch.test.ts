@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function start(
   local: StateProvider<MemorySession>,
-  bridged: ContextOptions["bridged"],
+  bridged: NonNullable<ContextOptions["bridged"]>,
   sessionId = "tuning",
 ): Promise<Context> {
   const context = unwrap(await Context.create({ local, bridged, sessionId }));
