@@ -1,0 +1,1 @@
+"""Generated protobuf modules (scripts/generate.sh); do not edit."""

@@ -1,0 +1,411 @@
+"""SessionContext: one session's variables, as methods, dict items and attributes."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
+
+import grpc
+
+from . import codec
+from ._generated import snakepit_bridge_pb2 as pb
+from .errors import (
+    BatchUpdateError,
+    BridgeError,
+    NotFoundError,
+    ValidationError,
+    from_rpc_error,
+)
+from .records import VariableRecord
+from .watch import MISS, NamesOrPattern, VariableCache, Watch, watch_request
+
+SOURCE = "python"
+_PYTHON_METADATA = {"source": SOURCE}
+_NO_DEFAULT = object()
+
+
+class _AttributeNotFoundError(NotFoundError, AttributeError):
+    """`ctx.missing`: a NotFoundError that hasattr()/getattr(default) also understand."""
+
+
+def _infer_type(value: Any) -> str:
+    # Only for identifiers the server will reject anyway (unknown in a batch): any url will do.
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "tensor"
+    return "embedding"
+
+
+class SessionContext:
+    """A session on the bridge. Create with `BridgeClient.session(...)`.
+
+    Variables are reachable as `ctx.get("x")`, `ctx["x"]` and `ctx.x` (assignment writes).
+    Names that collide with a method (get, set, list, ...) need the item or method form.
+    Thread-safe: share one context between threads.
+    """
+
+    def __init__(self, client: Any, session_id: str):
+        object.__setattr__(self, "_client", client)
+        object.__setattr__(self, "_stub", client._stub)
+        object.__setattr__(self, "_call_md", client._call_metadata)
+        object.__setattr__(self, "_timeout", client.timeout)
+        object.__setattr__(self, "_binary_threshold", client.binary_threshold)
+        object.__setattr__(self, "session_id", session_id)
+        object.__setattr__(self, "created", False)
+        # identifier -> type, and name <-> id, learned from every record this context sees.
+        object.__setattr__(self, "_types", {})
+        object.__setattr__(self, "_aliases", {})
+        object.__setattr__(self, "_cache", None)
+        object.__setattr__(self, "_watches", [])
+        object.__setattr__(self, "_lock", threading.Lock())
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _rpc(self, method: str, request: Any, what: str) -> Any:
+        try:
+            return getattr(self._stub, method)(request, timeout=self._timeout, metadata=self._call_md)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, what) from None
+
+    def _learn(self, var: "pb.Variable") -> None:
+        if var.type:
+            self._types[var.name] = var.type
+            self._types[var.id] = var.type
+            self._aliases[var.name] = var.id
+            self._aliases[var.id] = var.name
+
+    def _type_of(self, identifier: str, refresh: bool = False) -> str:
+        # A write needs the stored type for the Any's type_url; learn it once per identifier.
+        var_type = None if refresh else self._types.get(identifier)
+        if var_type is None:
+            request = pb.GetVariableRequest(session_id=self.session_id, variable_identifier=identifier, prefer_binary=True)
+            var = self._rpc("GetVariable", request, f"set {identifier!r}").variable
+            self._learn(var)
+            var_type = var.type
+        return var_type
+
+    @staticmethod
+    def _write_metadata(metadata: Optional[Mapping[str, str]]) -> Mapping[str, str]:
+        if not metadata:
+            return _PYTHON_METADATA
+        if not isinstance(metadata, Mapping):
+            raise ValidationError(f"metadata must be a mapping of strings, got {type(metadata).__name__}")
+        merged = dict(_PYTHON_METADATA)
+        merged.update(metadata)  # an explicit source from the caller wins
+        return merged
+
+    # -- session ---------------------------------------------------------------------------------
+    def initialize(self, metadata: Optional[Mapping[str, str]] = None) -> bool:
+        """Creates the session on the server; joins it when it already exists.
+
+        Returns True when this call created it. Also the way back after a server restart lost it.
+        """
+        request = pb.InitializeSessionRequest(session_id=self.session_id, metadata=self._write_metadata(metadata))
+        try:
+            response = self._stub.InitializeSession(request, timeout=self._timeout, metadata=self._call_md)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                self.info()
+                return False
+            raise from_rpc_error(error, f"initialize session {self.session_id!r}") from None
+        if not response.success:
+            raise BridgeError(f"initialize session {self.session_id!r}: {response.error_message}")
+        for var in response.initial_variables.values():
+            self._learn(var)
+        object.__setattr__(self, "created", True)
+        return True
+
+    def info(self) -> Dict[str, Any]:
+        """GetSession: {session_id, metadata, created_at, variable_count}. NotFoundError if gone."""
+        response = self._rpc("GetSession", pb.GetSessionRequest(session_id=self.session_id), f"session {self.session_id!r}")
+        from .records import _time
+
+        return {
+            "session_id": response.session_id,
+            "metadata": dict(response.metadata),
+            "created_at": _time(response.created_at),
+            "variable_count": response.variable_count,
+        }
+
+    def heartbeat(self) -> bool:
+        """Heartbeat: True while the server knows the session."""
+        return self._rpc("Heartbeat", pb.HeartbeatRequest(session_id=self.session_id), "heartbeat").session_valid
+
+    def exposed_tools(self) -> List[Any]:
+        """GetExposedElixirTools (this bridge exposes none: an empty list)."""
+        request = pb.GetExposedElixirToolsRequest(session_id=self.session_id)
+        return list(self._rpc("GetExposedElixirTools", request, "exposed tools").tools)
+
+    def cleanup(self, force: bool = True) -> int:
+        """Deletes the session on the server (ends its watches); returns resources cleaned."""
+        self.close()
+        request = pb.CleanupSessionRequest(session_id=self.session_id, force=force)
+        return self._rpc("CleanupSession", request, f"cleanup session {self.session_id!r}").resources_cleaned
+
+    def close(self) -> None:
+        """Stops this context's cache and watches; the session stays on the server."""
+        self.disable_cache()
+        for watch in list(self._watches):
+            watch.cancel()
+        self._watches.clear()
+
+    def __enter__(self) -> "SessionContext":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- variables -------------------------------------------------------------------------------
+    def register(self, name: str, type: str, value: Any, constraints: Optional[Dict[str, Any]] = None,
+                 metadata: Optional[Mapping[str, str]] = None) -> str:
+        """Registers a variable; returns its id. Constraints use snake_case keys (min_length, ...)."""
+        packed, binary = codec.encode(name, type, value, self._binary_threshold)
+        request = pb.RegisterVariableRequest(
+            session_id=self.session_id, name=name, type=type, initial_value=packed,
+            constraints_json=codec.encode_constraints(constraints), metadata=self._write_metadata(metadata),
+            initial_binary_value=binary,
+        )
+        response = self._rpc("RegisterVariable", request, f"register {name!r}")
+        if not response.success:
+            raise ValidationError(f"register {name!r}: {response.error_message}")
+        var_id = response.variable_id
+        self._types[name] = self._types[var_id] = type
+        self._aliases[name] = var_id
+        self._aliases[var_id] = name
+        cache = self._cache
+        if cache is not None:
+            cache.note_register(name, var_id)
+        return var_id
+
+    def get(self, identifier: str, default: Any = _NO_DEFAULT, fresh: bool = False) -> Any:
+        """The value of a variable (by name or id). With the cache enabled, served from it when
+        its guarantee allows (README, "Read cache"); `fresh=True` always asks the server.
+        NotFoundError unless a default is given."""
+        cache = self._cache
+        if cache is not None and not fresh:
+            value = cache.lookup(identifier)
+            if value is not MISS:
+                return value
+        try:
+            response = self._stub.GetVariable(
+                pb.GetVariableRequest(session_id=self.session_id, variable_identifier=identifier, prefer_binary=True),
+                timeout=self._timeout, metadata=self._call_md,
+            )
+        except grpc.RpcError as error:
+            failure = from_rpc_error(error, f"get {identifier!r}")
+            if default is not _NO_DEFAULT and type(failure) is NotFoundError:
+                return default
+            raise failure from None
+        var = response.variable
+        if identifier not in self._types:
+            self._learn(var)
+        return codec.decode(var.value, var.binary_value, var.type)
+
+    def get_record(self, identifier: str) -> VariableRecord:
+        """Value, version, type, constraints, metadata, source and timestamps (always from the server)."""
+        request = pb.GetVariableRequest(session_id=self.session_id, variable_identifier=identifier, prefer_binary=True)
+        var = self._rpc("GetVariable", request, f"get {identifier!r}").variable
+        self._learn(var)
+        return VariableRecord.from_proto(var)
+
+    def set(self, identifier: str, value: Any, expected_version: Optional[int] = None,
+            metadata: Optional[Mapping[str, str]] = None) -> int:
+        """Writes a value; returns the new version. `expected_version` makes it a compare-and-set
+        (VersionConflictError when the stored version differs)."""
+        if expected_version is not None and (isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < 1):
+            raise ValidationError(f"set {identifier!r}: expected_version must be an integer >= 1 (versions start at 1), got {expected_version!r}")
+        write_md = self._write_metadata(metadata)
+        known = identifier in self._types
+        var_type = self._type_of(identifier)
+        try:
+            version = self._set_as(identifier, var_type, value, expected_version, write_md)
+        except ValidationError:
+            # A variable deleted and re-registered under the same name may have a new type.
+            if not known or self._type_of(identifier, refresh=True) == var_type:
+                raise
+            version = self._set_as(identifier, self._types[identifier], value, expected_version, write_md)
+        cache = self._cache
+        if cache is not None:
+            cache.note_write(identifier, version)
+        return version
+
+    def _set_as(self, identifier: str, var_type: str, value: Any, expected_version: Optional[int],
+                metadata: Mapping[str, str]) -> int:
+        packed, binary = codec.encode(identifier, var_type, value, self._binary_threshold)
+        request = pb.SetVariableRequest(
+            session_id=self.session_id, variable_identifier=identifier, value=packed, metadata=metadata,
+            expected_version=expected_version or 0, binary_value=binary,
+        )
+        response = self._rpc("SetVariable", request, f"set {identifier!r}")
+        if not response.success:
+            raise ValidationError(f"set {identifier!r}: {response.error_message}")
+        return response.new_version
+
+    def get_many(self, identifiers: Iterable[str]) -> Dict[str, Any]:
+        """{identifier: value} for the identifiers that exist (missing ones are left out)."""
+        request = pb.BatchGetVariablesRequest(
+            session_id=self.session_id, variable_identifiers=list(identifiers), include_metadata=True, prefer_binary=True,
+        )
+        response = self._rpc("GetVariables", request, "get_many")
+        out = {}
+        for key, var in response.variables.items():
+            self._learn(var)
+            out[key] = codec.decode(var.value, var.binary_value, var.type)
+        return out
+
+    def get_records(self, identifiers: Iterable[str]) -> Dict[str, VariableRecord]:
+        request = pb.BatchGetVariablesRequest(
+            session_id=self.session_id, variable_identifiers=list(identifiers), include_metadata=True, prefer_binary=True,
+        )
+        response = self._rpc("GetVariables", request, "get_records")
+        for var in response.variables.values():
+            self._learn(var)
+        return {key: VariableRecord.from_proto(var) for key, var in response.variables.items()}
+
+    def update_many(self, updates: Mapping[str, Any], atomic: bool = True,
+                    expected_versions: Optional[Mapping[str, int]] = None,
+                    metadata: Optional[Mapping[str, str]] = None) -> Dict[str, int]:
+        """Writes several variables in one call; returns {identifier: new version}.
+
+        atomic=True: all or nothing. Any failing item (bad value, unknown identifier, version
+        conflict) raises BatchUpdateError listing every failure in `.errors`; with atomic=False
+        the passing items are applied and listed in `.applied`.
+        """
+        updates = dict(updates)
+        unknown = [i for i in updates if i not in self._types]
+        if unknown:
+            self.get_records(unknown)  # learns the types; still-unknown ones fail on the server
+        request = pb.BatchSetVariablesRequest(session_id=self.session_id, metadata=self._write_metadata(metadata), atomic=atomic)
+        for identifier, value in updates.items():
+            var_type = self._types.get(identifier) or _infer_type(value)
+            packed, binary = codec.encode(identifier, var_type, value, self._binary_threshold)
+            request.updates[identifier].CopyFrom(packed)
+            if binary:
+                request.binary_updates[identifier] = binary
+        for identifier, version in (expected_versions or {}).items():
+            if identifier not in updates:
+                raise ValidationError(f"update_many: expected_versions names {identifier!r}, which is not in updates")
+            request.expected_versions[identifier] = version
+        response = self._rpc("SetVariables", request, "update_many")
+        versions = dict(response.new_versions)
+        cache = self._cache
+        if cache is not None:
+            for identifier, version in versions.items():
+                cache.note_write(identifier, version)
+        if not response.success or response.errors:
+            raise BatchUpdateError(dict(response.errors), versions, atomic)
+        return versions
+
+    def list(self, pattern: Optional[str] = None) -> List[VariableRecord]:
+        """Every variable (or those whose name matches the glob: * and ?), as records."""
+        request = pb.ListVariablesRequest(session_id=self.session_id, pattern=pattern or "", prefer_binary=True)
+        variables = self._rpc("ListVariables", request, "list").variables
+        for var in variables:
+            self._learn(var)
+        return [VariableRecord.from_proto(var) for var in variables]
+
+    def delete(self, identifier: str) -> None:
+        request = pb.DeleteVariableRequest(session_id=self.session_id, variable_identifier=identifier)
+        response = self._rpc("DeleteVariable", request, f"delete {identifier!r}")
+        if not response.success:
+            raise BridgeError(f"delete {identifier!r}: {response.error_message}")
+        cache = self._cache
+        if cache is not None:
+            cache.note_delete(identifier)
+        alias = self._aliases.pop(identifier, None)
+        self._types.pop(identifier, None)
+        if alias is not None:
+            self._aliases.pop(alias, None)
+            self._types.pop(alias, None)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """{name: value} of every variable."""
+        return {record.name: record.value for record in self.list()}
+
+    # -- watch and cache -----------------------------------------------------------------------
+    def watch(self, names_or_pattern: NamesOrPattern = None, include_initial: bool = True,
+              include_heartbeats: bool = False) -> Watch:
+        """An iterator of Updates: names (a list), one name, or a glob ("lm.*"); None = all.
+
+        With include_initial, one "initial_value" update per variable comes first; then one
+        "value_change"/"deleted" per committed change, in commit order. Close with cancel() or
+        a `with` block.
+        """
+        request = watch_request(self.session_id, names_or_pattern, include_initial)
+        watch = Watch(self._stub.WatchVariables(request, metadata=self._call_md), include_heartbeats)
+        self._watches.append(watch)
+        return watch
+
+    def enable_cache(self, names_or_pattern: NamesOrPattern = None, max_silence: Optional[float] = None) -> VariableCache:
+        """Serves get() from a cache kept coherent by a watch stream (README, "Read cache").
+
+        max_silence: seconds without any stream message (heartbeats count) after which cached
+        entries are bypassed; set it above the server's heartbeat interval.
+        """
+        with self._lock:
+            if self._cache is None:
+                cache = VariableCache(self._stub, self.session_id, names_or_pattern, self._call_md,
+                                      self._aliases, max_silence=max_silence)
+                object.__setattr__(self, "_cache", cache)
+            return self._cache
+
+    def disable_cache(self) -> None:
+        with self._lock:
+            cache = self._cache
+            object.__setattr__(self, "_cache", None)
+        if cache is not None:
+            cache.close()
+
+    @property
+    def cache(self) -> Optional[VariableCache]:
+        return self._cache
+
+    # -- dict and attribute access ---------------------------------------------------------------
+    def __getitem__(self, identifier: str) -> Any:
+        return self.get(identifier)
+
+    def __setitem__(self, identifier: str, value: Any) -> None:
+        self.set(identifier, value)
+
+    def __delitem__(self, identifier: str) -> None:
+        self.delete(identifier)
+
+    def __contains__(self, identifier: object) -> bool:
+        if not isinstance(identifier, str):
+            return False
+        try:
+            self.get_record(identifier)
+        except NotFoundError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([record.name for record in self.list()])
+
+    def __len__(self) -> int:
+        return len(self.list())
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.get(name)
+        except NotFoundError as error:
+            raise _AttributeNotFoundError(error.message, error.code, error.details) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or hasattr(type(self), name):
+            raise AttributeError(f"cannot assign {name!r} as a variable: use ctx[{name!r}] = value")
+        self.set(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.delete(name)
+
+    def __repr__(self) -> str:
+        return f"SessionContext(session_id={self.session_id!r})"

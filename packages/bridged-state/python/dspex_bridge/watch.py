@@ -1,0 +1,299 @@
+"""Watch streams: the `Watch` iterator and the read cache kept coherent by one."""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+
+import grpc
+
+from ._generated import snakepit_bridge_pb2 as pb
+from .errors import BridgeError, from_rpc_error
+from .records import Update, VariableRecord
+
+NamesOrPattern = Union[None, str, Iterable[str]]
+
+_END = object()
+MISS = object()
+
+
+def watch_request(session_id: str, names_or_pattern: NamesOrPattern, include_initial: bool) -> "pb.WatchVariablesRequest":
+    """A string with * or ? is a glob over names, another string one identifier, else a list."""
+    request = pb.WatchVariablesRequest(session_id=session_id, include_initial_values=include_initial, prefer_binary=True)
+    if isinstance(names_or_pattern, str):
+        if "*" in names_or_pattern or "?" in names_or_pattern:
+            request.pattern = names_or_pattern
+        else:
+            request.variable_identifiers.append(names_or_pattern)
+    elif names_or_pattern is not None:
+        request.variable_identifiers.extend(names_or_pattern)
+    return request
+
+
+class _Failure:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+class Watch:
+    """An iterator of `Update`s from one WatchVariables stream.
+
+    A background thread reads the stream into a queue, so `next(timeout=...)` can wait with a
+    limit. Iteration ends (StopIteration) when the stream ends cleanly or after `cancel()`; a
+    broken stream raises the mapped BridgeError (e.g. UnavailableError) from the iterator.
+    Use as a context manager, or call `cancel()`, to close it.
+    """
+
+    def __init__(self, call: Any, include_heartbeats: bool = False):
+        self._call = call
+        self._include_heartbeats = include_heartbeats
+        self._queue: "queue.Queue[Any]" = queue.Queue()
+        self._cancelled = False
+        self._done = False
+        self._thread = threading.Thread(target=self._pump, name="dspex-bridge-watch", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            for message in self._call:
+                if message.update_type == "heartbeat" and not self._include_heartbeats:
+                    continue
+                self._queue.put(Update.from_proto(message))
+        except grpc.RpcError as error:
+            if not (self._cancelled and error.code() == grpc.StatusCode.CANCELLED):
+                self._queue.put(_Failure(from_rpc_error(error, "WatchVariables")))
+        except BridgeError as error:  # an undecodable value
+            self._queue.put(_Failure(error))
+        self._queue.put(_END)
+
+    def next(self, timeout: Optional[float] = None) -> Update:
+        """The next update; TimeoutError after `timeout` seconds; StopIteration at the end."""
+        if self._done:
+            raise StopIteration
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no watch update within {timeout} s") from None
+        if item is _END:
+            self._done = True
+            raise StopIteration
+        if isinstance(item, _Failure):
+            self._done = True
+            raise item.error
+        return item
+
+    def __iter__(self) -> "Watch":
+        return self
+
+    def __next__(self) -> Update:
+        return self.next()
+
+    def take(self, count: int, timeout: float = 5.0) -> List[Update]:
+        """The next `count` updates, waiting at most `timeout` seconds in total."""
+        deadline = time.monotonic() + timeout
+        return [self.next(timeout=max(0.0, deadline - time.monotonic())) for _ in range(count)]
+
+    def cancel(self) -> None:
+        """Ends the stream; idempotent. Pending updates already received stay readable."""
+        self._cancelled = True
+        self._call.cancel()
+        self._thread.join(timeout=5)
+
+    close = cancel
+
+    @property
+    def active(self) -> bool:
+        return self._thread.is_alive()
+
+    def __enter__(self) -> "Watch":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.cancel()
+
+
+class _Entry:
+    __slots__ = ("id", "name", "version", "value", "copy")
+
+    def __init__(self, record: VariableRecord):
+        self.id = record.id
+        self.name = record.name
+        self.version = record.version
+        self.value = record.value
+        self.copy = record.type in ("embedding", "tensor")
+
+
+class VariableCache:
+    """Read cache fed by one WatchVariables stream (include_initial_values, prefer_binary).
+
+    Freshness guarantee (README, "Read cache"): a cached read of x returns the value carried by
+    the most recent message about x that the stream delivered, and only when that version is at
+    least the version of this client's own latest completed write to x; otherwise -- x not
+    delivered yet, own write not yet echoed, stream down or reconnecting, or silent for longer
+    than `max_silence` -- the read goes to the server. Entries come only from the stream, never
+    from reads, so nothing stays cached that the stream does not keep current.
+    """
+
+    def __init__(self, stub: Any, session_id: str, names_or_pattern: NamesOrPattern, metadata: Any,
+                 aliases: Dict[str, str], max_silence: Optional[float] = None,
+                 retry_initial: float = 0.05, retry_max: float = 1.0):
+        self._stub = stub
+        self._session_id = session_id
+        self._selector = names_or_pattern
+        self._metadata = metadata
+        self._aliases = aliases  # name <-> id, shared with the session
+        self._max_silence = max_silence
+        self._retry = (retry_initial, retry_max)
+        self._entries: Dict[str, _Entry] = {}  # by name and by id
+        self._floors: Dict[str, float] = {}  # identifier -> version own writes reached
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._changed = threading.Condition(self._lock)
+        self._call: Any = None
+        self._last_message = 0.0
+        self.hits = 0
+        self.misses = 0
+        self.connects = 0
+        self.breaks = 0
+        self.last_error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, name="dspex-bridge-cache", daemon=True)
+        self._thread.start()
+
+    # -- reads (hot path: no lock; dict.get is atomic) ---------------------------------------
+    def lookup(self, identifier: str) -> Any:
+        entry = self._entries.get(identifier)
+        if entry is None or (self._max_silence is not None and time.monotonic() - self._last_message > self._max_silence):
+            self.misses += 1
+            return MISS
+        self.hits += 1
+        value = entry.value
+        if entry.copy:  # callers may mutate what they get; the cache must not change with them
+            return list(value) if isinstance(value, list) else {"shape": list(value["shape"]), "data": list(value["data"])}
+        return value
+
+    def cached_version(self, identifier: str) -> Optional[int]:
+        entry = self._entries.get(identifier)
+        return entry.version if entry else None
+
+    @property
+    def live(self) -> bool:
+        """True while the stream is connected and has delivered at least one message."""
+        return self._call is not None and self._last_message > 0.0
+
+    def wait_until_cached(self, *identifiers: str, version: Optional[int] = None, timeout: float = 5.0) -> bool:
+        """Waits until every identifier is served from the cache (at `version` or later)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                ready = all(
+                    (e := self._entries.get(i)) is not None and (version is None or e.version >= version)
+                    for i in identifiers
+                )
+                remaining = deadline - time.monotonic()
+                if ready or remaining <= 0:
+                    return ready
+                self._changed.wait(remaining)
+
+    # -- own writes ----------------------------------------------------------------------------
+    def _keys(self, identifier: str) -> Tuple[str, ...]:
+        alias = self._aliases.get(identifier)
+        return (identifier, alias) if alias else (identifier,)
+
+    def note_write(self, identifier: str, version: float) -> None:
+        """This client committed `version` of identifier: stop serving older cached values."""
+        with self._lock:
+            for key in self._keys(identifier):
+                if version > self._floors.get(key, 0):
+                    self._floors[key] = version
+                entry = self._entries.get(key)
+                if entry is not None and entry.version < version:
+                    self._drop(entry)
+
+    def note_delete(self, identifier: str) -> None:
+        self.note_write(identifier, math.inf)
+
+    def note_register(self, name: str, var_id: str) -> None:
+        with self._lock:
+            self._floors.pop(name, None)
+            self._floors.pop(var_id, None)
+
+    def _drop(self, entry: _Entry) -> None:
+        for key in (entry.id, entry.name):
+            if self._entries.get(key) is entry:
+                del self._entries[key]
+
+    # -- the stream ----------------------------------------------------------------------------
+    def _apply(self, message: "pb.VariableUpdate") -> None:
+        kind = message.update_type
+        if kind == "heartbeat":
+            return
+        record = VariableRecord.from_proto(message.variable) if message.variable.type else None
+        with self._changed:
+            if kind == "deleted":
+                for key in (message.variable_id, record.name if record else ""):
+                    entry = self._entries.get(key)
+                    if entry is not None:
+                        self._drop(entry)
+            elif record is not None:
+                self._aliases[record.name] = record.id
+                self._aliases[record.id] = record.name
+                floor = max(self._floors.get(record.id, 0), self._floors.get(record.name, 0))
+                current = self._entries.get(record.name)
+                if current is not None and current.id == record.id and current.version >= record.version:
+                    return
+                if current is not None:
+                    self._drop(current)
+                if record.version >= floor:
+                    self._floors.pop(record.id, None)
+                    self._floors.pop(record.name, None)
+                    entry = _Entry(record)
+                    self._entries[record.id] = entry
+                    self._entries[record.name] = entry
+            self._changed.notify_all()
+
+    def _clear(self) -> None:
+        with self._changed:
+            self._entries = {}
+            self._floors = {}
+            self._last_message = 0.0
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        delay = self._retry[0]
+        while not self._stop.is_set():
+            request = watch_request(self._session_id, self._selector, include_initial=True)
+            try:
+                call = self._stub.WatchVariables(request, metadata=self._metadata)
+                self._call = call
+                if self._stop.is_set():
+                    call.cancel()
+                self.connects += 1
+                for message in call:
+                    self._last_message = time.monotonic()
+                    self._apply(message)
+                    delay = self._retry[0]
+            except grpc.RpcError as error:
+                if not self._stop.is_set():
+                    self.last_error = from_rpc_error(error, "WatchVariables (cache)")
+            except BridgeError as error:
+                self.last_error = error
+            finally:
+                self._call = None
+                self._clear()
+            if self._stop.is_set():
+                break
+            self.breaks += 1
+            self._stop.wait(delay)
+            delay = min(delay * 2, self._retry[1])
+
+    def close(self) -> None:
+        """Stops the stream and empties the cache; idempotent."""
+        self._stop.set()
+        call = self._call
+        if call is not None:
+            call.cancel()
+        self._thread.join(timeout=5)
+        self._clear()

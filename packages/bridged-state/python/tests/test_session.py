@@ -1,0 +1,84 @@
+"""Connecting and sessions: Ping, InitializeSession, GetSession, Heartbeat, CleanupSession."""
+
+import socket
+import uuid
+
+import pytest
+
+import dspex_bridge
+from dspex_bridge import SessionNotFoundError, UnavailableError
+
+
+def test_ping_answers(client):
+    assert client.ping("hello") == "hello"
+
+
+def test_connect_to_a_closed_port_raises_unavailable():
+    with socket.socket() as probe:  # a port nobody listens on once the socket is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(UnavailableError, match="not reachable"):
+        dspex_bridge.connect(f"127.0.0.1:{port}", timeout=0.5)
+
+
+def test_session_is_created_then_joined(client):
+    session_id = f"s-{uuid.uuid4().hex[:8]}"
+    first = client.session(session_id, metadata={"owner": "test"})
+    assert first.created is True
+    info = first.info()
+    assert info["session_id"] == session_id
+    assert info["metadata"] == {"owner": "test", "source": "python"}
+    assert info["created_at"] is not None and info["variable_count"] == 0
+
+    first.register("x", "integer", 1)
+    again = client.session(session_id)
+    assert again.created is False and again["x"] == 1
+    joined = client.session(session_id, create=False)
+    assert joined.get("x") == 1 and joined.info()["variable_count"] == 1
+    first.cleanup()
+
+
+def test_joining_an_unknown_session_raises_session_not_found(client):
+    with pytest.raises(SessionNotFoundError, match="not found") as failure:
+        client.session("no-such-session", create=False)
+    assert isinstance(failure.value, dspex_bridge.NotFoundError)
+
+
+def test_session_without_id_gets_a_fresh_one(client):
+    ctx = client.session()
+    assert ctx.session_id.startswith("py-") and ctx.created
+    ctx.cleanup()
+
+
+def test_heartbeat_and_exposed_tools(ctx):
+    assert ctx.heartbeat() is True
+    assert ctx.exposed_tools() == []
+
+
+def test_cleanup_deletes_the_session_and_ends_its_watches(client):
+    ctx = client.session()
+    ctx.register("a", "float", 1.0)
+    watch = ctx.watch(include_initial=True)
+    assert watch.next(timeout=5).kind == "initial_value"
+    assert ctx.cleanup() >= 1
+    with pytest.raises(StopIteration):  # the context closes its own watches first
+        watch.next(timeout=5)
+    with pytest.raises(SessionNotFoundError):
+        ctx.info()
+    with pytest.raises(SessionNotFoundError):
+        ctx.get("a")
+    assert ctx.initialize() is True  # the way back: the same id, created anew
+    assert ctx.list() == []
+    ctx.cleanup()
+
+
+def test_cleanup_by_another_client_ends_a_watch_stream_cleanly(client, bridge):
+    ctx = client.session()
+    ctx.register("a", "float", 1.0)
+    with ctx.watch() as watch:
+        assert watch.next(timeout=5).kind == "initial_value"
+        with dspex_bridge.connect(bridge.address) as other:
+            other.session(ctx.session_id, create=False).cleanup()
+        with pytest.raises(StopIteration):
+            while True:
+                watch.next(timeout=5)

@@ -1,0 +1,123 @@
+// The TypeScript side of the cross-language tests: a raw @grpc/grpc-js client of the bridge
+// (proto-loader on the repo's one .proto), driven by JSON lines on stdin, one answer per line.
+// It encodes values itself (JSON in Any, or the binary format), so it checks the wire format
+// independently of the Python client.
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+const protoFile = fileURLToPath(new URL("../../proto/snakepit_bridge.proto", import.meta.url));
+const definition = protoLoader.loadSync(protoFile, { keepCase: true, longs: Number, enums: String, defaults: true });
+const { BridgeService } = grpc.loadPackageDefinition(definition).snakepit.bridge;
+const [address, token] = process.argv.slice(2);
+const client = new BridgeService(address, grpc.credentials.createInsecure());
+const PREFIX = "type.googleapis.com/snakepit.";
+
+function callMetadata() {
+  const md = new grpc.Metadata();
+  if (token) md.set("authorization", `Bearer ${token}`);
+  return md;
+}
+
+function call(method, request) {
+  return new Promise((resolve, reject) => {
+    client[method](request, callMetadata(), { deadline: Date.now() + 10_000 }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
+  });
+}
+
+function pack(type, value, binary) {
+  if (binary) {
+    const data = type === "embedding" ? value : value.data;
+    const shape = type === "embedding" ? [data.length] : value.shape;
+    const bytes = Buffer.alloc(data.length * 8);
+    data.forEach((x, i) => bytes.writeDoubleLE(x, i * 8));
+    const header = JSON.stringify({ dtype: "float64", shape });
+    return { any: { type_url: PREFIX + type, value: Buffer.from(header) }, bytes };
+  }
+  return { any: { type_url: PREFIX + type, value: Buffer.from(JSON.stringify(value)) }, bytes: Buffer.alloc(0) };
+}
+
+function unpack(variable) {
+  const text = variable.value.value.toString("utf8");
+  const parsed = JSON.parse(text);
+  const bytes = variable.binary_value;
+  if (!bytes || bytes.length === 0) return { value: parsed, binary: false };
+  const size = parsed.dtype === "float32" ? 4 : 8;
+  const data = [];
+  for (let i = 0; i < bytes.length; i += size) data.push(size === 8 ? bytes.readDoubleLE(i) : bytes.readFloatLE(i));
+  return { value: variable.type === "embedding" ? data : { shape: parsed.shape, data }, binary: true };
+}
+
+function record(variable) {
+  const { value, binary } = unpack(variable);
+  return {
+    id: variable.id, name: variable.name, type: variable.type, value, binary, version: variable.version,
+    metadata: variable.metadata, source: variable.source_name, type_url: variable.value.type_url,
+    json: variable.value.value.toString("utf8"),
+  };
+}
+
+const ops = {
+  async init({ session }) {
+    return (await call("InitializeSession", { session_id: session, metadata: { source: "typescript" } })).success;
+  },
+  async register({ session, name, type, value, constraints, binary }) {
+    const { any, bytes } = pack(type, value, binary);
+    const response = await call("RegisterVariable", {
+      session_id: session, name, type, initial_value: any, initial_binary_value: bytes,
+      constraints_json: constraints ? JSON.stringify(constraints) : "", metadata: { source: "typescript" },
+    });
+    return response.variable_id;
+  },
+  async get({ session, name, preferBinary }) {
+    const response = await call("GetVariable", { session_id: session, variable_identifier: name, prefer_binary: !!preferBinary });
+    return record(response.variable);
+  },
+  async set({ session, name, type, value, binary, expectedVersion }) {
+    const { any, bytes } = pack(type, value, binary);
+    const response = await call("SetVariable", {
+      session_id: session, variable_identifier: name, value: any, binary_value: bytes,
+      expected_version: expectedVersion ?? 0, metadata: { source: "typescript" },
+    });
+    return response.new_version;
+  },
+  // Sets the values one after another (the order a watcher must see).
+  async sequence({ session, name, type, values }) {
+    const versions = [];
+    for (const value of values) versions.push(await ops.set({ session, name, type, value }));
+    return versions;
+  },
+  // Compare-and-set increments, retrying on ABORTED: none may be lost.
+  async casIncrement({ session, name, count }) {
+    let conflicts = 0;
+    for (let done = 0; done < count; ) {
+      const current = await ops.get({ session, name });
+      try {
+        await ops.set({ session, name, type: "integer", value: current.value + 1, expectedVersion: current.version });
+        done++;
+      } catch (error) {
+        if (error.code !== grpc.status.ABORTED) throw error;
+        conflicts++;
+      }
+    }
+    return { conflicts };
+  },
+};
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", async (line) => {
+  const request = JSON.parse(line);
+  try {
+    const result = await ops[request.op](request);
+    process.stdout.write(`${JSON.stringify({ id: request.id, ok: true, result })}\n`);
+  } catch (error) {
+    const answer = { id: request.id, ok: false, code: error.code, details: error.details ?? String(error) };
+    process.stdout.write(`${JSON.stringify(answer)}\n`);
+  }
+});
+lines.on("close", () => {
+  client.close();
+});
