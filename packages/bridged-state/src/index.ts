@@ -27,3 +27,11 @@ export {
   type SessionStoreStats,
 } from "./session-store.js";
 export { ERROR_TRAILER, fromServiceError, statusFor } from "./status.js";
+export {
+  BridgedSession,
+  BridgedState,
+  type BridgedStateOptions,
+  createBridgedState,
+  type ServeOptions,
+} from "./bridged-state.js";
+export { createRemoteState, RemoteSession, RemoteState, type RemoteStateOptions } from "./remote-state.js";

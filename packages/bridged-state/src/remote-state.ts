@@ -1,0 +1,782 @@
+import { randomUUID } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import {
+  type BatchWriteOptions,
+  type BatchWritten,
+  buildExport,
+  type Capabilities,
+  CONTRACT_VERSION,
+  type Changed,
+  checkRegistration,
+  checkValue,
+  type Constraints,
+  decodeConstraintsJson,
+  encodeConstraintsJson,
+  encodeValueJson,
+  err,
+  type ExportedState,
+  type Identifier,
+  type InitOptions,
+  type Metadata,
+  ok,
+  type Registered,
+  type RegisterOptions,
+  type Result,
+  type StateError,
+  StateErrors,
+  type StateProvider,
+  type Subscriber,
+  type SubscriptionId,
+  typeUrlFor,
+  type VariableEvent,
+  type VariableRecord,
+  type VariableType,
+  type VariableValue,
+  isVariableType,
+  type WriteOptions,
+  type Written,
+} from "@dspex/state-provider";
+import { encodeBinary, wantsBinary } from "./binary-format.js";
+import type { Any__Output } from "./generated/google/protobuf/Any.js";
+import type { BridgeServiceClient } from "./generated/snakepit/bridge/BridgeService.js";
+import type { Variable__Output } from "./generated/snakepit/bridge/Variable.js";
+import type { VariableUpdate__Output } from "./generated/snakepit/bridge/VariableUpdate.js";
+import { loadBridgeProto } from "./proto.js";
+import { fromServiceError } from "./status.js";
+import { decodeWireValue, fromTimestamp } from "./wire-codec.js";
+
+export interface RemoteStateOptions {
+  /** `host:port` of a BridgeService (e.g. the line `dspex-bridge serve` prints). */
+  readonly address: string;
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  readonly token?: string;
+  /** TLS: `true` for the system roots, or the PEM root certificate to trust. */
+  readonly tls?: boolean | { readonly ca: string | Buffer };
+  /** Deadline of every call. Default 5 000 ms. */
+  readonly deadlineMs?: number;
+  /** Largest message received or sent. Default 16 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Longest wait between attempts to re-open a watch stream. Default 1 000 ms. */
+  readonly maxResubscribeDelayMs?: number;
+}
+
+const NAME = "RemoteState";
+
+/** What the client remembers of a variable to encode writes: it never changes for an id. */
+interface VariableShape {
+  readonly id: string;
+  readonly name: string;
+  readonly type: VariableType;
+  readonly constraints: Constraints;
+}
+
+/** The state handle of RemoteState: a session on a remote BridgeService. */
+export class RemoteSession {
+  #closed = false;
+  /** @internal */
+  readonly watches = new Map<SubscriptionId, RemoteWatch>();
+  /** @internal identifier (id or name) → shape, to encode writes without a round trip. */
+  readonly shapes = new Map<string, VariableShape>();
+
+  constructor(
+    readonly sessionId: string,
+    readonly address: string,
+    /** True when `init` created the session (cleanup deletes it); false when it joined one. */
+    readonly ownsSession: boolean,
+  ) {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal */
+  markClosed(): void {
+    this.#closed = true;
+  }
+}
+
+let nextSubscription = 0;
+
+/**
+ * The contract as a gRPC client of a BridgeService in another process (what a second Node
+ * process uses to share a session). Every call has a deadline; a server that is down answers
+ * `unavailable` (never a hang), and the channel reconnects when it comes back; subscriptions run
+ * on WatchVariables streams and re-open after a reconnect (changes made while the stream was
+ * down are not replayed).
+ */
+export class RemoteState implements StateProvider<RemoteSession> {
+  readonly name = NAME;
+  readonly contractVersion = CONTRACT_VERSION;
+  readonly address: string;
+  readonly #options: RemoteStateOptions;
+  readonly #deadlineMs: number;
+  #client: BridgeServiceClient | undefined;
+  #openSessions = 0;
+
+  constructor(options: RemoteStateOptions) {
+    if (typeof options?.address !== "string" || options.address === "") {
+      throw new TypeError("RemoteState: options.address must be a host:port string");
+    }
+    this.address = options.address;
+    this.#options = options;
+    this.#deadlineMs = options.deadlineMs ?? 5_000;
+  }
+
+  requiresBridge(): boolean {
+    return true;
+  }
+
+  capabilities(): Capabilities {
+    return {
+      atomicUpdates: true,
+      streaming: true,
+      persistence: false,
+      distribution: true,
+      compareAndSet: true,
+    };
+  }
+
+  // ---- transport ----
+
+  /** One channel per provider while any session is open; closed with the last one. */
+  #acquire(): BridgeServiceClient {
+    if (this.#client === undefined) {
+      const { grpcObject } = loadBridgeProto();
+      const tls = this.#options.tls;
+      const credentials =
+        tls === undefined || tls === false
+          ? grpc.credentials.createInsecure()
+          : grpc.credentials.createSsl(tls === true ? null : Buffer.from(tls.ca));
+      const maxBytes = this.#options.maxMessageBytes ?? 16 * 1024 * 1024;
+      this.#client = new grpcObject.snakepit.bridge.BridgeService(this.address, credentials, {
+        "grpc.max_receive_message_length": maxBytes,
+        "grpc.max_send_message_length": maxBytes,
+        // Come back quickly after the server restarts.
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1_000,
+      });
+    }
+    this.#openSessions++;
+    return this.#client;
+  }
+
+  #release(): void {
+    if (--this.#openSessions <= 0) {
+      this.#openSessions = 0;
+      this.#client?.close();
+      this.#client = undefined;
+    }
+  }
+
+  #metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.#options.token !== undefined) metadata.set("authorization", `Bearer ${this.#options.token}`);
+    return metadata;
+  }
+
+  /** One unary call with a deadline; errors come back as contract errors. */
+  #call<Res>(
+    method: keyof BridgeServiceClient & string,
+    request: object,
+    subject: { sessionId?: string; identifier?: string } = {},
+  ): Promise<{ response: Res; trailer: grpc.Metadata | undefined } | { error: StateError }> {
+    const client = this.#client;
+    if (client === undefined) return Promise.resolve({ error: StateErrors.closed(NAME) });
+    return new Promise((resolve) => {
+      let response: Res | undefined;
+      let failure: grpc.ServiceError | null = null;
+      const fn = client[method] as unknown as (
+        request: object,
+        metadata: grpc.Metadata,
+        options: grpc.CallOptions,
+        callback: (error: grpc.ServiceError | null, response?: Res) => void,
+      ) => grpc.ClientUnaryCall;
+      const call = fn.call(
+        client,
+        request,
+        this.#metadata(),
+        { deadline: Date.now() + this.#deadlineMs },
+        (error, value) => {
+          failure = error;
+          response = value;
+        },
+      );
+      // The status (with its trailer) arrives after the callback.
+      call.on("status", (status: grpc.StatusObject) => {
+        if (failure !== null) resolve({ error: fromServiceError(failure, subject) });
+        else resolve({ response: response as Res, trailer: status.metadata });
+      });
+    });
+  }
+
+  // ---- contract ----
+
+  async init(options: InitOptions = {}): Promise<Result<RemoteSession>> {
+    this.#acquire();
+    const sessionId = options.sessionId ?? `session_${randomUUID()}`;
+    const created = await this.#call("InitializeSession", {
+      session_id: sessionId,
+      metadata: options.metadata ?? {},
+    }, { sessionId });
+    let owns = true;
+    if ("error" in created) {
+      if (created.error.code !== "already_exists" || options.sessionId === undefined) {
+        this.#release();
+        return err(created.error);
+      }
+      // Join the session another process created.
+      owns = false;
+    }
+    const session = new RemoteSession(sessionId, this.address, owns);
+    if (options.existingState !== undefined) {
+      const imported = await this.#import(session, options.existingState);
+      if (!imported.ok) {
+        if (owns) await this.#call("CleanupSession", { session_id: sessionId, force: true });
+        this.#release();
+        return imported;
+      }
+    }
+    return ok(session);
+  }
+
+  async registerVariable(
+    state: RemoteSession,
+    name: string,
+    type: VariableType,
+    initialValue: unknown,
+    options: RegisterOptions = {},
+  ): Promise<Result<Registered<RemoteSession>>> {
+    if (state.closed) return closed();
+    // Checked here too, so the value can be encoded; the server checks again (it decides).
+    const checked = checkRegistration({
+      name,
+      type,
+      value: initialValue,
+      constraints: options.constraints,
+      metadata: options.metadata,
+      description: options.description,
+    });
+    if (!checked.ok) return checked;
+    const c = checked.value;
+    const encoded = encodeForWire(c.type, c.value);
+    const answer = await this.#call<{ variable_id: string }>(
+      "RegisterVariable",
+      {
+        session_id: state.sessionId,
+        name: c.name,
+        type: c.type,
+        initial_value: encoded.any,
+        initial_binary_value: encoded.binary,
+        constraints_json: encodeConstraintsJson(c.constraints),
+        metadata: c.metadata,
+      },
+      { sessionId: state.sessionId, identifier: c.name },
+    );
+    if ("error" in answer) return err(answer.error);
+    const id = answer.response.variable_id;
+    remember(state, { id, name: c.name, type: c.type, constraints: c.constraints });
+    return ok({ state, id });
+  }
+
+  async getVariableRecord(state: RemoteSession, identifier: Identifier): Promise<Result<VariableRecord>> {
+    if (state.closed) return closed();
+    const answer = await this.#call<{ variable: Variable__Output | null }>(
+      "GetVariable",
+      { session_id: state.sessionId, variable_identifier: identifier, prefer_binary: true },
+      { sessionId: state.sessionId, identifier },
+    );
+    if ("error" in answer) return err(answer.error);
+    return recordFromWire(state, answer.response.variable);
+  }
+
+  async getVariable(state: RemoteSession, identifier: Identifier): Promise<Result<VariableValue>> {
+    const record = await this.getVariableRecord(state, identifier);
+    return record.ok ? ok(record.value.value) : record;
+  }
+
+  async setVariable(
+    state: RemoteSession,
+    identifier: Identifier,
+    value: unknown,
+    metadata?: Metadata,
+    options: WriteOptions = {},
+  ): Promise<Result<Written<RemoteSession>>> {
+    if (state.closed) return closed();
+    for (let attempt = 0; ; attempt++) {
+      const shape = await this.#shape(state, identifier);
+      if (!shape.ok) return shape;
+      const checked = checkValue(shape.value.name, shape.value.type, value, shape.value.constraints);
+      if (!checked.ok) return checked;
+      const encoded = encodeForWire(shape.value.type, checked.value);
+      const answer = await this.#call<{ new_version: number }>(
+        "SetVariable",
+        {
+          session_id: state.sessionId,
+          variable_identifier: identifier,
+          value: encoded.any,
+          binary_value: encoded.binary,
+          metadata: metadata ?? {},
+          expected_version: options.expectedVersion ?? 0,
+        },
+        { sessionId: state.sessionId, identifier },
+      );
+      if (!("error" in answer)) return ok({ state, version: answer.response.new_version });
+      // The name may now belong to another variable (deleted and registered again elsewhere).
+      if (attempt === 0 && isStale(answer.error)) {
+        forget(state, identifier);
+        continue;
+      }
+      return err(answer.error);
+    }
+  }
+
+  async listVariables(state: RemoteSession): Promise<Result<readonly VariableRecord[]>> {
+    if (state.closed) return closed();
+    const answer = await this.#call<{ variables: Variable__Output[] }>(
+      "ListVariables",
+      { session_id: state.sessionId, prefer_binary: true },
+      { sessionId: state.sessionId },
+    );
+    if ("error" in answer) return err(answer.error);
+    const records: VariableRecord[] = [];
+    for (const variable of answer.response.variables) {
+      const record = recordFromWire(state, variable);
+      if (!record.ok) return record;
+      records.push(record.value);
+    }
+    return ok(records);
+  }
+
+  async getVariables(
+    state: RemoteSession,
+    identifiers: readonly Identifier[],
+  ): Promise<Result<Readonly<Record<Identifier, VariableValue>>>> {
+    if (state.closed) return closed();
+    const answer = await this.#call<{ variables: Record<string, Variable__Output> }>(
+      "GetVariables",
+      { session_id: state.sessionId, variable_identifiers: identifiers, prefer_binary: true },
+      { sessionId: state.sessionId },
+    );
+    if ("error" in answer) return err(answer.error);
+    const values: Record<Identifier, VariableValue> = {};
+    for (const identifier of identifiers) {
+      const variable = answer.response.variables[identifier];
+      if (variable === undefined) continue;
+      const record = recordFromWire(state, variable);
+      if (!record.ok) return record;
+      values[identifier] = record.value.value;
+    }
+    return ok(values);
+  }
+
+  async updateVariables(
+    state: RemoteSession,
+    updates: Readonly<Record<Identifier, unknown>>,
+    metadata?: Metadata,
+    options: BatchWriteOptions = {},
+  ): Promise<Result<BatchWritten<RemoteSession>>> {
+    if (state.closed) return closed();
+    if (typeof updates !== "object" || updates === null || Array.isArray(updates)) {
+      return err(StateErrors.invalidArgument("updates must be an object of identifier to value"));
+    }
+    const identifiers = Object.keys(updates);
+    const unknown = identifiers.filter((identifier) => !state.shapes.has(identifier));
+    if (unknown.length > 0) {
+      const fetched = await this.#call<{ variables: Record<string, Variable__Output> }>(
+        "GetVariables",
+        { session_id: state.sessionId, variable_identifiers: unknown },
+        { sessionId: state.sessionId },
+      );
+      if ("error" in fetched) return err(fetched.error);
+      for (const variable of Object.values(fetched.response.variables)) rememberWire(state, variable);
+    }
+    const wireUpdates: Record<string, { type_url: string; value: Buffer }> = {};
+    const binaryUpdates: Record<string, Buffer> = {};
+    const localFailures: Record<string, StateError> = {};
+    for (const identifier of identifiers) {
+      const shape = state.shapes.get(identifier);
+      if (shape === undefined) {
+        // Unknown here: the server reports it (not_found) with the rest of the batch.
+        wireUpdates[identifier] = REJECTED_PLACEHOLDER("string");
+        continue;
+      }
+      const checked = checkValue(shape.name, shape.type, updates[identifier], shape.constraints);
+      if (!checked.ok) {
+        localFailures[identifier] = checked.error;
+        // Sent as a value the server must reject, so an atomic batch applies nothing.
+        wireUpdates[identifier] = REJECTED_PLACEHOLDER(shape.type);
+        continue;
+      }
+      const encoded = encodeForWire(shape.type, checked.value);
+      wireUpdates[identifier] = encoded.any;
+      if (encoded.binary.length > 0) binaryUpdates[identifier] = encoded.binary;
+    }
+    const answer = await this.#call<{
+      success: boolean;
+      errors: Record<string, string>;
+      new_versions: Record<string, number>;
+    }>(
+      "SetVariables",
+      {
+        session_id: state.sessionId,
+        updates: wireUpdates,
+        binary_updates: binaryUpdates,
+        metadata: metadata ?? {},
+        atomic: true,
+        expected_versions: options.expectedVersions ?? {},
+      },
+      { sessionId: state.sessionId },
+    );
+    if ("error" in answer) return err(answer.error);
+    const { success, errors, new_versions } = answer.response;
+    if (success) return ok({ state, versions: { ...new_versions } });
+    const carried = errorFromBatch(answer.trailer);
+    const failed: Record<string, StateError> = {};
+    for (const identifier of Object.keys(errors)) {
+      failed[identifier] =
+        localFailures[identifier] ??
+        carried?.failed[identifier] ??
+        StateErrors.validation(identifier, "value", errors[identifier] ?? "failed");
+    }
+    return err(StateErrors.partialFailure(failed, Object.keys(new_versions)));
+  }
+
+  async deleteVariable(state: RemoteSession, identifier: Identifier): Promise<Result<Changed<RemoteSession>>> {
+    if (state.closed) return closed();
+    const answer = await this.#call(
+      "DeleteVariable",
+      { session_id: state.sessionId, variable_identifier: identifier },
+      { sessionId: state.sessionId, identifier },
+    );
+    if ("error" in answer) return err(answer.error);
+    forget(state, identifier);
+    return ok({ state });
+  }
+
+  async exportState(state: RemoteSession): Promise<Result<ExportedState>> {
+    if (state.closed) return closed();
+    const session = await this.#call<{ metadata: Record<string, string> }>(
+      "GetSession",
+      { session_id: state.sessionId },
+      { sessionId: state.sessionId },
+    );
+    if ("error" in session) return err(session.error);
+    const records = await this.listVariables(state);
+    if (!records.ok) return records;
+    return ok(buildExport(state.sessionId, records.value, session.response.metadata));
+  }
+
+  async importState(state: RemoteSession, exported: unknown): Promise<Result<Changed<RemoteSession>>> {
+    if (state.closed) return closed();
+    const imported = await this.#import(state, exported);
+    return imported.ok ? ok({ state }) : imported;
+  }
+
+  async #import(state: RemoteSession, exported: unknown): Promise<Result<undefined>> {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(exported);
+    } catch (cause) {
+      return err(StateErrors.invalidExport("", `document could not be serialised (${(cause as Error).message})`));
+    }
+    if (text === undefined) return err(StateErrors.invalidExport("", "expected an export document"));
+    const answer = await this.#call("ImportState", { session_id: state.sessionId, export_json: text }, {
+      sessionId: state.sessionId,
+    });
+    if ("error" in answer) return err(answer.error);
+    // Imported records may replace variables under the same names: re-learn shapes on demand.
+    state.shapes.clear();
+    return ok();
+  }
+
+  async subscribe(state: RemoteSession, pattern: string, subscriber: Subscriber): Promise<Result<SubscriptionId>> {
+    if (state.closed) return closed();
+    if (typeof pattern !== "string") {
+      return err(StateErrors.invalidArgument(`pattern must be a string, got ${typeof pattern}`));
+    }
+    if (typeof subscriber !== "function") {
+      return err(StateErrors.invalidArgument(`subscriber must be a function, got ${typeof subscriber}`));
+    }
+    const client = this.#client;
+    if (client === undefined) return closed();
+    const watch = new RemoteWatch({
+      client,
+      sessionId: state.sessionId,
+      pattern,
+      subscriber,
+      metadata: () => this.#metadata(),
+      deadlineMs: this.#deadlineMs,
+      maxDelayMs: this.#options.maxResubscribeDelayMs ?? 1_000,
+      session: state,
+    });
+    const started = await watch.start();
+    if (!started.ok) return started;
+    const id = `remote_sub_${++nextSubscription}`;
+    state.watches.set(id, watch);
+    return ok(id);
+  }
+
+  async unsubscribe(state: RemoteSession, subscription: SubscriptionId): Promise<Result<undefined>> {
+    if (state.closed) return closed();
+    state.watches.get(subscription)?.stop();
+    state.watches.delete(subscription);
+    return ok();
+  }
+
+  async cleanup(state: RemoteSession): Promise<void> {
+    if (state.closed) return;
+    state.markClosed();
+    for (const watch of state.watches.values()) watch.stop();
+    state.watches.clear();
+    if (state.ownsSession) {
+      // Best effort: an unreachable server keeps the session until its idle TTL ends it.
+      await this.#call("CleanupSession", { session_id: state.sessionId, force: true });
+    }
+    this.#release();
+  }
+
+  /** The shape of a variable, from the cache or one GetVariable. */
+  async #shape(state: RemoteSession, identifier: Identifier): Promise<Result<VariableShape>> {
+    const known = state.shapes.get(identifier);
+    if (known !== undefined) return ok(known);
+    const record = await this.getVariableRecord(state, identifier);
+    if (!record.ok) return record;
+    const shape = state.shapes.get(identifier) ?? state.shapes.get(record.value.id);
+    return shape === undefined ? err(StateErrors.notFound(identifier)) : ok(shape);
+  }
+}
+
+/**
+ * A value the server is certain to refuse (bytes that are not JSON), standing in for an item
+ * that failed here: the batch still travels whole, so the server names every failing item.
+ */
+const REJECTED_PLACEHOLDER = (type: VariableType) => ({
+  type_url: typeUrlFor(type),
+  value: Buffer.from("\u0000", "utf8"),
+});
+
+function encodeForWire(
+  type: VariableType,
+  value: VariableValue,
+): { any: { type_url: string; value: Buffer }; binary: Buffer } {
+  if (wantsBinary(type, value)) {
+    const { header, bytes } = encodeBinary(type, value);
+    return { any: { type_url: typeUrlFor(type), value: Buffer.from(header, "utf8") }, binary: bytes };
+  }
+  return {
+    any: { type_url: typeUrlFor(type), value: Buffer.from(encodeValueJson(type, value), "utf8") },
+    binary: EMPTY,
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function isStale(error: StateError): boolean {
+  return error.code === "validation_failed" && error.rule === "type";
+}
+
+function remember(state: RemoteSession, shape: VariableShape): void {
+  state.shapes.set(shape.id, shape);
+  state.shapes.set(shape.name, shape);
+}
+
+function forget(state: RemoteSession, identifier: Identifier): void {
+  const shape = state.shapes.get(identifier);
+  state.shapes.delete(identifier);
+  if (shape !== undefined) {
+    state.shapes.delete(shape.id);
+    state.shapes.delete(shape.name);
+  }
+}
+
+function rememberWire(state: RemoteSession, variable: Variable__Output): void {
+  if (!isVariableType(variable.type)) return;
+  const constraints = decodeConstraintsJson(variable.type, variable.constraints_json, variable.name);
+  if (!constraints.ok) return;
+  remember(state, { id: variable.id, name: variable.name, type: variable.type, constraints: constraints.value });
+}
+
+/** A wire Variable as a contract record (values normalised and frozen by `checkValue`). */
+function recordFromWire(state: RemoteSession | undefined, variable: Variable__Output | null): Result<VariableRecord> {
+  if (variable === null) return err(StateErrors.unavailable("the bridge answered without a variable"));
+  const type = variable.type;
+  if (!isVariableType(type)) return err(StateErrors.unknownType(type, variable.name));
+  const constraints = decodeConstraintsJson(type, variable.constraints_json, variable.name);
+  if (!constraints.ok) return constraints;
+  const value = valueFromWire(type, variable.value, variable.binary_value, variable.name);
+  if (!value.ok) return value;
+  if (state !== undefined) {
+    remember(state, { id: variable.id, name: variable.name, type, constraints: constraints.value });
+  }
+  return ok(
+    Object.freeze({
+      id: variable.id,
+      name: variable.name,
+      type,
+      value: value.value,
+      constraints: constraints.value,
+      metadata: Object.freeze({ ...variable.metadata }),
+      version: variable.version,
+      createdAt: fromTimestamp(variable.created_at ?? variable.last_updated_at),
+      updatedAt: fromTimestamp(variable.last_updated_at),
+      source: variable.source_name || (variable.source === "PYTHON" ? "python" : "elixir"),
+    }),
+  );
+}
+
+function valueFromWire(
+  type: VariableType,
+  any: Any__Output | null,
+  binary: Buffer | undefined,
+  name: string,
+): Result<VariableValue> {
+  const decoded = decodeWireValue(type, any, binary, name);
+  if (!decoded.ok) return decoded;
+  return checkValue(name, type, decoded.value);
+}
+
+function errorFromBatch(trailer: grpc.Metadata | undefined) {
+  const raw = trailer?.get("dspex-error-bin")[0];
+  if (raw === undefined) return undefined;
+  try {
+    const error = JSON.parse(Buffer.isBuffer(raw) ? raw.toString("utf8") : raw) as StateError;
+    return error.code === "partial_failure" ? error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const EVENT_KIND: Readonly<Record<string, VariableEvent["kind"]>> = {
+  registered: "registered",
+  value_change: "updated",
+  deleted: "deleted",
+};
+
+/** One subscription: a WatchVariables stream, re-opened with backoff until stopped. */
+class RemoteWatch {
+  #stopped = false;
+  #call: grpc.ClientReadableStream<VariableUpdate__Output> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #delayMs = 50;
+
+  constructor(
+    private readonly options: {
+      client: BridgeServiceClient;
+      sessionId: string;
+      pattern: string;
+      subscriber: Subscriber;
+      metadata: () => grpc.Metadata;
+      deadlineMs: number;
+      maxDelayMs: number;
+      session: RemoteSession;
+    },
+  ) {}
+
+  /** Opens the stream; resolves once the server has subscribed (it sends headers then). */
+  start(): Promise<Result<undefined>> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (result: Result<undefined>) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timeout);
+        resolve(result);
+      };
+      const timeout = setTimeout(() => {
+        settle(err(StateErrors.unavailable(`the bridge did not open a watch within ${this.options.deadlineMs} ms`)));
+        this.stop();
+      }, this.options.deadlineMs);
+      this.#open(
+        () => settle(ok()),
+        (error) => {
+          settle(err(error));
+          this.stop();
+        },
+      );
+    });
+  }
+
+  #open(onSubscribed: () => void, onFailedFirst: (error: StateError) => void): void {
+    const { client, sessionId, pattern } = this.options;
+    const call = client.WatchVariables(
+      { session_id: sessionId, pattern: pattern === "*" ? "" : pattern, prefer_binary: true },
+      this.options.metadata(),
+    );
+    this.#call = call;
+    let subscribed = false;
+    call.on("metadata", () => {
+      subscribed = true;
+      this.#delayMs = 50;
+      onSubscribed();
+    });
+    call.on("data", (update: VariableUpdate__Output) => this.#deliver(update));
+    let finished = false;
+    const finish = (error: grpc.ServiceError | undefined) => {
+      if (finished) return;
+      finished = true;
+      if (this.#stopped) return;
+      const mapped = error === undefined ? undefined : fromServiceError(error, { sessionId });
+      if (!subscribed && mapped !== undefined) {
+        if (mapped.code !== "unavailable") return onFailedFirst(mapped);
+      }
+      // The session is gone for good: nothing to re-open.
+      if (mapped?.code === "session_not_found") return this.stop();
+      this.#timer = setTimeout(() => {
+        if (!this.#stopped) this.#open(onSubscribed, onFailedFirst);
+      }, this.#delayMs);
+      this.#delayMs = Math.min(this.#delayMs * 2, this.options.maxDelayMs);
+    };
+    call.on("error", (error: grpc.ServiceError) => finish(error));
+    call.on("end", () => finish(undefined));
+  }
+
+  #deliver(update: VariableUpdate__Output): void {
+    const kind = EVENT_KIND[update.update_type];
+    const variable = update.variable;
+    if (kind === undefined || variable === null || this.#stopped) return;
+    const type = variable.type;
+    if (!isVariableType(type)) return;
+    const value = valueFromWire(type, variable.value, variable.binary_value, variable.name);
+    if (!value.ok) return;
+    let previousValue: VariableValue | undefined;
+    if (update.previous_value !== null && kind !== "registered") {
+      const previous = valueFromWire(type, update.previous_value, undefined, variable.name);
+      if (previous.ok) previousValue = previous.value;
+    }
+    if (kind === "deleted") forget(this.options.session, variable.id);
+    else rememberWire(this.options.session, variable);
+    const event: VariableEvent = {
+      kind,
+      id: variable.id,
+      name: variable.name,
+      type,
+      value: value.value,
+      previousValue,
+      version: variable.version,
+      metadata: Object.freeze({ ...variable.metadata }),
+      source: update.update_source || variable.source_name,
+      timestamp: fromTimestamp(update.timestamp),
+    };
+    try {
+      this.options.subscriber(event);
+    } catch (error) {
+      console.error(`dspex: a subscriber threw on ${event.kind} of ${JSON.stringify(event.name)}:`, error);
+    }
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#call?.cancel();
+  }
+}
+
+/** `createRemoteState({ address })`: see `RemoteState`. */
+export function createRemoteState(options: RemoteStateOptions): RemoteState {
+  return new RemoteState(options);
+}
+
+function closed<T>(): Result<T> {
+  return err(StateErrors.closed(NAME));
+}
