@@ -39,7 +39,9 @@ import {
  * A complete in-memory backend built only from the contract's helpers. The Context tests use two
  * of them (one labelled local, one bridged); it is also a worked example for backend authors:
  * validation through `checkRegistration` / `checkValue`, export and import through
- * `buildExport` / `parseExport`, events through `SubscriberSet`.
+ * `buildExport` / `parseExport`, events through `SubscriberSet`. It passes the
+ * @dspex/provider-tests conformance suite (run from outside this package: the suite depends on
+ * this package, so depending back on it would be a cycle).
  */
 export interface MemorySession {
   readonly sessionId: string;
@@ -48,7 +50,6 @@ export interface MemorySession {
   readonly records: Map<VariableId, VariableRecord>;
   readonly idsByName: Map<string, VariableId>;
   readonly subscribers: SubscriberSet;
-  nextId: number;
   closed: boolean;
 }
 
@@ -70,6 +71,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
 });
 
 let sessionCounter = 0;
+let idCounter = 0;
 
 export class MemoryProvider implements StateProvider<MemorySession> {
   readonly name: string;
@@ -115,7 +117,6 @@ export class MemoryProvider implements StateProvider<MemorySession> {
       records: new Map(),
       idsByName: new Map(),
       subscribers: new SubscriberSet(),
-      nextId: 0,
       closed: false,
     };
     this.sessions.set(sessionId, session);
@@ -317,10 +318,13 @@ export class MemoryProvider implements StateProvider<MemorySession> {
     return err(StateErrors.closed(this.name));
   }
 
-  /** Ids must not collide with imported ones, which a plain counter would after a switch. */
+  /**
+   * Ids must be unique beyond one session: an export from another session (or backend) is
+   * merged by id, so a per-session counter would make unrelated variables replace each other.
+   */
   #newId(state: MemorySession): VariableId {
     let id: VariableId;
-    do id = `${this.#idPrefix}_${++state.nextId}`;
+    do id = `${this.#idPrefix}_${++idCounter}`;
     while (state.records.has(id));
     return id;
   }
