@@ -1,0 +1,225 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BridgeServer, SessionStore } from "../src/index.js";
+import { any, rawClient, unary } from "./helpers.js";
+
+const require_ = (await import("node:module")).createRequire(import.meta.url);
+
+function healthClient(address: string, credentials = grpc.credentials.createInsecure()) {
+  const path = require_.resolve("grpc-health-check/proto/health/v1/health.proto");
+  const definition = protoLoader.loadSync(path, { keepCase: true, enums: String });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  return new pkg.grpc.health.v1.Health(address, credentials);
+}
+
+describe("BridgeServer", () => {
+  let server: BridgeServer;
+  beforeAll(async () => {
+    server = await BridgeServer.start();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("binds 127.0.0.1 on an ephemeral port by default", () => {
+    expect(server.host).toBe("127.0.0.1");
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.address).toBe(`127.0.0.1:${server.port}`);
+  });
+
+  it("answers Ping, Heartbeat, GetSession, GetExposedElixirTools (empty)", async () => {
+    const client = rawClient(server.address);
+    try {
+      const ping = await unary<{ message: string; server_time: { seconds: string } }>(client, "Ping", { message: "hello" });
+      expect(ping.ok && ping.response.message).toBe("hello");
+      expect(ping.ok && Number(ping.response.server_time.seconds)).toBeGreaterThan(1_600_000_000);
+      await unary(client, "InitializeSession", { session_id: "basic", metadata: { owner: "test" } });
+      await unary(client, "RegisterVariable", { session_id: "basic", name: "t", type: "float", initial_value: any("float", 1) });
+      const hb = await unary<{ session_valid: boolean }>(client, "Heartbeat", { session_id: "basic" });
+      expect(hb.ok && hb.response.session_valid).toBe(true);
+      const hbUnknown = await unary<{ session_valid: boolean }>(client, "Heartbeat", { session_id: "nope" });
+      expect(hbUnknown.ok && hbUnknown.response.session_valid).toBe(false);
+      const info = await unary<{ metadata: Record<string, string>; variable_count: number }>(client, "GetSession", { session_id: "basic" });
+      expect(info.ok && info.response).toMatchObject({ metadata: { owner: "test" }, variable_count: 1 });
+      const tools = await unary<{ tools: unknown[] }>(client, "GetExposedElixirTools", { session_id: "basic" });
+      expect(tools.ok && tools.response.tools).toEqual([]);
+      const batch = await unary<{ variables: Record<string, { name: string }>; missing_variables: string[] }>(client, "GetVariables", {
+        session_id: "basic",
+        variable_identifiers: ["t", "ghost"],
+      });
+      expect(batch.ok && Object.keys(batch.response.variables)).toEqual(["t"]);
+      expect(batch.ok && batch.response.missing_variables).toEqual(["ghost"]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("keeps the writer's metadata; source PYTHON for python writes, source_name carries it", async () => {
+    const client = rawClient(server.address);
+    try {
+      await unary(client, "InitializeSession", { session_id: "meta" });
+      await unary(client, "RegisterVariable", { session_id: "meta", name: "t", type: "float", initial_value: any("float", 1) });
+      await unary(client, "SetVariable", {
+        session_id: "meta",
+        variable_identifier: "t",
+        value: any("float", 2),
+        metadata: { source: "python", optimizer: "mipro" },
+      });
+      const got = await unary<{ variable: { source: string; source_name: string; metadata: Record<string, string> } }>(client, "GetVariable", {
+        session_id: "meta",
+        variable_identifier: "t",
+      });
+      expect(got.ok && got.response.variable).toMatchObject({
+        source: "PYTHON",
+        source_name: "python",
+        metadata: { source: "python", optimizer: "mipro" },
+      });
+      const record = server.store.get("meta", "t");
+      expect(record.ok && record.value.source).toBe("python");
+    } finally {
+      client.close();
+    }
+  });
+
+  it("serves standard health checking and server reflection", async () => {
+    const health = healthClient(server.address);
+    const check = await new Promise<{ status: string }>((resolve, reject) =>
+      (health as unknown as { Check: (r: object, cb: (e: Error | null, v: { status: string }) => void) => void }).Check(
+        { service: "snakepit.bridge.BridgeService" },
+        (e, v) => (e ? reject(e) : resolve(v)),
+      ),
+    );
+    expect(check.status).toBe("SERVING");
+    health.close();
+
+    const reflectionPath = require_.resolve("@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto");
+    const definition = protoLoader.loadSync(reflectionPath, { keepCase: true });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
+    };
+    const reflection = new pkg.grpc.reflection.v1.ServerReflection(server.address, grpc.credentials.createInsecure());
+    const stream = (reflection as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, { list_services_response: { service: { name: string }[] } }> }).ServerReflectionInfo();
+    const services = await new Promise<string[]>((resolve, reject) => {
+      stream.on("data", (response) => {
+        resolve(response.list_services_response.service.map((s) => s.name));
+        stream.end();
+      });
+      stream.on("error", reject);
+      stream.write({ list_services: "" });
+    });
+    expect(services).toContain("snakepit.bridge.BridgeService");
+    reflection.close();
+  });
+});
+
+describe("TLS", () => {
+  let dir: string;
+  let server: BridgeServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "dspex-tls-"));
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ], { stdio: "ignore" });
+    server = await BridgeServer.start({
+      tls: { cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) },
+      token: "tls-token",
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves TLS to a client that trusts the certificate; plaintext clients fail", async () => {
+    const secure = rawClient(server.address, grpc.credentials.createSsl(readFileSync(join(dir, "cert.pem"))));
+    const metadata = new grpc.Metadata();
+    metadata.set("authorization", "Bearer tls-token");
+    const ping = await unary<{ message: string }>(secure, "Ping", { message: "over tls" }, metadata);
+    expect(ping).toMatchObject({ ok: true, response: { message: "over tls" } });
+    secure.close();
+    const plain = rawClient(server.address);
+    const refused = await unary(plain, "Ping", { message: "plain" }, metadata);
+    expect(refused.ok).toBe(false);
+    plain.close();
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("ends watch streams cleanly, then refuses new calls; the store it was given survives", async () => {
+    const store = new SessionStore();
+    const server = await BridgeServer.start({ store, shutdownTimeoutMs: 2_000 });
+    const client = rawClient(server.address);
+    await unary(client, "InitializeSession", { session_id: "s" });
+    const call = client.WatchVariables({ session_id: "s" });
+    call.on("data", () => {});
+    call.on("error", () => {});
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+    await new Promise((resolve) => call.on("metadata", resolve));
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await status).code).toBe(grpc.status.OK);
+    const after = await unary(client, "Ping", { message: "x" });
+    expect(after).toMatchObject({ ok: false, code: grpc.status.UNAVAILABLE });
+    client.close();
+    expect(store.getSession("s").ok).toBe(true);
+    store.close();
+  });
+});
+
+describe("dspex-bridge CLI", () => {
+  const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+
+  it("serve --port 0 prints one line with the real port, serves, and exits 0 on SIGTERM", async () => {
+    const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--session-ttl", "60"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (chunk) => {
+        stdout += chunk;
+        if (stdout.includes("\n")) resolve(stdout.split("\n")[0]!);
+      });
+      child.on("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    const match = /^dspex-bridge listening on 127\.0\.0\.1:(\d+)$/.exec(line);
+    expect(match, line).not.toBeNull();
+    const port = Number(match![1]);
+    expect(port).toBeGreaterThan(0);
+    const client = rawClient(`127.0.0.1:${port}`);
+    const ping = await unary<{ message: string }>(client, "Ping", { message: "cli" });
+    expect(ping).toMatchObject({ ok: true, response: { message: "cli" } });
+    client.close();
+    const exit = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+    expect(stdout.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/SIGTERM: shutting down/);
+  });
+
+  it("--help prints usage and exits 0; a bad flag exits 2 with a clear message", () => {
+    const help = execFileSync(process.execPath, [cli, "--help"], { encoding: "utf8" });
+    expect(help).toMatch(/Usage: dspex-bridge serve/);
+    let failure: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, [cli, "serve", "--prot", "1"], { encoding: "utf8", stdio: "pipe" });
+    } catch (error) {
+      failure = error as { status: number; stderr: string };
+    }
+    expect(failure?.status).toBe(2);
+    expect(failure?.stderr).toMatch(/Unknown option '--prot'/);
+  });
+});
