@@ -15,13 +15,15 @@ from .session import SessionContext
 
 DEFAULT_TIMEOUT = 10.0
 
-# Reconnect quickly after a server restart (grpc's default backoff grows to 120 s).
+# Reconnect quickly after a server restart: grpc's backoff grows to 120 s by default, and it
+# re-resolves the address at most every 30 s, which alone delays a reconnect by seconds.
 _CHANNEL_OPTIONS: List[Tuple[str, Any]] = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.dns_min_time_between_resolutions_ms", 100),
 ]
 
 

@@ -5,7 +5,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 proto_dir="$here/../proto"
-out="$here/dspex_bridge/_generated"
+out="${OUT_DIR:-$here/dspex_bridge/_generated}"
 PROTOC=${PROTOC:-/usr/bin/protoc}
 mkdir -p "$out"
 "$PROTOC" --version

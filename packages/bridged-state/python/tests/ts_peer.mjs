@@ -84,6 +84,9 @@ const ops = {
     });
     return response.new_version;
   },
+  async delete({ session, name }) {
+    return (await call("DeleteVariable", { session_id: session, variable_identifier: name })).success;
+  },
   // Sets the values one after another (the order a watcher must see).
   async sequence({ session, name, type, values }) {
     const versions = [];

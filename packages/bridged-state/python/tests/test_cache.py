@@ -1,0 +1,130 @@
+"""The read cache: fed only by a watch stream, bypassed when it cannot vouch for a value."""
+
+import time
+import uuid
+
+import pytest
+
+import dspex_bridge
+from dspex_bridge import NotFoundError, UnavailableError
+
+
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_cached_reads_follow_typescript_writes(client, peer):
+    ctx = client.session(f"c-{uuid.uuid4().hex[:8]}")
+    ctx.register("temperature", "float", 0.5)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("temperature")
+    hits = cache.hits
+    assert ctx.get("temperature") == 0.5 and cache.hits == hits + 1
+    version = peer.call("set", session=ctx.session_id, name="temperature", type="float", value=0.75)
+    assert cache.wait_until_cached("temperature", version=version)
+    assert ctx.temperature == 0.75 and cache.hits == hits + 2  # served from the cache
+    assert ctx.get("temperature", fresh=True) == 0.75 and cache.hits == hits + 2
+    peer.call("register", session=ctx.session_id, name="late", type="integer", value=7)
+    assert cache.wait_until_cached("late")  # new variables arrive on the stream too
+    assert ctx["late"] == 7
+    ctx.cleanup()
+
+
+def test_cache_reads_your_own_writes(ctx):
+    ctx.register("n", "integer", 0)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("n")
+    for i in range(1, 101):  # never an older value than the write that just returned
+        ctx.set("n", i)
+        assert ctx.get("n") == i
+    ctx.update_many({"n": 500})
+    assert ctx.get("n") == 500
+    assert cache.wait_until_cached("n", version=102)
+    assert ctx.get("n") == 500 and cache.hits > 0
+
+
+def test_cache_drops_deleted_variables(client, peer):
+    ctx = client.session(f"c-{uuid.uuid4().hex[:8]}")
+    ctx.register("a", "integer", 1)
+    ctx.register("b", "integer", 2)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("a", "b")
+    ctx.delete("a")
+    with pytest.raises(NotFoundError):  # own delete: gone at once
+        ctx.get("a")
+    peer.call("delete", session=ctx.session_id, name="b")
+    assert _wait(lambda: cache.cached_version("b") is None)
+    with pytest.raises(NotFoundError):
+        ctx.get("b")
+    ctx.cleanup()
+
+
+def test_cached_arrays_are_copies(ctx):
+    ctx.register("e", "embedding", [1.0, 2.0, 3.0])
+    ctx.register("t", "tensor", {"shape": [2], "data": [1.0, 2.0]})
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("e", "t")
+    ctx.get("e").append(4.0)
+    ctx.get("t")["data"][0] = 99.0
+    assert ctx.get("e") == [1.0, 2.0, 3.0]
+    assert ctx.get("t") == {"shape": [2], "data": [1.0, 2.0]}
+
+
+def test_cache_of_selected_names_reads_others_from_the_server(ctx):
+    ctx.register("lm.t", "float", 0.1)
+    ctx.register("k", "integer", 3)
+    cache = ctx.enable_cache("lm.*")
+    assert cache.wait_until_cached("lm.t")
+    misses = cache.misses
+    assert ctx.get("k") == 3 and cache.misses == misses + 1
+    assert cache.cached_version("k") is None
+
+
+def test_max_silence_bypasses_a_quiet_stream(client):
+    # The shared server heartbeats every 200 ms: 1 s of silence never happens, 50 ms does.
+    ctx = client.session()
+    ctx.register("a", "integer", 1)
+    patient = ctx.enable_cache(max_silence=1.0)
+    assert patient.wait_until_cached("a")
+    time.sleep(0.3)
+    hits = patient.hits
+    assert ctx.get("a") == 1 and patient.hits == hits + 1
+    ctx.disable_cache()
+    strict = ctx.enable_cache(max_silence=0.05)
+    assert strict.wait_until_cached("a")
+    time.sleep(0.12)
+    misses = strict.misses
+    assert ctx.get("a") == 1 and strict.misses == misses + 1
+    ctx.cleanup()
+
+
+def test_cache_is_emptied_when_the_stream_breaks_and_refills_after(start_bridge):
+    server = start_bridge("--heartbeat-ms", "100")
+    client = dspex_bridge.connect(server.address, timeout=2)
+    ctx = client.session("cached")
+    ctx.register("a", "integer", 1)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("a") and cache.live
+    assert server.stop() == 0
+    assert _wait(lambda: not cache.live)
+    assert cache.cached_version("a") is None
+    with pytest.raises(UnavailableError):  # never the stale cached 1
+        ctx.get("a")
+    start_bridge("--heartbeat-ms", "100", port=server.port)
+    assert _wait(lambda: _initialized(ctx), timeout=10)
+    ctx.register("a", "integer", 2)
+    assert cache.wait_until_cached("a", timeout=10)  # the cache stream reconnected by itself
+    assert ctx.get("a") == 2 and cache.connects >= 2
+    client.close()
+
+
+def _initialized(ctx):
+    try:
+        return ctx.initialize() or True
+    except UnavailableError:
+        return False

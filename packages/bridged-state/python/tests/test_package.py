@@ -1,0 +1,45 @@
+"""The package itself: generated code up to date, TLS, the wire-format codec on its own."""
+
+import filecmp
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import dspex_bridge
+from dspex_bridge import UnavailableError, codec
+
+PYTHON_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_generated_code_matches_the_proto(tmp_path):
+    subprocess.run([str(PYTHON_DIR / "scripts" / "generate.sh")], check=True, capture_output=True,
+                   env={**os.environ, "OUT_DIR": str(tmp_path)})
+    checked_in = PYTHON_DIR / "dspex_bridge" / "_generated" / "snakepit_bridge_pb2.py"
+    assert filecmp.cmp(tmp_path / "snakepit_bridge_pb2.py", checked_in, shallow=False), \
+        "dspex_bridge/_generated is stale: run scripts/generate.sh"
+
+
+def test_tls_with_root_certificates(start_bridge, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = start_bridge("--tls-cert", str(cert), "--tls-key", str(key))
+    with dspex_bridge.connect(server.address, root_certificates=cert.read_bytes()) as client:
+        ctx = client.session()
+        ctx.register("secret", "string", "over tls")
+        assert ctx.get("secret") == "over tls"
+    with pytest.raises(UnavailableError):  # plaintext cannot talk to a TLS server
+        dspex_bridge.connect(server.address, timeout=1)
+
+
+def test_binary_format_layout():
+    packed, binary = codec.encode("e", "embedding", [1.0, -2.0] * 128)
+    assert packed.type_url == "type.googleapis.com/snakepit.embedding"
+    assert packed.value == b'{"dtype":"float64","shape":[256]}'
+    assert binary[:16] == bytes.fromhex("000000000000f03f00000000000000c0")  # 1.0, -2.0 little-endian
+    assert codec.decode(packed, binary) == [1.0, -2.0] * 128
+    small, no_binary = codec.encode("e", "embedding", [1.0] * 255)
+    assert no_binary == b"" and small.value.startswith(b"[1.0")
