@@ -49,7 +49,8 @@ interface Threaded {
  * in call order, so a write issued during a switch waits for it and lands on exactly one
  * backend; reads are not queued and are answered by the old backend until the swap.
  *
- * Every method answers a `Result` like the contract; after `close()`, `closed`.
+ * Every operation answers a `Result` like the contract (nothing throws for a caller's mistake);
+ * after `close()`, `closed`.
  */
 export class Context {
   /** The session both backends hold; a Python worker opens this id on the bridged backend. */
