@@ -317,7 +317,8 @@ function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeSer
         variable_identifier,
         decoded.value,
         wireMetadata(metadata),
-        expected_version,
+        // 0 is proto3's "unset": no expectation.
+        expected_version === 0 ? undefined : expected_version,
       );
       if (!written.ok) return fail(callback, written.error);
       callback(null, { success: true, error_message: "", new_version: written.value.version });
@@ -440,10 +441,11 @@ function batchSet(
     );
     pending.set(identifier, decoded.ok ? { value: decoded.value } : { error: decoded.error });
   }
-  const written = store.update(session_id, pending, wireMetadata(metadata), {
-    atomic,
-    expectedVersions: expected_versions,
-  });
+  const expectedVersions: Record<string, number> = {};
+  for (const [identifier, version] of Object.entries(expected_versions)) {
+    if (version !== 0) expectedVersions[identifier] = version;
+  }
+  const written = store.update(session_id, pending, wireMetadata(metadata), { atomic, expectedVersions });
   if (written.ok) {
     const versions: Record<string, number> = {};
     for (const [identifier, record] of written.value) versions[identifier] = record.version;

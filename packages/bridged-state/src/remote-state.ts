@@ -7,6 +7,7 @@ import {
   type Capabilities,
   CONTRACT_VERSION,
   type Changed,
+  checkMetadata,
   checkRegistration,
   checkValue,
   type Constraints,
@@ -302,11 +303,20 @@ export class RemoteState implements StateProvider<RemoteSession> {
     options: WriteOptions = {},
   ): Promise<Result<Written<RemoteSession>>> {
     if (state.closed) return closed();
+    const expected = options.expectedVersion;
+    if (expected !== undefined && !isWireVersion(expected)) {
+      // The wire cannot carry it (0 means "no expectation" there); no version ever equals it.
+      const current = await this.getVariableRecord(state, identifier);
+      if (!current.ok) return current;
+      return err(StateErrors.versionConflict(identifier, expected, current.value.version));
+    }
     for (let attempt = 0; ; attempt++) {
       const shape = await this.#shape(state, identifier);
       if (!shape.ok) return shape;
       const checked = checkValue(shape.value.name, shape.value.type, value, shape.value.constraints);
       if (!checked.ok) return checked;
+      const checkedMetadata = checkMetadata(metadata, shape.value.name);
+      if (!checkedMetadata.ok) return checkedMetadata;
       const encoded = encodeForWire(shape.value.type, checked.value);
       const answer = await this.#call<{ new_version: number }>(
         "SetVariable",
@@ -315,8 +325,8 @@ export class RemoteState implements StateProvider<RemoteSession> {
           variable_identifier: identifier,
           value: encoded.any,
           binary_value: encoded.binary,
-          metadata: metadata ?? {},
-          expected_version: options.expectedVersion ?? 0,
+          metadata: checkedMetadata.value,
+          expected_version: expected ?? 0,
         },
         { sessionId: state.sessionId, identifier },
       );
@@ -379,8 +389,20 @@ export class RemoteState implements StateProvider<RemoteSession> {
     if (typeof updates !== "object" || updates === null || Array.isArray(updates)) {
       return err(StateErrors.invalidArgument("updates must be an object of identifier to value"));
     }
+    const checkedMetadata = checkMetadata(metadata);
+    if (!checkedMetadata.ok) return checkedMetadata;
     const identifiers = Object.keys(updates);
-    const unknown = identifiers.filter((identifier) => !state.shapes.has(identifier));
+    const expectedVersions: Record<string, number> = {};
+    const unexpressible: string[] = [];
+    for (const [identifier, version] of Object.entries(options.expectedVersions ?? {})) {
+      if (!(identifier in updates)) continue;
+      if (isWireVersion(version)) expectedVersions[identifier] = version;
+      else unexpressible.push(identifier);
+    }
+    const unknown = identifiers.filter(
+      (identifier) => !state.shapes.has(identifier) || unexpressible.includes(identifier),
+    );
+    const versionsSeen = new Map<string, number>();
     if (unknown.length > 0) {
       const fetched = await this.#call<{ variables: Record<string, Variable__Output> }>(
         "GetVariables",
@@ -388,7 +410,10 @@ export class RemoteState implements StateProvider<RemoteSession> {
         { sessionId: state.sessionId },
       );
       if ("error" in fetched) return err(fetched.error);
-      for (const variable of Object.values(fetched.response.variables)) rememberWire(state, variable);
+      for (const [identifier, variable] of Object.entries(fetched.response.variables)) {
+        rememberWire(state, variable);
+        versionsSeen.set(identifier, variable.version);
+      }
     }
     const wireUpdates: Record<string, { type_url: string; value: Buffer }> = {};
     const binaryUpdates: Record<string, Buffer> = {};
@@ -398,6 +423,16 @@ export class RemoteState implements StateProvider<RemoteSession> {
       if (shape === undefined) {
         // Unknown here: the server reports it (not_found) with the rest of the batch.
         wireUpdates[identifier] = REJECTED_PLACEHOLDER("string");
+        continue;
+      }
+      if (unexpressible.includes(identifier)) {
+        const expected = options.expectedVersions?.[identifier] ?? 0;
+        localFailures[identifier] = StateErrors.versionConflict(
+          identifier,
+          expected,
+          versionsSeen.get(identifier) ?? 0,
+        );
+        wireUpdates[identifier] = REJECTED_PLACEHOLDER(shape.type);
         continue;
       }
       const checked = checkValue(shape.name, shape.type, updates[identifier], shape.constraints);
@@ -421,9 +456,9 @@ export class RemoteState implements StateProvider<RemoteSession> {
         session_id: state.sessionId,
         updates: wireUpdates,
         binary_updates: binaryUpdates,
-        metadata: metadata ?? {},
+        metadata: checkedMetadata.value,
         atomic: true,
-        expected_versions: options.expectedVersions ?? {},
+        expected_versions: expectedVersions,
       },
       { sessionId: state.sessionId },
     );
@@ -570,6 +605,11 @@ function encodeForWire(
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Versions the wire can carry as an expectation: int32, and not 0 (which means "none" there). */
+function isWireVersion(version: number): boolean {
+  return Number.isInteger(version) && version >= 1 && version <= 2 ** 31 - 1;
+}
 
 function isStale(error: StateError): boolean {
   return error.code === "validation_failed" && error.rule === "type";

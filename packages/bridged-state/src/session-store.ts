@@ -100,7 +100,6 @@ interface Session {
   readonly names: Map<string, string>;
   readonly subscribers: SubscriberSet;
   readonly endListeners: Set<(reason: SessionEndReason) => void>;
-  nextId: number;
 }
 
 const DEFAULTS = {
@@ -126,6 +125,7 @@ export class SessionStore {
   readonly #maxValueBytes: number;
   readonly #sweep: NodeJS.Timeout | undefined;
   #operations = 0;
+  #nextVariable = 0;
   #expirations = 0;
   #closed = false;
 
@@ -205,7 +205,6 @@ export class SessionStore {
       names: new Map(),
       subscribers: new SubscriberSet(),
       endListeners: new Set(),
-      nextId: 0,
     };
     this.#sessions.set(id, session);
     return ok(infoOf(session));
@@ -317,8 +316,10 @@ export class SessionStore {
     }
     const tooLarge = this.#checkSize(name, type, value);
     if (tooLarge !== undefined) return err(tooLarge);
+    // Unique across the store's sessions (an id never resolves in the wrong session); imported
+    // ids are kept, so skip any already taken.
     let id: string;
-    do id = `var_${++s.nextId}`;
+    do id = `var_${++this.#nextVariable}`;
     while (s.variables.has(id));
     const now = Date.now();
     const record: VariableRecord = Object.freeze({
@@ -379,8 +380,8 @@ export class SessionStore {
   }
 
   /**
-   * Sets one variable. `value` is raw (checked here); `expectedVersion` of 0 or undefined means
-   * no expectation. A failure changes nothing.
+   * Sets one variable. `value` is raw (checked here); `expectedVersion` undefined means no
+   * expectation (the wire's 0 is turned into undefined by the server). A failure changes nothing.
    */
   set(
     sessionId: string,
@@ -540,7 +541,7 @@ export class SessionStore {
     if (current === undefined) return err(StateErrors.notFound(identifier));
     if ("error" in pending) return err(pending.error);
     const version = pendingVersions?.get(current.id) ?? current.version;
-    if (expectedVersion !== undefined && expectedVersion !== 0 && expectedVersion !== version) {
+    if (expectedVersion !== undefined && expectedVersion !== version) {
       return err(StateErrors.versionConflict(identifier, expectedVersion, version));
     }
     const value = checkValue(current.name, current.type, pending.value, current.constraints);

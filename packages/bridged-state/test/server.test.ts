@@ -105,9 +105,14 @@ describe("BridgeServer", () => {
       grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
     };
     const reflection = new pkg.grpc.reflection.v1.ServerReflection(server.address, grpc.credentials.createInsecure());
-    const stream = (reflection as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, { list_services_response: { service: { name: string }[] } }> }).ServerReflectionInfo();
+    type ReflectionResponse = { list_services_response: { service: { name: string }[] } };
+    const stream = (
+      reflection as unknown as {
+        ServerReflectionInfo: () => grpc.ClientDuplexStream<object, ReflectionResponse>;
+      }
+    ).ServerReflectionInfo();
     const services = await new Promise<string[]>((resolve, reject) => {
-      stream.on("data", (response) => {
+      stream.on("data", (response: ReflectionResponse) => {
         resolve(response.list_services_response.service.map((s) => s.name));
         stream.end();
       });

@@ -1,0 +1,31 @@
+import { runConformanceSuite } from "@dspex/provider-tests/vitest";
+import { afterAll, beforeAll, describe } from "vitest";
+import { BridgedState, BridgeServer, RemoteState, SessionStore } from "../src/index.js";
+
+/*
+ * Both backends run the whole conformance suite. BridgedState serves its store while the suite
+ * runs (as it does for Python workers); RemoteState goes through a real BridgeService on a
+ * loopback ephemeral port.
+ */
+
+const bridged = new BridgedState({ serve: { port: 0 } });
+await bridged.serve();
+
+const store = new SessionStore();
+const server = await BridgeServer.start({ store, port: 0 });
+const remote = new RemoteState({ address: server.address, deadlineMs: 5_000 });
+
+afterAll(async () => {
+  await bridged.close();
+  await server.close();
+  store.close();
+});
+
+describe("BridgedState", () => {
+  beforeAll(() => {});
+  runConformanceSuite(bridged);
+});
+
+describe("RemoteState", () => {
+  runConformanceSuite(remote);
+});
