@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHook } from "node:async_hooks";
 import type { Result } from "@dspex/state-provider";
 import { type ConformanceTest, must, mustFail, type Session, sleep } from "../harness.js";
 
@@ -24,21 +25,33 @@ function everyCall(s: Session): [string, () => Promise<Result<unknown>>][] {
   return calls;
 }
 
-/** Active handles and requests by kind (timers, sockets, servers...), as Node reports them. */
-function activeResources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const kind of process.getActiveResourcesInfo())
-    counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  return counts;
-}
-
-function grownResources(before: Map<string, number>): string[] {
-  const grown: string[] = [];
-  for (const [kind, count] of activeResources()) {
-    const was = before.get(kind) ?? 0;
-    if (count > was) grown.push(`${count - was} ${kind}`);
-  }
-  return grown;
+/**
+ * Records the handles (timers, sockets, servers, child processes...) created while it is on and
+ * not yet released. Identity, not counts: a handle someone else releases meanwhile cannot hide a
+ * leak. Unref'd handles do not keep a process alive and are not counted.
+ */
+function trackHandles() {
+  const live = new Map<number, { type: string; resource: object }>();
+  const hook = createHook({
+    init(asyncId, type, _trigger, resource) {
+      if (type !== "PROMISE") live.set(asyncId, { type, resource });
+    },
+    destroy(asyncId) {
+      live.delete(asyncId);
+    },
+  }).enable();
+  return {
+    stop: () => hook.disable(),
+    leaked(): string[] {
+      const leaked: string[] = [];
+      for (const { type, resource } of live.values()) {
+        const handle = resource as { hasRef?: () => boolean; _destroyed?: boolean };
+        if (typeof handle.hasRef !== "function" || handle._destroyed === true) continue;
+        if (handle.hasRef()) leaked.push(type);
+      }
+      return leaked;
+    },
+  };
 }
 
 export const lifecycleTests: ConformanceTest[] = [
@@ -72,23 +85,25 @@ export const lifecycleTests: ConformanceTest[] = [
     name: "cleanup leaves no timers, sockets or other handles behind",
     async run({ open, close, resourceCheck, capabilities, timeoutMs }) {
       if (!resourceCheck) return;
-      // Let anything started before this test settle, so only this session's resources count.
-      await sleep(5);
-      const before = activeResources();
-      const s = await open();
-      await s.add("x", "integer", 1);
-      must(await s.set("x", 2), "set");
-      must(await s.update({ x: 3 }), "update");
-      if (capabilities.streaming) must(await s.subscribe("*", () => {}), "subscribe");
-      await close(s);
-      // Some transports release sockets a tick after close resolves: poll briefly.
-      const deadline = Date.now() + Math.min(timeoutMs, 1000);
-      let grown = grownResources(before);
-      while (grown.length > 0 && Date.now() < deadline) {
-        await sleep(10);
-        grown = grownResources(before);
+      const tracker = trackHandles();
+      try {
+        const s = await open();
+        await s.add("x", "integer", 1);
+        must(await s.set("x", 2), "set");
+        must(await s.update({ x: 3 }), "update");
+        if (capabilities.streaming) must(await s.subscribe("*", () => {}), "subscribe");
+        await close(s);
+        // Handles are released (and their destroy reported) a few ticks after close resolves: poll briefly.
+        const deadline = Date.now() + Math.min(timeoutMs, 1000);
+        let leaked = tracker.leaked();
+        while (leaked.length > 0 && Date.now() < deadline) {
+          await sleep(10);
+          leaked = tracker.leaked();
+        }
+        assert.deepEqual(leaked, [], `handles left after cleanup: ${leaked.join(", ")}`);
+      } finally {
+        tracker.stop();
       }
-      assert.deepEqual(grown, [], `resources left after cleanup: ${grown.join(", ")}`);
     },
   },
   {

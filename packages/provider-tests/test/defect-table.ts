@@ -1,0 +1,229 @@
+/** Each defect of the reference backend and exactly the tests that fail because of it (checked by defects.test.ts, quoted in the README). */
+import type { Defect } from "./reference-backend.js";
+
+export const DEFECT_TABLE: Readonly<
+  Record<Defect, { readonly what: string; readonly caughtBy: readonly string[] }>
+> = {
+  "batch-claims-atomic-applies-half": {
+    what: "claims atomicUpdates, but a batch applies its items one by one and stops at the first failure",
+    caughtBy: [
+      "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
+      "[atomicUpdates] a failing batch applies nothing: values, versions and metadata unchanged",
+      "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+      "[streaming] a failed write sends no event",
+    ],
+  },
+  "non-atomic-batch-misreports-applied": {
+    what: "claims no atomicity, applies the passing items, but reports `applied: []`",
+    caughtBy: [
+      "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
+      "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+    ],
+  },
+  "version-does-not-move": {
+    what: "setVariable leaves the version where it was",
+    caughtBy: [
+      "setVariable works by name and by id and returns the new version",
+      "version is 1 at registration and moves by exactly one per successful set",
+      "listVariables returns full records in registration order",
+      "updateVariables applies every update: +1 version each, metadata merged, versions keyed as given",
+      "[compareAndSet] setVariable with the current expectedVersion succeeds; a stale one answers version_conflict and changes nothing",
+      "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+      "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
+      "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
+      "import merges: a record with an existing id replaces it, new ones are added, others are kept",
+      "[streaming] subscribers receive registered, updated and deleted events with their full payload",
+      "[streaming] events are sent after the change commits, in commit order",
+      "[streaming] a throwing subscriber does not break the writer or other subscribers",
+      "concurrent writes to different variables all land",
+    ],
+  },
+  "failed-set-moves-version": {
+    what: "a set rejected by validation still bumps the version",
+    caughtBy: [
+      "float and integer violations are rejected with validation_failed; value, version and metadata unchanged",
+      "string and boolean violations are rejected with validation_failed; value, version and metadata unchanged",
+      "choice, module, embedding and tensor violations are rejected with validation_failed; value, version and metadata unchanged",
+    ],
+  },
+  "metadata-dropped-on-set": {
+    what: "setVariable ignores the metadata it is given",
+    caughtBy: [
+      "metadata is preserved at registration and merged on set (new keys win)",
+      "updateVariables applies every update: +1 version each, metadata merged, versions keyed as given",
+      "import merges: a record with an existing id replaces it, new ones are added, others are kept",
+      "[streaming] subscribers receive registered, updated and deleted events with their full payload",
+    ],
+  },
+  "updatedAt-does-not-move": {
+    what: "setVariable keeps the old updatedAt",
+    caughtBy: ["updatedAt moves on set and createdAt does not"],
+  },
+  "duplicate-name-accepted": {
+    what: "registering an existing name replaces the variable",
+    caughtBy: [
+      "a duplicate name is rejected with already_exists and the existing variable is untouched",
+      "[streaming] a failed write sends no event",
+    ],
+  },
+  "constraints-ignored-on-set": {
+    what: "setVariable checks the type but not the constraints",
+    caughtBy: [
+      "float and integer violations are rejected with validation_failed; value, version and metadata unchanged",
+      "string and boolean violations are rejected with validation_failed; value, version and metadata unchanged",
+      "choice, module, embedding and tensor violations are rejected with validation_failed; value, version and metadata unchanged",
+      "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
+      "[atomicUpdates] a failing batch applies nothing: values, versions and metadata unchanged",
+      "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
+      "[streaming] a failed write sends no event",
+      "a 4096-dimension embedding survives register, set, get and export/import",
+    ],
+  },
+  "values-not-normalised": {
+    what: "stores the caller's value as given (-0, typed arrays, shared arrays)",
+    caughtBy: [
+      "every type is accepted and its value normalised",
+      "a stored value cannot be changed through the caller's objects",
+      "a 4096-dimension embedding survives register, set, get and export/import",
+    ],
+  },
+  "name-resolved-before-id": {
+    what: "an identifier is looked up as a name before as an id",
+    caughtBy: ["an identifier resolves as an id first, then as a name"],
+  },
+  "delete-leaves-name-resolvable": {
+    what: "deleteVariable leaves a copy that the name still resolves to",
+    caughtBy: [
+      "basic variable lifecycle: register, get by name and id, set, delete",
+      "deleteVariable by name: name and id stop resolving everywhere",
+      "deleteVariable by id",
+      "a deleted name can be registered again with a new id at version 1",
+      "listVariables returns full records in registration order",
+    ],
+  },
+  "getVariables-fails-on-missing": {
+    what: "getVariables answers not_found instead of skipping a missing identifier",
+    caughtBy: [
+      "deleteVariable by name: name and id stop resolving everywhere",
+      "getVariables returns the found identifiers as given and skips the missing",
+    ],
+  },
+  "list-sorted-by-name": {
+    what: "listVariables (and export) order by name, not registration",
+    caughtBy: [
+      "listVariables returns full records in registration order",
+      "exportState produces a document parseExport accepts, with every variable keyed by id",
+    ],
+  },
+  "compare-and-set-ignored": {
+    what: "claims compareAndSet but ignores expectedVersion(s)",
+    caughtBy: [
+      "[compareAndSet] setVariable with the current expectedVersion succeeds; a stale one answers version_conflict and changes nothing",
+      "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+      "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
+    ],
+  },
+  "import-not-validated": {
+    what: "importState stores the document's variables without parseExport",
+    caughtBy: [
+      "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
+      "malformed exports are rejected with invalid_export and change nothing",
+      "init with existingState imports it",
+      "init with a malformed existingState fails with invalid_export",
+      "[streaming] a failed write sends no event",
+    ],
+  },
+  "import-not-all-or-nothing": {
+    what: "importState stores records up to the first clashing name",
+    caughtBy: [
+      "import of a name that belongs to another id answers already_exists and imports nothing",
+    ],
+  },
+  "import-resets-versions-and-timestamps": {
+    what: "imported records restart at version 1 with new timestamps",
+    caughtBy: [
+      "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
+      "import merges: a record with an existing id replaces it, new ones are added, others are kept",
+      "init with existingState imports it",
+    ],
+  },
+  "events-before-commit": {
+    what: "subscribers are called before the change is stored",
+    caughtBy: ["[streaming] events are sent after the change commits, in commit order"],
+  },
+  "events-for-failed-batch": {
+    what: "a failing batch is rolled back after its events went out",
+    caughtBy: ["[streaming] a failed write sends no event"],
+  },
+  "throwing-subscriber-breaks-writer": {
+    what: "a subscriber's exception propagates into the writer",
+    caughtBy: [
+      "[streaming] a throwing subscriber does not break the writer or other subscribers",
+      "[streaming] unsubscribe stops events and is idempotent",
+    ],
+  },
+  "unanchored-patterns": {
+    what: "`temp*` matches any name containing `temp`",
+    caughtBy: [
+      "[streaming] patterns: * matches all, temp* matches prefixes, ? matches one character, others match exactly",
+    ],
+  },
+  "unsubscribe-not-idempotent": {
+    what: "a second unsubscribe answers not_found",
+    caughtBy: ["[streaming] unsubscribe stops events and is idempotent"],
+  },
+  "events-cross-sessions": {
+    what: "all sessions share one subscriber list",
+    caughtBy: ["[streaming] events of one session never reach another session's subscribers"],
+  },
+  "streaming-claimed-without-events": {
+    what: "claims streaming, subscribe succeeds, no event is ever sent",
+    caughtBy: [
+      "[streaming] subscribers receive registered, updated and deleted events with their full payload",
+      "[streaming] events are sent after the change commits, in commit order",
+      "[streaming] patterns: * matches all, temp* matches prefixes, ? matches one character, others match exactly",
+      "[streaming] a throwing subscriber does not break the writer or other subscribers",
+      "[streaming] unsubscribe stops events and is idempotent",
+      "[streaming] a failed write sends no event",
+      "[streaming] updateVariables sends one updated event per variable; import sends registered and updated",
+      "[streaming] events of one session never reach another session's subscribers",
+    ],
+  },
+  "sessions-share-variables": {
+    what: "every session of the backend uses the same variables",
+    caughtBy: [
+      "import of a name that belongs to another id answers already_exists and imports nothing",
+      "sessions are isolated from each other",
+      "cleanup of one session leaves other sessions working",
+      "[streaming] updateVariables sends one updated event per variable; import sends registered and updated",
+      "[streaming] events of one session never reach another session's subscribers",
+    ],
+  },
+  "cleanup-leaves-timer": {
+    what: "init starts an interval timer that cleanup never clears",
+    caughtBy: ["cleanup leaves no timers, sockets or other handles behind"],
+  },
+  "cleanup-hangs-second-time": {
+    what: "a second cleanup never settles",
+    caughtBy: [
+      "basic variable lifecycle: register, get by name and id, set, delete",
+      "batch operations: getVariables and updateVariables",
+      "export and import state",
+      "after cleanup every call answers closed and never hangs",
+      "cleanup is idempotent and settles promptly",
+      "cleanup leaves no timers, sockets or other handles behind",
+      "cleanup of one session leaves other sessions working",
+    ],
+  },
+  "closed-not-answered": {
+    what: "calls after cleanup run against an empty state instead of answering closed",
+    caughtBy: [
+      "after cleanup every call answers closed and never hangs",
+      "cleanup is idempotent and settles promptly",
+    ],
+  },
+  "contract-version-mismatch": {
+    what: "reports contractVersion 2.0.0",
+    caughtBy: ["contractVersion has the major version of CONTRACT_VERSION"],
+  },
+};

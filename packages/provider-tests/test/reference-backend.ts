@@ -1,0 +1,491 @@
+import {
+  buildExport,
+  type Capabilities,
+  CONTRACT_VERSION,
+  checkMetadata,
+  checkRegistration,
+  checkValue,
+  compilePattern,
+  EMPTY_METADATA,
+  err,
+  type InitOptions,
+  type Metadata,
+  mergeMetadata,
+  ok,
+  parseExport,
+  type Result,
+  type StateError,
+  StateErrors,
+  type StateProvider,
+  type Subscriber,
+  SubscriberSet,
+  sourceOf,
+  type VariableEvent,
+  type VariableRecord,
+  type VariableValue,
+} from "@dspex/state-provider";
+
+/*
+ * A plain in-memory backend written for the suite's own tests: simple rather than fast, so each
+ * defect below is one obvious change. It lives here, not in @dspex/local-state, because that
+ * package already depends on this one (a devDependency back would make a cycle for turbo).
+ */
+
+export const DEFECTS = [
+  "batch-claims-atomic-applies-half",
+  "non-atomic-batch-misreports-applied",
+  "version-does-not-move",
+  "failed-set-moves-version",
+  "metadata-dropped-on-set",
+  "updatedAt-does-not-move",
+  "duplicate-name-accepted",
+  "constraints-ignored-on-set",
+  "values-not-normalised",
+  "name-resolved-before-id",
+  "delete-leaves-name-resolvable",
+  "getVariables-fails-on-missing",
+  "list-sorted-by-name",
+  "compare-and-set-ignored",
+  "import-not-validated",
+  "import-not-all-or-nothing",
+  "import-resets-versions-and-timestamps",
+  "events-before-commit",
+  "events-for-failed-batch",
+  "throwing-subscriber-breaks-writer",
+  "unanchored-patterns",
+  "unsubscribe-not-idempotent",
+  "events-cross-sessions",
+  "streaming-claimed-without-events",
+  "sessions-share-variables",
+  "cleanup-leaves-timer",
+  "cleanup-hangs-second-time",
+  "closed-not-answered",
+  "contract-version-mismatch",
+] as const;
+export type Defect = (typeof DEFECTS)[number];
+
+interface Store {
+  readonly sessionId: string;
+  readonly metadata: Metadata;
+  readonly records: Map<string, VariableRecord>;
+  readonly subscribers: SubscriberSet;
+}
+
+interface Handle {
+  readonly store: Store;
+  closed: boolean;
+  cleanups: number;
+  timer?: ReturnType<typeof setInterval>;
+}
+
+export interface ReferenceOptions {
+  readonly defect?: Defect;
+  /** Keeps each session's store after cleanup and shares it between inits (persistence + distribution). */
+  readonly shared?: boolean;
+}
+
+export interface ReferenceBackend extends StateProvider<Handle> {
+  /** Clears timers a defective cleanup left behind, so the test process stays clean. */
+  dispose(): void;
+}
+
+const quiet = () => {};
+const globalSubscribers = new SubscriberSet(quiet);
+
+export function referenceBackend(options: ReferenceOptions = {}): ReferenceBackend {
+  const defect = options.defect;
+  const has = (d: Defect) => defect === d;
+  const stores = new Map<string, Store>();
+  const timers = new Set<ReturnType<typeof setInterval>>();
+  let nextId = 0;
+  const live = new Set<string>();
+
+  const capabilities: Capabilities = {
+    atomicUpdates: !has("non-atomic-batch-misreports-applied"),
+    streaming: true,
+    persistence: options.shared === true,
+    distribution: options.shared === true,
+    compareAndSet: true,
+  };
+
+  const closedError = () => err(StateErrors.closed("Reference"));
+  const isClosed = (h: Handle) => h.closed && !has("closed-not-answered");
+
+  function resolve(store: Store, identifier: string): VariableRecord | undefined {
+    const byName = () => {
+      for (const record of store.records.values()) if (record.name === identifier) return record;
+      return undefined;
+    };
+    if (has("name-resolved-before-id")) return byName() ?? store.records.get(identifier);
+    return store.records.get(identifier) ?? byName();
+  }
+
+  function emit(store: Store, event: VariableEvent): void {
+    if (has("streaming-claimed-without-events")) return;
+    if (has("throwing-subscriber-breaks-writer")) {
+      for (const subscriber of rawSubscribers.get(store) ?? []) subscriber(event);
+      return;
+    }
+    (has("events-cross-sessions") ? globalSubscribers : store.subscribers).emit(event);
+  }
+  const rawSubscribers = new Map<Store, Subscriber[]>();
+
+  function event(
+    kind: VariableEvent["kind"],
+    record: VariableRecord,
+    previousValue: VariableValue | undefined,
+  ): VariableEvent {
+    return {
+      kind,
+      id: record.id,
+      name: record.name,
+      type: record.type,
+      value: record.value,
+      previousValue,
+      version: record.version,
+      metadata: record.metadata,
+      source: record.source,
+      timestamp: record.updatedAt,
+    };
+  }
+
+  function written(record: VariableRecord, value: VariableValue, update: Metadata): VariableRecord {
+    return {
+      ...record,
+      value,
+      metadata: has("metadata-dropped-on-set")
+        ? record.metadata
+        : mergeMetadata(record.metadata, update),
+      version: has("version-does-not-move") ? record.version : record.version + 1,
+      updatedAt: has("updatedAt-does-not-move") ? record.updatedAt : Date.now(),
+      source: sourceOf(update),
+    };
+  }
+
+  function commit(
+    store: Store,
+    record: VariableRecord,
+    kind: VariableEvent["kind"],
+    previous: VariableValue | undefined,
+  ) {
+    if (has("events-before-commit")) {
+      emit(store, event(kind, record, previous));
+      store.records.set(record.id, record);
+      return;
+    }
+    store.records.set(record.id, record);
+    emit(store, event(kind, record, previous));
+  }
+
+  function check(record: VariableRecord, value: unknown) {
+    const checked = checkValue(
+      record.name,
+      record.type,
+      value,
+      has("constraints-ignored-on-set") ? {} : record.constraints,
+    );
+    if (checked.ok && has("values-not-normalised")) return ok(value as VariableValue);
+    return checked;
+  }
+
+  function importInto(store: Store, document: unknown): Result<undefined> {
+    let records: readonly VariableRecord[];
+    if (has("import-not-validated")) {
+      const variables =
+        (document as { variables?: Record<string, VariableRecord> } | null)?.variables ?? {};
+      records = Object.values(variables);
+    } else {
+      const parsed = parseExport(document);
+      if (!parsed.ok) return parsed;
+      records = parsed.value.records;
+    }
+    if (has("import-resets-versions-and-timestamps")) {
+      const now = Date.now();
+      records = records.map((r) => ({ ...r, version: 1, createdAt: now, updatedAt: now }));
+    }
+    const clash = (r: VariableRecord) => {
+      const owner = resolveName(store, r.name);
+      return (
+        owner !== undefined && owner.id !== r.id && !records.some((other) => other.id === owner.id)
+      );
+    };
+    if (!has("import-not-all-or-nothing")) {
+      const first = records.find(clash);
+      if (first) return err(StateErrors.alreadyExists(first.name));
+    }
+    for (const record of records) {
+      if (has("import-not-all-or-nothing") && clash(record))
+        return err(StateErrors.alreadyExists(record.name));
+      const previous = store.records.get(record.id);
+      commit(store, record, previous ? "updated" : "registered", previous?.value);
+    }
+    return ok();
+  }
+
+  function resolveName(store: Store, name: string) {
+    for (const record of store.records.values()) if (record.name === name) return record;
+    return undefined;
+  }
+
+  const backend: ReferenceBackend = {
+    name: defect ? `Reference(${defect})` : "Reference",
+    contractVersion: has("contract-version-mismatch") ? "2.0.0" : CONTRACT_VERSION,
+
+    async init(init: InitOptions = {}) {
+      const sessionId = init.sessionId ?? `ref_${++nextId}`;
+      const metadata = checkMetadata(init.metadata);
+      if (!metadata.ok) return metadata;
+      let store = options.shared
+        ? stores.get(sessionId)
+        : has("sessions-share-variables")
+          ? stores.values().next().value
+          : undefined;
+      if (store === undefined) {
+        store = {
+          sessionId,
+          metadata: metadata.value,
+          records: new Map(),
+          subscribers: new SubscriberSet(quiet),
+        };
+        stores.set(sessionId, store);
+      }
+      if (init.existingState !== undefined) {
+        const imported = importInto(store, init.existingState);
+        if (!imported.ok) return imported;
+      }
+      const handle: Handle = { store, closed: false, cleanups: 0 };
+      if (has("cleanup-leaves-timer")) {
+        handle.timer = setInterval(() => {}, 60_000);
+        timers.add(handle.timer);
+      }
+      return ok(handle);
+    },
+
+    async registerVariable(h, name, type, value, registerOptions = {}) {
+      if (isClosed(h)) return closedError();
+      const checked = checkRegistration({ name, type, value, ...registerOptions });
+      if (!checked.ok) return checked;
+      const existing = resolveName(h.store, checked.value.name);
+      if (existing && !has("duplicate-name-accepted"))
+        return err(StateErrors.alreadyExists(checked.value.name));
+      if (existing) h.store.records.delete(existing.id);
+      const now = Date.now();
+      const record: VariableRecord = {
+        id: `ref_var_${++nextId}`,
+        ...checked.value,
+        value: has("values-not-normalised") ? (value as VariableValue) : checked.value.value,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+        source: sourceOf(checked.value.metadata),
+      };
+      commit(h.store, record, "registered", undefined);
+      return ok({ state: h, id: record.id });
+    },
+
+    async getVariable(h, identifier) {
+      if (isClosed(h)) return closedError();
+      const record = resolve(h.store, identifier);
+      return record ? ok(record.value) : err(StateErrors.notFound(identifier));
+    },
+
+    async getVariableRecord(h, identifier) {
+      if (isClosed(h)) return closedError();
+      const record = resolve(h.store, identifier);
+      return record ? ok(record) : err(StateErrors.notFound(identifier));
+    },
+
+    async setVariable(h, identifier, value, metadata, writeOptions) {
+      if (isClosed(h)) return closedError();
+      const record = resolve(h.store, identifier);
+      if (!record) return err(StateErrors.notFound(identifier));
+      const expected = writeOptions?.expectedVersion;
+      if (
+        expected !== undefined &&
+        expected !== record.version &&
+        !has("compare-and-set-ignored")
+      ) {
+        return err(StateErrors.versionConflict(identifier, expected, record.version));
+      }
+      const checked = check(record, value);
+      if (!checked.ok) {
+        if (has("failed-set-moves-version"))
+          h.store.records.set(record.id, { ...record, version: record.version + 1 });
+        return checked;
+      }
+      const update = checkMetadata(metadata, record.name);
+      if (!update.ok) return update;
+      const next = written(record, checked.value, update.value);
+      commit(h.store, next, "updated", record.value);
+      return ok({ state: h, version: next.version });
+    },
+
+    async listVariables(h) {
+      if (isClosed(h)) return closedError();
+      const records = [...h.store.records.values()];
+      if (has("list-sorted-by-name")) records.sort((a, b) => a.name.localeCompare(b.name));
+      return ok(records);
+    },
+
+    async getVariables(h, identifiers) {
+      if (isClosed(h)) return closedError();
+      const values: [string, VariableValue][] = [];
+      for (const identifier of identifiers) {
+        const record = resolve(h.store, identifier);
+        if (record) values.push([identifier, record.value]);
+        else if (has("getVariables-fails-on-missing")) return err(StateErrors.notFound(identifier));
+      }
+      return ok(Object.fromEntries(values));
+    },
+
+    async updateVariables(h, updates, metadata, batchOptions) {
+      if (isClosed(h)) return closedError();
+      const update = checkMetadata(metadata ?? EMPTY_METADATA);
+      if (!update.ok) return update;
+      const failed: Record<string, StateError> = {};
+      const planned: [string, VariableRecord, VariableValue][] = [];
+      const applied: string[] = [];
+      const undo: VariableRecord[] = [];
+      const versions: Record<string, number> = {};
+      for (const [identifier, value] of Object.entries(updates)) {
+        const record = resolve(h.store, identifier);
+        const expected = batchOptions?.expectedVersions?.[identifier];
+        let problem: StateError | undefined;
+        let checkedValue: VariableValue | undefined;
+        if (!record) problem = StateErrors.notFound(identifier);
+        else if (
+          expected !== undefined &&
+          expected !== record.version &&
+          !has("compare-and-set-ignored")
+        ) {
+          problem = StateErrors.versionConflict(identifier, expected, record.version);
+        } else {
+          const checked = check(record, value);
+          if (checked.ok) checkedValue = checked.value;
+          else problem = checked.error;
+        }
+        if (problem) {
+          failed[identifier] = problem;
+          if (has("batch-claims-atomic-applies-half"))
+            return err(StateErrors.partialFailure(failed, []));
+          continue;
+        }
+        if (
+          has("batch-claims-atomic-applies-half") ||
+          has("events-for-failed-batch") ||
+          !capabilities.atomicUpdates
+        ) {
+          const next = written(record!, checkedValue!, update.value);
+          commit(h.store, next, "updated", record!.value);
+          undo.push(record!);
+          applied.push(identifier);
+          versions[identifier] = next.version;
+        } else {
+          planned.push([identifier, record!, checkedValue!]);
+        }
+      }
+      if (Object.keys(failed).length > 0) {
+        // Rolls the state back, but the events already went out.
+        if (has("events-for-failed-batch"))
+          for (const record of undo) h.store.records.set(record.id, record);
+        return err(
+          StateErrors.partialFailure(
+            failed,
+            has("non-atomic-batch-misreports-applied")
+              ? []
+              : capabilities.atomicUpdates
+                ? []
+                : applied,
+          ),
+        );
+      }
+      for (const [identifier, record, value] of planned) {
+        const next = written(record, value, update.value);
+        commit(h.store, next, "updated", record.value);
+        versions[identifier] = next.version;
+      }
+      return ok({ state: h, versions });
+    },
+
+    async deleteVariable(h, identifier) {
+      if (isClosed(h)) return closedError();
+      const record = resolve(h.store, identifier);
+      if (!record) return err(StateErrors.notFound(identifier));
+      if (has("delete-leaves-name-resolvable")) {
+        // The name still resolves to a ghost copy under another key.
+        h.store.records.set(`${record.id}_ghost`, { ...record, id: `${record.id}_ghost` });
+      }
+      h.store.records.delete(record.id);
+      emit(h.store, event("deleted", record, record.value));
+      return ok({ state: h });
+    },
+
+    async exportState(h) {
+      if (isClosed(h)) return closedError();
+      return ok(buildExport(h.store.sessionId, h.store.records.values(), h.store.metadata));
+    },
+
+    async importState(h, document) {
+      if (isClosed(h)) return closedError();
+      const imported = importInto(h.store, document);
+      return imported.ok ? ok({ state: h }) : imported;
+    },
+
+    requiresBridge: () => false,
+    capabilities: () => capabilities,
+
+    async cleanup(h) {
+      h.cleanups++;
+      if (h.cleanups > 1 && has("cleanup-hangs-second-time")) return new Promise<void>(() => {});
+      if (h.closed) return;
+      h.closed = true;
+      if (!options.shared) {
+        h.store.records.clear();
+        h.store.subscribers.clear();
+        stores.delete(h.store.sessionId);
+      }
+    },
+
+    async subscribe(h, pattern, subscriber) {
+      if (isClosed(h)) return closedError();
+      if (has("unanchored-patterns")) {
+        const fragment = pattern.replaceAll("*", "");
+        const wrapped: Subscriber = (e) => {
+          if (e.name.includes(fragment)) subscriber(e);
+        };
+        return ok(h.store.subscribers.add("*", wrapped));
+      }
+      if (has("throwing-subscriber-breaks-writer")) {
+        const matches = compilePattern(pattern);
+        const list = rawSubscribers.get(h.store) ?? [];
+        list.push((e) => {
+          if (matches(e.name)) subscriber(e);
+        });
+        rawSubscribers.set(h.store, list);
+        return ok(`raw_${list.length}`);
+      }
+      const id = (has("events-cross-sessions") ? globalSubscribers : h.store.subscribers).add(
+        pattern,
+        subscriber,
+      );
+      live.add(id);
+      return ok(id);
+    },
+
+    async unsubscribe(h, subscription) {
+      if (isClosed(h)) return closedError();
+      const subscribers = has("events-cross-sessions") ? globalSubscribers : h.store.subscribers;
+      if (has("unsubscribe-not-idempotent") && !live.delete(subscription))
+        return err(StateErrors.notFound(subscription));
+      subscribers.remove(subscription);
+      return ok();
+    },
+
+    dispose() {
+      for (const timer of timers) clearInterval(timer);
+      timers.clear();
+      globalSubscribers.clear();
+    },
+  };
+  return backend;
+}

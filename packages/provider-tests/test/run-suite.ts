@@ -1,0 +1,31 @@
+import type { AnyProvider } from "../src/harness.js";
+import { type ConformanceOptions, providerTests } from "../src/index.js";
+
+export interface SuiteOutcome {
+  readonly passed: string[];
+  readonly failed: Map<string, string>;
+  readonly skipped: string[];
+}
+
+/** Runs the suite in-process (no test runner): the core API is just "register name + body". */
+export async function runSuite(
+  provider: AnyProvider,
+  options: ConformanceOptions = {},
+): Promise<SuiteOutcome> {
+  const tests: [string, () => Promise<void>][] = [];
+  const report = providerTests((name, body) => tests.push([name, body]), provider, {
+    timeoutMs: 250,
+    ...options,
+  });
+  const passed: string[] = [];
+  const failed = new Map<string, string>();
+  for (const [name, body] of tests) {
+    try {
+      await body();
+      passed.push(name);
+    } catch (error) {
+      failed.set(name, error instanceof Error ? error.message.split("\n")[0]! : String(error));
+    }
+  }
+  return { passed, failed, skipped: report.skipped.map((s) => s.name) };
+}
