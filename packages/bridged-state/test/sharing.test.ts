@@ -1,0 +1,166 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import type { VariableEvent } from "@dspex/state-provider";
+import { afterAll, describe, expect, it } from "vitest";
+import type { GetVariableResponse__Output } from "../src/generated/snakepit/bridge/GetVariableResponse.js";
+import type { VariableUpdate__Output } from "../src/generated/snakepit/bridge/VariableUpdate.js";
+import { BridgedState, BridgeServer, RemoteState, SessionStore } from "../src/index.js";
+import { any, rawClient, unary } from "./helpers.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function until(done: () => boolean, what: string, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("BridgedState shares its session over gRPC", () => {
+  it("a worker on the wire sees what TypeScript writes in-process, and the other way round", async () => {
+    const bridged = await BridgedState.serve({ port: 0 });
+    cleanups.push(() => bridged.close());
+    const init = await bridged.init({ sessionId: "shared" });
+    if (!init.ok) throw new Error(init.error.message);
+    const state = init.value;
+    expect(state.address).toBe(bridged.address);
+    expect(bridged.requiresBridge()).toBe(true);
+    await bridged.registerVariable(state, "temperature", "float", 0.7, { constraints: { min: 0, max: 2 } });
+
+    const worker = rawClient(state.address!);
+    cleanups.push(() => worker.close());
+    const updates: VariableUpdate__Output[] = [];
+    const watch = worker.WatchVariables({ session_id: "shared", variable_identifiers: ["temperature"] });
+    watch.on("data", (u: VariableUpdate__Output) => updates.push(u));
+    watch.on("error", () => {});
+    await new Promise((resolve) => watch.on("metadata", resolve));
+
+    await bridged.setVariable(state, "temperature", 0.9);
+    const got = await unary<GetVariableResponse__Output>(worker, "GetVariable", {
+      session_id: "shared",
+      variable_identifier: "temperature",
+    });
+    expect(got.ok && JSON.parse(got.response.variable!.value!.value.toString("utf8"))).toBe(0.9);
+    await until(() => updates.length === 1, "the watcher to hear the TypeScript write");
+    expect(updates[0]!.update_source).toBe("typescript");
+
+    const events: VariableEvent[] = [];
+    await bridged.subscribe(state, "*", (e) => events.push(e));
+    const set = await unary(worker, "SetVariable", {
+      session_id: "shared",
+      variable_identifier: "temperature",
+      value: any("float", 1.1),
+      metadata: { source: "python" },
+    });
+    expect(set.ok).toBe(true);
+    const record = await bridged.getVariableRecord(state, "temperature");
+    expect(record.ok && [record.value.value, record.value.version, record.value.source]).toEqual([1.1, 3, "python"]);
+    expect(events.map((e) => [e.kind, e.value, e.source])).toEqual([["updated", 1.1, "python"]]);
+
+    // cleanup deletes the session: the watcher is told (its stream ends cleanly).
+    const ended = new Promise<grpc.StatusObject>((resolve) => watch.on("status", resolve));
+    await bridged.cleanup(state);
+    expect((await ended).code).toBe(grpc.status.OK);
+  });
+});
+
+describe("RemoteState", () => {
+  it("two processes share a session through a dspex-bridge CLI process", async () => {
+    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+    const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--token", "t0k"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.on("exit", () => resolve());
+          child.kill("SIGTERM");
+        }),
+    );
+    const address = await new Promise<string>((resolve) => {
+      let out = "";
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const match = /listening on (\S+)\n/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+    });
+    const a = new RemoteState({ address, token: "t0k" });
+    const b = new RemoteState({ address, token: "t0k" });
+    const sa = await a.init({ sessionId: "pair", metadata: { app: "demo" } });
+    const sb = await b.init({ sessionId: "pair" });
+    if (!sa.ok || !sb.ok) throw new Error("init failed");
+    expect(sa.value.ownsSession).toBe(true);
+    expect(sb.value.ownsSession).toBe(false);
+    const events: VariableEvent[] = [];
+    await b.subscribe(sb.value, "emb*", (e) => events.push(e));
+    const big = Array.from({ length: 512 }, (_, i) => Math.sin(i));
+    const reg = await a.registerVariable(sa.value, "embedding", "embedding", big, { constraints: { dimensions: 512 } });
+    expect(reg.ok).toBe(true);
+    const seen = await b.getVariable(sb.value, "embedding");
+    expect(seen.ok && seen.value).toEqual(big);
+    await until(() => events.length === 1, "b to hear a's registration");
+    expect(events[0]).toMatchObject({ kind: "registered", name: "embedding", version: 1 });
+    expect(events[0]!.value).toEqual(big);
+    const wrong = await b.setVariable(sb.value, "embedding", [1, 2, 3]);
+    expect(!wrong.ok && wrong.error).toMatchObject({ code: "validation_failed", rule: "dimensions" });
+    const exported = await b.exportState(sb.value);
+    expect(exported.ok && exported.value.metadata).toEqual({ app: "demo" });
+    await b.cleanup(sb.value);
+    // b joined, so its cleanup leaves the session to a.
+    expect((await a.getVariable(sa.value, "embedding")).ok).toBe(true);
+    await a.cleanup(sa.value);
+    const wrongToken = new RemoteState({ address, token: "nope" });
+    const refused = await wrongToken.init({ sessionId: "x" });
+    expect(!refused.ok && refused.error.code).toBe("invalid_argument");
+    expect(!refused.ok && refused.error.message).toMatch(/token/);
+  });
+
+  it("answers unavailable (no hang) while the server is down, reconnects and resubscribes when it is back", async () => {
+    const store = new SessionStore();
+    cleanups.push(() => store.close());
+    let server = await BridgeServer.start({ store });
+    const port = server.port;
+    const remote = new RemoteState({ address: server.address, deadlineMs: 1_000 });
+    const init = await remote.init({ sessionId: "flaky" });
+    if (!init.ok) throw new Error(init.error.message);
+    const state = init.value;
+    await remote.registerVariable(state, "n", "integer", 1);
+    const events: VariableEvent[] = [];
+    await remote.subscribe(state, "*", (e) => events.push(e));
+
+    await server.close();
+    const started = Date.now();
+    const down = await remote.getVariable(state, "n");
+    expect(!down.ok && down.error.code).toBe("unavailable");
+    expect(Date.now() - started).toBeLessThan(1_500);
+
+    server = await BridgeServer.start({ store, port });
+    cleanups.push(() => server.close());
+    let back = await remote.getVariable(state, "n");
+    const deadline = Date.now() + 5_000;
+    while (!back.ok && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      back = await remote.getVariable(state, "n");
+    }
+    expect(back).toEqual({ ok: true, value: 1 });
+    // The watch re-opens by itself: a write made by someone else reaches the subscriber.
+    const other = rawClient(server.address);
+    cleanups.push(() => other.close());
+    await until(
+      () => {
+        void unary(other, "SetVariable", { session_id: "flaky", variable_identifier: "n", value: any("integer", 42) });
+        return events.some((e) => e.value === 42);
+      },
+      "the resubscribed watch to deliver",
+      5_000,
+    );
+    await remote.cleanup(state);
+  });
+});
