@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -19,54 +17,13 @@ import pytest
 HERE = Path(__file__).resolve().parent
 PYTHON_DIR = HERE.parent
 PACKAGE_DIR = PYTHON_DIR.parent
-BRIDGE_BIN = PACKAGE_DIR / "bin" / "dspex-bridge.js"
 TS_PEER = HERE / "ts_peer.mjs"
 sys.path.insert(0, str(PYTHON_DIR))
+sys.path.insert(0, str(HERE))
 
 import dspex_bridge  # noqa: E402
 
-LISTENING = "dspex-bridge listening on "
-
-
-class BridgeProcess:
-    """One `dspex-bridge serve` process; `stop()` sends SIGTERM and returns the exit code."""
-
-    def __init__(self, *args: str, port: int = 0, log_dir: Optional[Path] = None):
-        self.args = args
-        self.log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / f"dspex-bridge-{uuid.uuid4().hex[:8]}.log"
-        self._log = open(self.log_path, "wb")
-        command = ["node", str(BRIDGE_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, cwd=PACKAGE_DIR)
-        lines: "queue.Queue[bytes]" = queue.Queue()
-        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()), daemon=True).start()
-        try:
-            line = lines.get(timeout=20).decode()
-        except queue.Empty:
-            self.proc.kill()
-            raise RuntimeError(f"dspex-bridge did not start within 20 s; log: {self.log_path}")
-        if not line.startswith(LISTENING):
-            self.proc.kill()
-            raise RuntimeError(f"unexpected first line {line!r} from dspex-bridge; log: {self.read_log()}")
-        self.address = line[len(LISTENING):].strip()
-        self.port = int(self.address.rsplit(":", 1)[1])
-
-    def read_log(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"dspex-bridge did not exit within {timeout} s of SIGTERM")
-        self._log.close()
-        self.proc.stdout.close()
-        return self.proc.returncode
+from bridge_process import BridgeProcess  # noqa: E402
 
 
 class TsPeer:
