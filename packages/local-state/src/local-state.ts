@@ -46,10 +46,13 @@ export interface LocalStateHandle {
   readonly sessionId: string;
 }
 
-/** One variable. The record is frozen and replaced on every write; `read` caches `ok(value)` so reads allocate nothing. */
+/**
+ * One variable. The record is frozen and replaced on every write; `read` caches the frozen
+ * `ok(value)` from the first read after a write, so repeated reads allocate nothing.
+ */
 interface Entry {
   record: VariableRecord;
-  read: Ok<VariableValue>;
+  read: Ok<VariableValue> | undefined;
 }
 
 class LocalSession implements LocalStateHandle {
@@ -103,7 +106,7 @@ function newId(session: LocalSession): string {
 }
 
 function entryOf(record: VariableRecord): Entry {
-  return { record, read: Object.freeze(ok(record.value)) };
+  return { record, read: undefined };
 }
 
 function withValue(
@@ -186,7 +189,7 @@ function importRecords(
     if (current !== undefined) {
       const previous = current.record.value;
       current.record = record;
-      current.read = Object.freeze(ok(record.value));
+      current.read = undefined;
       session.byName.set(record.name, current);
       if (emit) events.push(eventOf("updated", record, previous));
     } else {
@@ -282,9 +285,9 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     const session = state as LocalSession;
     if (session.closed) return closed();
     const entry = session.resolve(identifier);
-    return Promise.resolve(
-      entry === undefined ? err(StateErrors.notFound(identifier)) : entry.read,
-    );
+    if (entry === undefined) return Promise.resolve(err(StateErrors.notFound(identifier)));
+    entry.read ??= Object.freeze(ok(entry.record.value));
+    return Promise.resolve(entry.read);
   }
 
   async function getVariableRecord(
@@ -323,7 +326,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     }
     const record = withValue(current, checked.value, update, Date.now());
     entry.record = record;
-    entry.read = Object.freeze(ok(record.value));
+    entry.read = undefined;
     session.listed = undefined;
     if (session.subscribers.size > 0)
       session.subscribers.emit(eventOf("updated", record, current.value));
@@ -424,7 +427,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
       const previous = entry.record;
       const record = withValue(previous, values[i]!, update, now);
       entry.record = record;
-      entry.read = Object.freeze(ok(record.value));
+      entry.read = undefined;
       define(versions, identifiers[i]!, record.version);
       events?.push(eventOf("updated", record, previous.value));
     }
