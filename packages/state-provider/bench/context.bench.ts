@@ -80,6 +80,45 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** ns per call of `call`, the median of a few rounds of `ops` sequential awaited calls. */
+async function nsPerCall(ops: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  const rounds: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < ops; i++) await call(i);
+    rounds.push(((performance.now() - started) * 1e6) / ops);
+  }
+  return median(rounds);
+}
+
+/** What the Context adds to each call (write queue, in-flight tracking) over the provider itself. */
+async function callOverhead(): Promise<string[]> {
+  const ops = 50_000;
+  const { local } = memoryPair();
+  const state = unwrap(await local.init({ sessionId: "direct" }));
+  unwrap(await local.registerVariable(state, "x", "integer", 0));
+  const context = unwrap(await Context.create({ local: memoryPair().local, sessionId: "context" }));
+  unwrap(await context.register("x", "integer", 0));
+  const rows = [
+    [
+      "get",
+      await nsPerCall(ops, () => local.getVariable(state, "x")),
+      await nsPerCall(ops, () => context.get("x")),
+    ],
+    [
+      "set",
+      await nsPerCall(ops, (i) => local.setVariable(state, "x", i)),
+      await nsPerCall(ops, (i) => context.set("x", i)),
+    ],
+  ] as const;
+  await context.close();
+  await local.cleanup(state);
+  return rows.map(
+    ([op, direct, through]) =>
+      `${op.padEnd(4)} ${`${direct.toFixed(0)} ns`.padStart(10)} ${`${through.toFixed(0)} ns`.padStart(10)} ${`+${(through - direct).toFixed(0)} ns`.padStart(10)}`,
+  );
+}
+
 const ms = (value: number) => `${value.toFixed(3)} ms`.padStart(12);
 
 async function main(): Promise<void> {
@@ -118,6 +157,11 @@ async function main(): Promise<void> {
       "ensureBridged: the whole call, including cleaning up the old backend\n" +
       "export+import: baseline, init + exportState + importState directly between the same providers",
   );
+  console.log(
+    "\nPer call, MemoryLocal: the provider directly vs through a Context (awaited, one at a time)",
+  );
+  console.log("op       direct    Context   overhead");
+  for (const row of await callOverhead()) console.log(row);
   const verdict = targetMedian < TARGET_MS.ms ? "met" : "MISSED";
   console.log(
     `target: ${TARGET_MS.variables} variables in under ${TARGET_MS.ms} ms: ${verdict} (${targetMedian.toFixed(3)} ms)`,

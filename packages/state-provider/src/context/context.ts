@@ -386,20 +386,23 @@ export class Context {
     return this.#active.track((slot) => call(slot.provider, slot.state));
   }
 
-  /** Runs a mutating call in the queue on the backend current at its turn, threading the state. */
+  /**
+   * Runs a mutating call in the queue on the backend current at its turn, threading the state.
+   * Not tracked as in flight: a backend is only released from inside the queue, so no write
+   * can still be running on it then.
+   */
   #write<R extends Threaded, T>(
     call: (provider: AnyProvider, state: unknown) => Promise<Result<R>>,
     answer: (value: R) => T,
   ): Promise<Result<T>> {
     if (this.#closed) return Promise.resolve(this.#closedError());
-    return this.#queue.run(() =>
-      this.#active.track(async (slot): Promise<Result<T>> => {
-        const result = await call(slot.provider, slot.state);
-        if (!result.ok) return result;
-        slot.state = result.value.state;
-        return ok(answer(result.value));
-      }),
-    );
+    return this.#queue.run(async (): Promise<Result<T>> => {
+      const slot = this.#active;
+      const result = await call(slot.provider, slot.state);
+      if (!result.ok) return result;
+      slot.state = result.value.state;
+      return ok(answer(result.value));
+    });
   }
 
   #bridge(reason: string): Promise<Result<SwitchRecord | undefined>> {
