@@ -339,6 +339,7 @@ class SessionContext:
         """
         request = watch_request(self.session_id, names_or_pattern, include_initial)
         watch = Watch(self._stub.WatchVariables(request, metadata=self._call_md), include_heartbeats)
+        self._watches[:] = [w for w in self._watches if w.active]
         self._watches.append(watch)
         return watch
 

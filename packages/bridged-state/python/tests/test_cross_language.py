@@ -208,3 +208,15 @@ def test_compare_and_set_from_python_threads_and_typescript_loses_nothing(client
     assert record.value == total and record.version == total + 1
     assert sum(conflicts) + ts_result["conflicts"] > 0  # they really did race
     ctx.cleanup()
+
+
+def test_set_after_typescript_replaced_the_variable_with_another_type(client, peer):
+    ctx = _session(client, peer)
+    sid = ctx.session_id
+    ctx.register("v", "integer", 1)
+    assert ctx.set("v", 2) == 2  # the context now knows v as an integer
+    peer.call("delete", session=sid, name="v")
+    peer.call("register", session=sid, name="v", type="string", value="a")
+    assert ctx.set("v", "b") == 2  # re-learns the type instead of failing
+    assert peer.call("get", session=sid, name="v")["value"] == "b"
+    ctx.cleanup()
