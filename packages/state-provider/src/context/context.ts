@@ -388,8 +388,8 @@ export class Context {
 
   /**
    * Runs a mutating call in the queue on the backend current at its turn, threading the state.
-   * Not tracked as in flight: a backend is only released from inside the queue, so no write
-   * can still be running on it then.
+   * Not tracked as in flight: a backend stops being current only inside the queue, so no
+   * write can still be running on it when it is released.
    */
   #write<R extends Threaded, T>(
     call: (provider: AnyProvider, state: unknown) => Promise<Result<R>>,
