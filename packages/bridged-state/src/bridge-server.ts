@@ -13,6 +13,7 @@ import {
   StateErrors,
   typeUrlFor,
   type VariableEvent,
+  type VariableRecord,
 } from "@dspex/state-provider";
 import { HealthImplementation } from "grpc-health-check";
 import type { BatchGetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchGetVariablesRequest.js";
@@ -20,6 +21,7 @@ import type { BatchGetVariablesResponse__Input } from "./generated/snakepit/brid
 import type { BatchSetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchSetVariablesRequest.js";
 import type { BatchSetVariablesResponse__Input } from "./generated/snakepit/bridge/BatchSetVariablesResponse.js";
 import type { BridgeServiceHandlers } from "./generated/snakepit/bridge/BridgeService.js";
+import type { GetVariableResponse__Input } from "./generated/snakepit/bridge/GetVariableResponse.js";
 import type { Variable__Input } from "./generated/snakepit/bridge/Variable.js";
 import type { VariableUpdate__Input } from "./generated/snakepit/bridge/VariableUpdate.js";
 import type { WatchVariablesRequest__Output } from "./generated/snakepit/bridge/WatchVariablesRequest.js";
@@ -126,6 +128,40 @@ export function bind(
 
 type Respond<T> = grpc.sendUnaryData<T>;
 
+/**
+ * Reads are the hot path and records are immutable, so a GetVariable answer is encoded once per
+ * record version and its bytes are sent as they are (the service's serializer passes Buffers
+ * through). A Buffer stands in for the response object only inside this module.
+ */
+const encodedAnswers = { json: new WeakMap<VariableRecord, Buffer>(), binary: new WeakMap<VariableRecord, Buffer>() };
+let serializeGetResponse: ((value: object) => Buffer) | undefined;
+
+function encodedGetResponse(record: VariableRecord, preferBinary: boolean): GetVariableResponse__Input {
+  const cache = preferBinary ? encodedAnswers.binary : encodedAnswers.json;
+  let bytes = cache.get(record);
+  if (bytes === undefined) {
+    const serialize = serializeGetResponse;
+    if (serialize === undefined) throw new Error("the bridge service definition was not prepared");
+    bytes = serialize({ variable: toWireVariable(record, preferBinary), from_cache: false });
+    cache.set(record, bytes);
+  }
+  return bytes as unknown as GetVariableResponse__Input;
+}
+
+function withPreEncodedResponses(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const get = service.GetVariable;
+  if (get === undefined) throw new Error("the bridge .proto has no GetVariable");
+  serializeGetResponse = get.responseSerialize as (value: object) => Buffer;
+  const original = get.responseSerialize;
+  return {
+    ...service,
+    GetVariable: {
+      ...get,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : original(value)),
+    },
+  };
+}
+
 function fail<T>(callback: Respond<T>, error: StateError): void {
   callback(toStatus(error) as grpc.ServiceError, null);
 }
@@ -188,7 +224,7 @@ export class BridgeServer {
       watchers,
       log: options.log,
     });
-    server.addService(grpcObject.snakepit.bridge.BridgeService.service, handlers);
+    server.addService(withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service), handlers);
     const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
     health.addToServer(server);
     new ReflectionService(definition).addToServer(server);
@@ -302,7 +338,7 @@ function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeSer
       const { session_id, variable_identifier, prefer_binary } = call.request;
       const record = store.get(session_id, variable_identifier);
       if (!record.ok) return fail(callback, record.error);
-      callback(null, { variable: toWireVariable(record.value, prefer_binary), from_cache: false });
+      callback(null, encodedGetResponse(record.value, prefer_binary));
     },
 
     SetVariable(call, callback) {

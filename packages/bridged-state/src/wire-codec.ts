@@ -38,9 +38,23 @@ const jsonAny = (type: VariableType, json: string) => ({
   value: Buffer.from(json, "utf8"),
 });
 
+// Records are immutable (a write makes a new one), so each one's wire form is built once.
+const jsonForms = new WeakMap<VariableRecord, Variable__Input>();
+const binaryForms = new WeakMap<VariableRecord, Variable__Input>();
+
 /** A record as a wire `Variable`; large embeddings/tensors in binary when the caller asked. */
 export function toWireVariable(record: VariableRecord, preferBinary = false): Variable__Input {
   const binary = preferBinary && wantsBinary(record.type, record.value);
+  const cache = binary ? binaryForms : jsonForms;
+  let message = cache.get(record);
+  if (message === undefined) {
+    message = buildWireVariable(record, binary);
+    cache.set(record, message);
+  }
+  return message;
+}
+
+function buildWireVariable(record: VariableRecord, binary: boolean): Variable__Input {
   let value: { type_url: string; value: Buffer };
   let binaryValue: Buffer | undefined;
   if (binary) {
