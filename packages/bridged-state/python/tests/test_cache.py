@@ -86,7 +86,7 @@ def test_cache_of_selected_names_reads_others_from_the_server(ctx):
 
 
 def test_max_silence_bypasses_a_quiet_stream(client):
-    # The shared server heartbeats every 200 ms: 1 s of silence never happens, 50 ms does.
+    # The shared server heartbeats every 200 ms: 1 s of silence never happens, 50 ms often does.
     ctx = client.session()
     ctx.register("a", "integer", 1)
     patient = ctx.enable_cache(max_silence=1.0)
@@ -97,9 +97,9 @@ def test_max_silence_bypasses_a_quiet_stream(client):
     ctx.disable_cache()
     strict = ctx.enable_cache(max_silence=0.05)
     assert strict.wait_until_cached("a")
-    time.sleep(0.12)
     misses = strict.misses
-    assert ctx.get("a") == 1 and strict.misses == misses + 1
+    # Reads keep returning the right value; those in a silent gap went to the server.
+    assert _wait(lambda: ctx.get("a") == 1 and strict.misses > misses, timeout=3)
     ctx.cleanup()
 
 

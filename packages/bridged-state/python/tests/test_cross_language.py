@@ -177,7 +177,7 @@ def test_watch_cancel_closes_cleanly(ctx):
     assert ctx.get("a") == 2
 
 
-def test_compare_and_set_from_python_threads_and_typescript_loses_nothing(client, peer):
+def test_compare_and_set_from_python_threads_and_two_typescript_writers_loses_nothing(client, peer):
     ctx = _session(client, peer)
     sid = ctx.session_id
     ctx.register("counter", "integer", 0)
@@ -197,16 +197,18 @@ def test_compare_and_set_from_python_threads_and_typescript_loses_nothing(client
         conflicts.append(lost)
 
     ts_done = peer.start("casIncrement", session=sid, name="counter", count=ts_count)
+    remote_done = peer.start("rsCasIncrement", session=sid, name="counter", count=ts_count)
     workers = [threading.Thread(target=increment) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=60)
     ts_result = peer.result(ts_done, timeout=60)
-    total = per_thread * threads + ts_count
+    remote_result = peer.result(remote_done, timeout=60)
+    total = per_thread * threads + 2 * ts_count
     record = ctx.get_record("counter")
     assert record.value == total and record.version == total + 1
-    assert sum(conflicts) + ts_result["conflicts"] > 0  # they really did race
+    assert sum(conflicts) + ts_result["conflicts"] + remote_result["conflicts"] > 0  # they really did race
     ctx.cleanup()
 
 
@@ -219,4 +221,30 @@ def test_set_after_typescript_replaced_the_variable_with_another_type(client, pe
     peer.call("register", session=sid, name="v", type="string", value="a")
     assert ctx.set("v", "b") == 2  # re-learns the type instead of failing
     assert peer.call("get", session=sid, name="v")["value"] == "b"
+    ctx.cleanup()
+
+
+# The same round trips through the package's own TypeScript client (RemoteState).
+@pytest.mark.parametrize("var_type, constraints, py_value, wire_value", CASES, ids=IDS)
+def test_remote_state_writes_python_reads_and_back(client, peer, var_type, constraints, py_value, wire_value):
+    ctx = _session(client, peer)
+    sid = ctx.session_id
+    peer.call("rsRegister", session=sid, name="v", type=var_type, value=wire_value, constraints=constraints)
+    record = ctx.get_record("v")
+    assert record.type == var_type and record.value == py_value and type(record.value) is type(py_value)
+    assert record.constraints == (constraints or {})
+    assert ctx.set("v", py_value) == 2
+    seen = peer.call("rsGet", session=sid, name="v")
+    assert seen["value"] == wire_value and seen["version"] == 2 and seen["source"] == "python"
+    ctx.cleanup()
+
+
+def test_remote_state_large_embedding_both_ways(client, peer):
+    ctx = _session(client, peer)
+    sid = ctx.session_id
+    vector = [math.cos(i) / (i + 1) for i in range(4096)]
+    peer.call("rsRegister", session=sid, name="emb", type="embedding", value=vector)
+    assert ctx.get("emb") == vector  # RemoteState sent it in binary, the server answered in binary
+    ctx.set("emb", [-x for x in vector])
+    assert peer.call("rsGet", session=sid, name="emb")["value"] == [-x for x in vector]
     ctx.cleanup()

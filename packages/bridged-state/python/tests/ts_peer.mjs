@@ -1,7 +1,8 @@
-// The TypeScript side of the cross-language tests: a raw @grpc/grpc-js client of the bridge
-// (proto-loader on the repo's one .proto), driven by JSON lines on stdin, one answer per line.
-// It encodes values itself (JSON in Any, or the binary format), so it checks the wire format
-// independently of the Python client.
+// The TypeScript side of the cross-language tests, driven by JSON lines on stdin, one answer
+// per line. Two clients: a raw @grpc/grpc-js client (proto-loader on the repo's one .proto)
+// that encodes values itself (JSON in Any, or the binary format), checking the wire format
+// independently of both libraries; and the package's own RemoteState (ops named rs*), loaded
+// from the built @dspex/bridged-state only when first used.
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
@@ -109,6 +110,69 @@ const ops = {
     return { conflicts };
   },
 };
+
+// ---- RemoteState (the package's TypeScript client) ----
+const SPECIAL = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, "-Infinity": Number.NEGATIVE_INFINITY };
+const CAMEL = { min_length: "minLength", max_length: "maxLength", allowed_modules: "allowedModules" };
+let remote;
+const remoteSessions = new Map();
+
+async function remoteSession(session) {
+  if (!remote) {
+    const { RemoteState } = await import("@dspex/bridged-state");
+    remote = new RemoteState({ address, ...(token ? { token } : {}) });
+  }
+  if (!remoteSessions.has(session)) remoteSessions.set(session, unwrapResult(await remote.init({ sessionId: session })));
+  return remoteSessions.get(session);
+}
+
+function unwrapResult(result) {
+  if (result.ok) return result.value;
+  const failure = new Error(result.error.message);
+  failure.code = result.error.code;
+  failure.details = result.error.message;
+  throw failure;
+}
+
+const fromWire = (type, value) => (type === "float" && typeof value === "string" ? SPECIAL[value] : value);
+
+function toWire(value) {
+  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  if (ArrayBuffer.isView(value)) return Array.from(value);
+  if (Array.isArray(value)) return value.map(toWire);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
+  return value;
+}
+
+Object.assign(ops, {
+  async rsRegister({ session, name, type, value, constraints }) {
+    const state = await remoteSession(session);
+    const camel = constraints ? Object.fromEntries(Object.entries(constraints).map(([k, v]) => [CAMEL[k] ?? k, v])) : undefined;
+    const options = camel ? { constraints: camel } : {};
+    return unwrapResult(await remote.registerVariable(state, name, type, fromWire(type, value), options)).id;
+  },
+  async rsGet({ session, name }) {
+    const record = unwrapResult(await remote.getVariableRecord(await remoteSession(session), name));
+    return { ...record, value: toWire(record.value), constraints: toWire(record.constraints) };
+  },
+  async rsSet({ session, name, type, value, expectedVersion }) {
+    const state = await remoteSession(session);
+    const options = expectedVersion === undefined ? {} : { expectedVersion };
+    return unwrapResult(await remote.setVariable(state, name, fromWire(type, value), undefined, options)).version;
+  },
+  async rsCasIncrement({ session, name, count }) {
+    const state = await remoteSession(session);
+    let conflicts = 0;
+    for (let done = 0; done < count; ) {
+      const current = unwrapResult(await remote.getVariableRecord(state, name));
+      const written = await remote.setVariable(state, name, current.value + 1, undefined, { expectedVersion: current.version });
+      if (written.ok) done++;
+      else if (written.error.code === "version_conflict") conflicts++;
+      else unwrapResult(written);
+    }
+    return { conflicts };
+  },
+});
 
 const lines = createInterface({ input: process.stdin });
 lines.on("line", async (line) => {
