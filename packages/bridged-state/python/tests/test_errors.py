@@ -138,3 +138,30 @@ def test_every_error_derives_from_bridge_error():
     for cls in (NotFoundError, AlreadyExistsError, ValidationError, VersionConflictError, LimitExceededError,
                 UnauthenticatedError, UnavailableError, dspex_bridge.SessionNotFoundError, dspex_bridge.BatchUpdateError):
         assert issubclass(cls, BridgeError)
+
+
+@pytest.mark.parametrize(
+    "type_url, value, binary, expected",
+    [
+        ("type.googleapis.com/snakepit.float", b"{not json", b"", "JSON"),
+        ("type.googleapis.com/snakepit.matrix", b"1", b"", "type_url"),
+        ("example.com/float", b"1", b"", "type_url"),
+        ("type.googleapis.com/snakepit.embedding", b'{"dtype":"float64","shape":[300]}', b"\0" * 16, "bytes"),
+        ("type.googleapis.com/snakepit.embedding", b'{"dtype":"int8","shape":[2]}', b"\0\0", "dtype"),
+    ],
+    ids=["bad-json", "unknown-type", "foreign-url", "short-binary", "bad-dtype"],
+)
+def test_malformed_wire_values_are_invalid_argument(client, ctx, type_url, value, binary, expected):
+    from google.protobuf import any_pb2
+
+    ctx.register("e", "embedding", [0.0] * 300)
+    target = "e" if "embedding" in type_url else "f"
+    if target == "f":
+        ctx.register("f", "float", 0.5)
+    request = dspex_bridge.pb.SetVariableRequest(session_id=ctx.session_id, variable_identifier=target,
+                                                 value=any_pb2.Any(type_url=type_url, value=value), binary_value=binary)
+    with pytest.raises(grpc.RpcError) as failure:
+        client.stub.SetVariable(request)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # never INTERNAL for a caller's mistake
+    assert expected in failure.value.details()
+    assert ctx.get_record(target).version == 1
