@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
-import { bind, BridgeServer, createGrpcServer } from "../src/bridge-server.js";
+import { BridgeServer, bind, createGrpcServer } from "../src/bridge-server.js";
 import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/generated/snakepit/bridge/VariableUpdate.js";
 import { loadBridgeProto } from "../src/proto.js";
@@ -60,7 +60,8 @@ async function interleaved<K extends string>(
   inFlight: number,
 ): Promise<Record<K, Stats>> {
   const pooled = {} as Record<K, { latencies: number[]; seconds: number; total: number }>;
-  for (const name of Object.keys(calls) as K[]) pooled[name] = { latencies: [], seconds: 0, total: 0 };
+  for (const name of Object.keys(calls) as K[])
+    pooled[name] = { latencies: [], seconds: 0, total: 0 };
   for (let round = 0; round < rounds; round++) {
     for (const name of Object.keys(calls) as K[]) {
       const run = await run_(calls[name], perRound, inFlight);
@@ -73,7 +74,11 @@ async function interleaved<K extends string>(
   for (const name of Object.keys(calls) as K[]) {
     const { latencies, seconds, total } = pooled[name];
     latencies.sort((a, b) => a - b);
-    out[name] = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), opsPerSec: total / seconds };
+    out[name] = {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      opsPerSec: total / seconds,
+    };
   }
   return out;
 }
@@ -82,10 +87,18 @@ async function interleaved<K extends string>(
 async function measure(call: Call, total: number, inFlight: number): Promise<Stats> {
   const { latencies, seconds } = await run_(call, total, inFlight);
   latencies.sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), opsPerSec: total / seconds };
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    opsPerSec: total / seconds,
+  };
 }
 
-async function run_(call: Call, total: number, inFlight: number): Promise<{ latencies: number[]; seconds: number }> {
+async function run_(
+  call: Call,
+  total: number,
+  inFlight: number,
+): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   let issued = 0;
   const started = performance.now();
@@ -117,7 +130,10 @@ async function main(): Promise<void> {
   const echoPort = await bind(echoServer, "127.0.0.1", 0, grpc.ServerCredentials.createInsecure());
 
   const { grpcObject } = loadBridgeProto();
-  const client = new grpcObject.snakepit.bridge.BridgeService(bridge.address, grpc.credentials.createInsecure());
+  const client = new grpcObject.snakepit.bridge.BridgeService(
+    bridge.address,
+    grpc.credentials.createInsecure(),
+  );
   const EchoClient = grpc.makeGenericClientConstructor(ECHO_SERVICE, "Echo");
   const echoClient = new EchoClient(`127.0.0.1:${echoPort}`, grpc.credentials.createInsecure());
 
@@ -134,7 +150,12 @@ async function main(): Promise<void> {
     constraints_json: '{"min":0,"max":2}',
   });
   for (let i = 0; i < 100; i++) {
-    await unary(client, "RegisterVariable", { session_id: SESSION, name: `v${i}`, type: "integer", initial_value: anyOf("integer", i) });
+    await unary(client, "RegisterVariable", {
+      session_id: SESSION,
+      name: `v${i}`,
+      type: "integer",
+      initial_value: anyOf("integer", i),
+    });
   }
   const getRequest = { session_id: SESSION, variable_identifier: "temperature" };
   // The echo answers as many bytes as a GetVariable answer holds, so both move the same bytes.
@@ -144,9 +165,11 @@ async function main(): Promise<void> {
 
   const echo: Call = () =>
     new Promise((resolve, reject) =>
-      (echoClient as unknown as { Echo: (b: Buffer, cb: (e: Error | null, r: Buffer) => void) => void }).Echo(payload, (e, r) =>
-        e ? reject(e) : resolve(r),
-      ),
+      (
+        echoClient as unknown as {
+          Echo: (b: Buffer, cb: (e: Error | null, r: Buffer) => void) => void;
+        }
+      ).Echo(payload, (e, r) => (e ? reject(e) : resolve(r))),
     );
   const get: Call = () => unary(client, "GetVariable", getRequest);
   let n = 0;
@@ -175,10 +198,15 @@ async function main(): Promise<void> {
 
   // Batch get of 100 against 100 single gets (sequential, as a worker reading its variables).
   const ids = Array.from({ length: 100 }, (_, i) => `v${i}`);
-  const batch = await measure(() => unary(client, "GetVariables", { session_id: SESSION, variable_identifiers: ids }), 300, 1);
+  const batch = await measure(
+    () => unary(client, "GetVariables", { session_id: SESSION, variable_identifiers: ids }),
+    300,
+    1,
+  );
   const singles = await measure(
     async () => {
-      for (const id of ids) await unary(client, "GetVariable", { session_id: SESSION, variable_identifier: id });
+      for (const id of ids)
+        await unary(client, "GetVariable", { session_id: SESSION, variable_identifier: id });
     },
     30,
     1,
@@ -190,7 +218,10 @@ async function main(): Promise<void> {
 
   // Watch notification latency: from issuing a set to the watcher's message.
   const watchLatencies: number[] = [];
-  const stream = client.WatchVariables({ session_id: SESSION, variable_identifiers: ["temperature"] });
+  const stream = client.WatchVariables({
+    session_id: SESSION,
+    variable_identifiers: ["temperature"],
+  });
   let pending: { t0: number; resolve: () => void } | undefined;
   stream.on("data", (update: VariableUpdate__Output) => {
     if (update.update_type !== "value_change" || pending === undefined) return;

@@ -1,11 +1,11 @@
 import {
   describeValue,
+  err,
+  ok,
   type Result,
   StateErrors,
   type VariableType,
   type VariableValue,
-  err,
-  ok,
 } from "@dspex/state-provider";
 
 /*

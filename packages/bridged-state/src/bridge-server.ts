@@ -1,5 +1,3 @@
-import * as grpc from "@grpc/grpc-js";
-import { ReflectionService } from "@grpc/reflection";
 import {
   compilePattern,
   decodeConstraintsJson,
@@ -15,6 +13,8 @@ import {
   type VariableEvent,
   type VariableRecord,
 } from "@dspex/state-provider";
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import type { BatchGetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchGetVariablesRequest.js";
 import type { BatchGetVariablesResponse__Input } from "./generated/snakepit/bridge/BatchGetVariablesResponse.js";
@@ -28,7 +28,12 @@ import type { WatchVariablesRequest__Output } from "./generated/snakepit/bridge/
 import { loadBridgeProto, SERVICE_NAME } from "./proto.js";
 import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
 import { errorTrailer, toStatus } from "./status.js";
-import { decodeRegistrationValue, decodeWireValue, toTimestamp, toWireVariable } from "./wire-codec.js";
+import {
+  decodeRegistrationValue,
+  decodeWireValue,
+  toTimestamp,
+  toWireVariable,
+} from "./wire-codec.js";
 
 export interface TlsOptions {
   /** PEM certificate chain. */
@@ -80,7 +85,10 @@ export function createGrpcServer(
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         if (guard.shuttingDown) {
-          call.sendStatus({ code: grpc.status.UNAVAILABLE, details: "dspex-bridge is shutting down" });
+          call.sendStatus({
+            code: grpc.status.UNAVAILABLE,
+            details: "dspex-bridge is shutting down",
+          });
         } else if (expected !== undefined && metadata.get("authorization")[0] !== expected) {
           const given = metadata.get("authorization").length > 0;
           call.sendStatus({
@@ -120,9 +128,12 @@ export function bind(
   port: number,
   credentials: grpc.ServerCredentials,
 ): Promise<number> {
-  const target = host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+  const target =
+    host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(target, credentials, (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
   });
 }
 
@@ -133,10 +144,16 @@ type Respond<T> = grpc.sendUnaryData<T>;
  * record version and its bytes are sent as they are (the service's serializer passes Buffers
  * through). A Buffer stands in for the response object only inside this module.
  */
-const encodedAnswers = { json: new WeakMap<VariableRecord, Buffer>(), binary: new WeakMap<VariableRecord, Buffer>() };
+const encodedAnswers = {
+  json: new WeakMap<VariableRecord, Buffer>(),
+  binary: new WeakMap<VariableRecord, Buffer>(),
+};
 let serializeGetResponse: ((value: object) => Buffer) | undefined;
 
-function encodedGetResponse(record: VariableRecord, preferBinary: boolean): GetVariableResponse__Input {
+function encodedGetResponse(
+  record: VariableRecord,
+  preferBinary: boolean,
+): GetVariableResponse__Input {
   const cache = preferBinary ? encodedAnswers.binary : encodedAnswers.json;
   let bytes = cache.get(record);
   if (bytes === undefined) {
@@ -224,7 +241,10 @@ export class BridgeServer {
       watchers,
       log: options.log,
     });
-    server.addService(withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service), handlers);
+    server.addService(
+      withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service),
+      handlers,
+    );
     const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
     health.addToServer(server);
     new ReflectionService(definition).addToServer(server);
@@ -305,7 +325,12 @@ function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeSer
       });
       if (!created.ok) return fail(callback, created.error);
       options.log?.(`session ${created.value.id} initialized`);
-      callback(null, { success: true, error_message: "", available_tools: {}, initial_variables: {} });
+      callback(null, {
+        success: true,
+        error_message: "",
+        available_tools: {},
+        initial_variables: {},
+      });
     },
 
     CleanupSession(call, callback) {
@@ -427,7 +452,12 @@ function registerFromWire(
   if (!isVariableType(type)) return err(StateErrors.unknownType(type, name));
   const constraints = decodeConstraintsJson(type, request.constraints_json, name);
   if (!constraints.ok) return constraints;
-  const value = decodeRegistrationValue(type, request.initial_value, request.initial_binary_value, name);
+  const value = decodeRegistrationValue(
+    type,
+    request.initial_value,
+    request.initial_binary_value,
+    name,
+  );
   if (!value.ok) return value;
   const registered = store.register(sessionId, {
     name,
@@ -445,7 +475,10 @@ function batchGet(
   callback: Respond<BatchGetVariablesResponse__Input>,
 ): void {
   const got = store.getMany(request.session_id, request.variable_identifiers);
-  if (!got.ok) return fail(callback, got.error);
+  if (!got.ok) {
+    fail(callback, got.error);
+    return;
+  }
   const variables: Record<string, Variable__Input> = {};
   for (const [identifier, record] of got.value.found) {
     variables[identifier] = toWireVariable(record, request.prefer_binary);
@@ -459,7 +492,10 @@ function batchSet(
   callback: Respond<BatchSetVariablesResponse__Input>,
 ): void {
   const { session_id, updates, binary_updates, metadata, atomic, expected_versions } = request;
-  if (!store.touch(session_id)) return fail(callback, StateErrors.sessionNotFound(session_id));
+  if (!store.touch(session_id)) {
+    fail(callback, StateErrors.sessionNotFound(session_id));
+    return;
+  }
   const pending = new Map<string, PendingValue>();
   const identifiers = new Set([...Object.keys(updates), ...Object.keys(binary_updates)]);
   for (const identifier of identifiers) {
@@ -481,17 +517,25 @@ function batchSet(
   for (const [identifier, version] of Object.entries(expected_versions)) {
     if (version !== 0) expectedVersions[identifier] = version;
   }
-  const written = store.update(session_id, pending, wireMetadata(metadata), { atomic, expectedVersions });
+  const written = store.update(session_id, pending, wireMetadata(metadata), {
+    atomic,
+    expectedVersions,
+  });
   if (written.ok) {
     const versions: Record<string, number> = {};
     for (const [identifier, record] of written.value) versions[identifier] = record.version;
-    return callback(null, { success: true, errors: {}, new_versions: versions });
+    callback(null, { success: true, errors: {}, new_versions: versions });
+    return;
   }
   const error = written.error;
-  if (error.code !== "partial_failure") return fail(callback, error);
+  if (error.code !== "partial_failure") {
+    fail(callback, error);
+    return;
+  }
   // Item failures travel in `errors` (as the protocol says), the full error in the trailer.
   const errors: Record<string, string> = {};
-  for (const [identifier, failure] of Object.entries(error.failed)) errors[identifier] = failure.message;
+  for (const [identifier, failure] of Object.entries(error.failed))
+    errors[identifier] = failure.message;
   const versions: Record<string, number> = {};
   for (const identifier of error.applied) {
     const record = store.peekByIdentifier(session_id, identifier);

@@ -2,10 +2,10 @@ import {
   type BatchWriteOptions,
   type BatchWritten,
   type Capabilities,
-  CONTRACT_VERSION,
   type Changed,
-  err,
+  CONTRACT_VERSION,
   type ExportedState,
+  err,
   type Identifier,
   type InitOptions,
   type Metadata,
@@ -13,8 +13,8 @@ import {
   type Registered,
   type RegisterOptions,
   type Result,
-  type StateProvider,
   StateErrors,
+  type StateProvider,
   type Subscriber,
   type SubscriptionId,
   type VariableRecord,
@@ -162,7 +162,11 @@ export class BridgedState implements StateProvider<BridgedSession> {
       try {
         await this.serve();
       } catch (error) {
-        return err(StateErrors.unavailable(`${NAME} could not start its bridge server: ${(error as Error).message}`));
+        return err(
+          StateErrors.unavailable(
+            `${NAME} could not start its bridge server: ${(error as Error).message}`,
+          ),
+        );
       }
     }
     let owns = true;
@@ -212,7 +216,10 @@ export class BridgedState implements StateProvider<BridgedSession> {
     return record.ok ? ok(record.value.value) : record;
   }
 
-  async getVariableRecord(state: BridgedSession, identifier: Identifier): Promise<Result<VariableRecord>> {
+  async getVariableRecord(
+    state: BridgedSession,
+    identifier: Identifier,
+  ): Promise<Result<VariableRecord>> {
     if (state.closed) return closed();
     return this.store.get(state.sessionId, identifier);
   }
@@ -225,7 +232,13 @@ export class BridgedState implements StateProvider<BridgedSession> {
     options: WriteOptions = {},
   ): Promise<Result<Written<BridgedSession>>> {
     if (state.closed) return closed();
-    const written = this.store.set(state.sessionId, identifier, value, metadata, options.expectedVersion);
+    const written = this.store.set(
+      state.sessionId,
+      identifier,
+      value,
+      metadata,
+      options.expectedVersion,
+    );
     return written.ok ? ok({ state, version: written.value.version }) : written;
   }
 
@@ -260,7 +273,9 @@ export class BridgedState implements StateProvider<BridgedSession> {
     for (const [identifier, value] of Object.entries(updates)) pending.set(identifier, { value });
     const written = this.store.update(state.sessionId, pending, metadata, {
       atomic: true,
-      ...(options.expectedVersions === undefined ? {} : { expectedVersions: options.expectedVersions }),
+      ...(options.expectedVersions === undefined
+        ? {}
+        : { expectedVersions: options.expectedVersions }),
     });
     if (!written.ok) return written;
     const versions: Record<Identifier, number> = {};
@@ -268,7 +283,10 @@ export class BridgedState implements StateProvider<BridgedSession> {
     return ok({ state, versions });
   }
 
-  async deleteVariable(state: BridgedSession, identifier: Identifier): Promise<Result<Changed<BridgedSession>>> {
+  async deleteVariable(
+    state: BridgedSession,
+    identifier: Identifier,
+  ): Promise<Result<Changed<BridgedSession>>> {
     if (state.closed) return closed();
     const deleted = this.store.delete(state.sessionId, identifier);
     return deleted.ok ? ok({ state }) : deleted;
@@ -279,7 +297,10 @@ export class BridgedState implements StateProvider<BridgedSession> {
     return this.store.export(state.sessionId);
   }
 
-  async importState(state: BridgedSession, exported: unknown): Promise<Result<Changed<BridgedSession>>> {
+  async importState(
+    state: BridgedSession,
+    exported: unknown,
+  ): Promise<Result<Changed<BridgedSession>>> {
     if (state.closed) return closed();
     const imported = this.store.import(state.sessionId, exported);
     return imported.ok ? ok({ state }) : imported;
@@ -295,14 +316,19 @@ export class BridgedState implements StateProvider<BridgedSession> {
       return err(StateErrors.invalidArgument(`pattern must be a string, got ${typeof pattern}`));
     }
     if (typeof subscriber !== "function") {
-      return err(StateErrors.invalidArgument(`subscriber must be a function, got ${typeof subscriber}`));
+      return err(
+        StateErrors.invalidArgument(`subscriber must be a function, got ${typeof subscriber}`),
+      );
     }
     const subscription = this.store.subscribe(state.sessionId, pattern, subscriber);
     if (subscription.ok) state.subscriptions.add(subscription.value);
     return subscription;
   }
 
-  async unsubscribe(state: BridgedSession, subscription: SubscriptionId): Promise<Result<undefined>> {
+  async unsubscribe(
+    state: BridgedSession,
+    subscription: SubscriptionId,
+  ): Promise<Result<undefined>> {
     if (state.closed) return closed();
     this.store.unsubscribe(state.sessionId, subscription);
     state.subscriptions.delete(subscription);
@@ -311,7 +337,8 @@ export class BridgedState implements StateProvider<BridgedSession> {
 
   async cleanup(state: BridgedSession): Promise<void> {
     if (state.closed) return;
-    for (const subscription of state.markClosed()) this.store.unsubscribe(state.sessionId, subscription);
+    for (const subscription of state.markClosed())
+      this.store.unsubscribe(state.sessionId, subscription);
     state.subscriptions.clear();
     if (state.ownsSession) this.store.deleteSession(state.sessionId);
   }

@@ -30,7 +30,9 @@ function count(flag: string, text: string | undefined, allowZero = false): numbe
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && !allowZero)) {
-    throw new UsageError(`--${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${JSON.stringify(text)}`);
+    throw new UsageError(
+      `--${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${JSON.stringify(text)}`,
+    );
   }
   return n;
 }
@@ -47,10 +49,13 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
   if (values.help) return "help";
   if (positionals.length === 0) throw new UsageError("missing command (expected: serve)");
   if (positionals[0] !== "serve" || positionals.length > 1) {
-    throw new UsageError(`unknown command ${JSON.stringify(positionals.join(" "))} (expected: serve)`);
+    throw new UsageError(
+      `unknown command ${JSON.stringify(positionals.join(" "))} (expected: serve)`,
+    );
   }
   const port = count("port", values.port, true);
-  if (port !== undefined && port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  if (port !== undefined && port > 65535)
+    throw new UsageError(`--port must be at most 65535, got ${port}`);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
   }
@@ -58,7 +63,9 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
   const token = values.token ?? process.env.DSPEX_BRIDGE_TOKEN;
   if (token === "") throw new UsageError("--token must not be empty");
   const storeOptions = {
-    ...(ttlSeconds === undefined ? {} : { sessionTtlMs: ttlSeconds === 0 ? Number.POSITIVE_INFINITY : ttlSeconds * 1000 }),
+    ...(ttlSeconds === undefined
+      ? {}
+      : { sessionTtlMs: ttlSeconds === 0 ? Number.POSITIVE_INFINITY : ttlSeconds * 1000 }),
     ...optional("maxSessions", count("max-sessions", values["max-sessions"])),
     ...optional("maxVariablesPerSession", count("max-variables", values["max-variables"])),
     ...optional("maxValueBytes", count("max-value-bytes", values["max-value-bytes"])),
@@ -79,7 +86,10 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     ...optional("tls", tls),
     ...optional("maxMessageBytes", count("max-message-bytes", values["max-message-bytes"])),
     ...optional("heartbeatMs", count("heartbeat-ms", values["heartbeat-ms"])),
-    ...optional("shutdownTimeoutMs", count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true)),
+    ...optional(
+      "shutdownTimeoutMs",
+      count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true),
+    ),
   };
 }
 

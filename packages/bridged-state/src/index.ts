@@ -13,7 +13,20 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   type TlsOptions,
 } from "./bridge-server.js";
+export {
+  BridgedSession,
+  BridgedState,
+  type BridgedStateOptions,
+  createBridgedState,
+  type ServeOptions,
+} from "./bridged-state.js";
 export { protoPath, SERVICE_NAME } from "./proto.js";
+export {
+  createRemoteState,
+  RemoteSession,
+  RemoteState,
+  type RemoteStateOptions,
+} from "./remote-state.js";
 export {
   type BatchGet,
   type BatchOptions,
@@ -27,11 +40,3 @@ export {
   type SessionStoreStats,
 } from "./session-store.js";
 export { ERROR_TRAILER, fromServiceError, statusFor } from "./status.js";
-export {
-  BridgedSession,
-  BridgedState,
-  type BridgedStateOptions,
-  createBridgedState,
-  type ServeOptions,
-} from "./bridged-state.js";
-export { createRemoteState, RemoteSession, RemoteState, type RemoteStateOptions } from "./remote-state.js";

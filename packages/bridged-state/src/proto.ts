@@ -22,8 +22,7 @@ export const SERVICE_NAME = "snakepit.bridge.BridgeService";
  * below the package root, where `proto/` ships.
  */
 export function protoPath(): string {
-  const here =
-    typeof __dirname === "string" ? __dirname : dirname(fileURLToPath(import.meta.url));
+  const here = typeof __dirname === "string" ? __dirname : dirname(fileURLToPath(import.meta.url));
   const candidate = join(here, "..", "proto", "snakepit_bridge.proto");
   if (!existsSync(candidate)) {
     throw new Error(`dspex-bridge: cannot find the bridge .proto at ${candidate}`);

@@ -1,23 +1,23 @@
 import { randomUUID } from "node:crypto";
-import * as grpc from "@grpc/grpc-js";
 import {
   type BatchWriteOptions,
   type BatchWritten,
   buildExport,
   type Capabilities,
-  CONTRACT_VERSION,
   type Changed,
+  CONTRACT_VERSION,
+  type Constraints,
   checkMetadata,
   checkRegistration,
   checkValue,
-  type Constraints,
   decodeConstraintsJson,
+  type ExportedState,
   encodeConstraintsJson,
   encodeValueJson,
   err,
-  type ExportedState,
   type Identifier,
   type InitOptions,
+  isVariableType,
   type Metadata,
   ok,
   type Registered,
@@ -33,10 +33,10 @@ import {
   type VariableRecord,
   type VariableType,
   type VariableValue,
-  isVariableType,
   type WriteOptions,
   type Written,
 } from "@dspex/state-provider";
+import * as grpc from "@grpc/grpc-js";
 import { encodeBinary, wantsBinary } from "./binary-format.js";
 import type { Any__Output } from "./generated/google/protobuf/Any.js";
 import type { BridgeServiceClient } from "./generated/snakepit/bridge/BridgeService.js";
@@ -171,7 +171,8 @@ export class RemoteState implements StateProvider<RemoteSession> {
 
   #metadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
-    if (this.#options.token !== undefined) metadata.set("authorization", `Bearer ${this.#options.token}`);
+    if (this.#options.token !== undefined)
+      metadata.set("authorization", `Bearer ${this.#options.token}`);
     return metadata;
   }
 
@@ -215,10 +216,14 @@ export class RemoteState implements StateProvider<RemoteSession> {
   async init(options: InitOptions = {}): Promise<Result<RemoteSession>> {
     this.#acquire();
     const sessionId = options.sessionId ?? `session_${randomUUID()}`;
-    const created = await this.#call("InitializeSession", {
-      session_id: sessionId,
-      metadata: options.metadata ?? {},
-    }, { sessionId });
+    const created = await this.#call(
+      "InitializeSession",
+      {
+        session_id: sessionId,
+        metadata: options.metadata ?? {},
+      },
+      { sessionId },
+    );
     let owns = true;
     if ("error" in created) {
       if (created.error.code !== "already_exists" || options.sessionId === undefined) {
@@ -279,7 +284,10 @@ export class RemoteState implements StateProvider<RemoteSession> {
     return ok({ state, id });
   }
 
-  async getVariableRecord(state: RemoteSession, identifier: Identifier): Promise<Result<VariableRecord>> {
+  async getVariableRecord(
+    state: RemoteSession,
+    identifier: Identifier,
+  ): Promise<Result<VariableRecord>> {
     if (state.closed) return closed();
     const answer = await this.#call<{ variable: Variable__Output | null }>(
       "GetVariable",
@@ -313,7 +321,12 @@ export class RemoteState implements StateProvider<RemoteSession> {
     for (let attempt = 0; ; attempt++) {
       const shape = await this.#shape(state, identifier);
       if (!shape.ok) return shape;
-      const checked = checkValue(shape.value.name, shape.value.type, value, shape.value.constraints);
+      const checked = checkValue(
+        shape.value.name,
+        shape.value.type,
+        value,
+        shape.value.constraints,
+      );
       if (!checked.ok) return checked;
       const checkedMetadata = checkMetadata(metadata, shape.value.name);
       if (!checkedMetadata.ok) return checkedMetadata;
@@ -476,7 +489,10 @@ export class RemoteState implements StateProvider<RemoteSession> {
     return err(StateErrors.partialFailure(failed, Object.keys(new_versions)));
   }
 
-  async deleteVariable(state: RemoteSession, identifier: Identifier): Promise<Result<Changed<RemoteSession>>> {
+  async deleteVariable(
+    state: RemoteSession,
+    identifier: Identifier,
+  ): Promise<Result<Changed<RemoteSession>>> {
     if (state.closed) return closed();
     const answer = await this.#call(
       "DeleteVariable",
@@ -501,7 +517,10 @@ export class RemoteState implements StateProvider<RemoteSession> {
     return ok(buildExport(state.sessionId, records.value, session.response.metadata));
   }
 
-  async importState(state: RemoteSession, exported: unknown): Promise<Result<Changed<RemoteSession>>> {
+  async importState(
+    state: RemoteSession,
+    exported: unknown,
+  ): Promise<Result<Changed<RemoteSession>>> {
     if (state.closed) return closed();
     const imported = await this.#import(state, exported);
     return imported.ok ? ok({ state }) : imported;
@@ -512,25 +531,41 @@ export class RemoteState implements StateProvider<RemoteSession> {
     try {
       text = JSON.stringify(exported);
     } catch (cause) {
-      return err(StateErrors.invalidExport("", `document could not be serialised (${(cause as Error).message})`));
+      return err(
+        StateErrors.invalidExport(
+          "",
+          `document could not be serialised (${(cause as Error).message})`,
+        ),
+      );
     }
-    if (text === undefined) return err(StateErrors.invalidExport("", "expected an export document"));
-    const answer = await this.#call("ImportState", { session_id: state.sessionId, export_json: text }, {
-      sessionId: state.sessionId,
-    });
+    if (text === undefined)
+      return err(StateErrors.invalidExport("", "expected an export document"));
+    const answer = await this.#call(
+      "ImportState",
+      { session_id: state.sessionId, export_json: text },
+      {
+        sessionId: state.sessionId,
+      },
+    );
     if ("error" in answer) return err(answer.error);
     // Imported records may replace variables under the same names: re-learn shapes on demand.
     state.shapes.clear();
     return ok();
   }
 
-  async subscribe(state: RemoteSession, pattern: string, subscriber: Subscriber): Promise<Result<SubscriptionId>> {
+  async subscribe(
+    state: RemoteSession,
+    pattern: string,
+    subscriber: Subscriber,
+  ): Promise<Result<SubscriptionId>> {
     if (state.closed) return closed();
     if (typeof pattern !== "string") {
       return err(StateErrors.invalidArgument(`pattern must be a string, got ${typeof pattern}`));
     }
     if (typeof subscriber !== "function") {
-      return err(StateErrors.invalidArgument(`subscriber must be a function, got ${typeof subscriber}`));
+      return err(
+        StateErrors.invalidArgument(`subscriber must be a function, got ${typeof subscriber}`),
+      );
     }
     const client = this.#client;
     if (client === undefined) return closed();
@@ -551,7 +586,10 @@ export class RemoteState implements StateProvider<RemoteSession> {
     return ok(id);
   }
 
-  async unsubscribe(state: RemoteSession, subscription: SubscriptionId): Promise<Result<undefined>> {
+  async unsubscribe(
+    state: RemoteSession,
+    subscription: SubscriptionId,
+  ): Promise<Result<undefined>> {
     if (state.closed) return closed();
     state.watches.get(subscription)?.stop();
     state.watches.delete(subscription);
@@ -596,7 +634,10 @@ function encodeForWire(
 ): { any: { type_url: string; value: Buffer }; binary: Buffer } {
   if (wantsBinary(type, value)) {
     const { header, bytes } = encodeBinary(type, value);
-    return { any: { type_url: typeUrlFor(type), value: Buffer.from(header, "utf8") }, binary: bytes };
+    return {
+      any: { type_url: typeUrlFor(type), value: Buffer.from(header, "utf8") },
+      binary: bytes,
+    };
   }
   return {
     any: { type_url: typeUrlFor(type), value: Buffer.from(encodeValueJson(type, value), "utf8") },
@@ -631,14 +672,27 @@ function forget(state: RemoteSession, identifier: Identifier): void {
 
 function rememberWire(state: RemoteSession, variable: Variable__Output): void {
   if (!isVariableType(variable.type)) return;
-  const constraints = decodeConstraintsJson(variable.type, variable.constraints_json, variable.name);
+  const constraints = decodeConstraintsJson(
+    variable.type,
+    variable.constraints_json,
+    variable.name,
+  );
   if (!constraints.ok) return;
-  remember(state, { id: variable.id, name: variable.name, type: variable.type, constraints: constraints.value });
+  remember(state, {
+    id: variable.id,
+    name: variable.name,
+    type: variable.type,
+    constraints: constraints.value,
+  });
 }
 
 /** A wire Variable as a contract record (values normalised and frozen by `checkValue`). */
-function recordFromWire(state: RemoteSession | undefined, variable: Variable__Output | null): Result<VariableRecord> {
-  if (variable === null) return err(StateErrors.unavailable("the bridge answered without a variable"));
+function recordFromWire(
+  state: RemoteSession | undefined,
+  variable: Variable__Output | null,
+): Result<VariableRecord> {
+  if (variable === null)
+    return err(StateErrors.unavailable("the bridge answered without a variable"));
   const type = variable.type;
   if (!isVariableType(type)) return err(StateErrors.unknownType(type, variable.name));
   const constraints = decodeConstraintsJson(type, variable.constraints_json, variable.name);
@@ -723,7 +777,13 @@ class RemoteWatch {
         resolve(result);
       };
       const timeout = setTimeout(() => {
-        settle(err(StateErrors.unavailable(`the bridge did not open a watch within ${this.options.deadlineMs} ms`)));
+        settle(
+          err(
+            StateErrors.unavailable(
+              `the bridge did not open a watch within ${this.options.deadlineMs} ms`,
+            ),
+          ),
+        );
         this.stop();
       }, this.options.deadlineMs);
       this.#open(
@@ -800,7 +860,10 @@ class RemoteWatch {
     try {
       this.options.subscriber(event);
     } catch (error) {
-      console.error(`dspex: a subscriber threw on ${event.kind} of ${JSON.stringify(event.name)}:`, error);
+      console.error(
+        `dspex: a subscriber threw on ${event.kind} of ${JSON.stringify(event.name)}:`,
+        error,
+      );
     }
   }
 

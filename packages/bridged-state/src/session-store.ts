@@ -14,8 +14,8 @@ import {
   type Result,
   type StateError,
   StateErrors,
-  SubscriberSet,
   type Subscriber,
+  SubscriberSet,
   type SubscriptionId,
   sourceOf,
   type VariableEvent,
@@ -460,7 +460,9 @@ export class SessionStore {
   export(sessionId: string): Result<ExportedState> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    return ok(buildExport(session.value.id, session.value.variables.values(), session.value.metadata));
+    return ok(
+      buildExport(session.value.id, session.value.variables.values(), session.value.metadata),
+    );
   }
 
   /**
@@ -512,11 +514,7 @@ export class SessionStore {
   }
 
   /** Calls `subscriber` after each committed change to a variable whose name matches `matches`. */
-  subscribe(
-    sessionId: string,
-    pattern: string,
-    subscriber: Subscriber,
-  ): Result<SubscriptionId> {
+  subscribe(sessionId: string, pattern: string, subscriber: Subscriber): Result<SubscriptionId> {
     const session = this.#session(sessionId);
     if (!session.ok) return session;
     return ok(session.value.subscribers.add(pattern, subscriber));

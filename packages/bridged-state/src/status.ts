@@ -1,5 +1,5 @@
-import { Metadata, type ServiceError, status, type StatusObject } from "@grpc/grpc-js";
 import { isStateError, type StateError, StateErrors } from "@dspex/state-provider";
+import { Metadata, type ServiceError, type StatusObject, status } from "@grpc/grpc-js";
 
 /**
  * Trailer (extension) carrying the contract error as UTF-8 JSON, so a remote backend gets back
@@ -61,7 +61,10 @@ export function errorFromTrailer(metadata: Metadata | undefined): StateError | u
  * Maps a failed call back to a contract error: the trailer when the server sent one, else the
  * status code (for servers that are not this bridge, and for transport failures).
  */
-export function fromServiceError(error: ServiceError, subject: { sessionId?: string; identifier?: string } = {}): StateError {
+export function fromServiceError(
+  error: ServiceError,
+  subject: { sessionId?: string; identifier?: string } = {},
+): StateError {
   const carried = errorFromTrailer(error.metadata);
   if (carried !== undefined) return carried;
   const details = error.details || error.message;
@@ -89,6 +92,8 @@ export function fromServiceError(error: ServiceError, subject: { sessionId?: str
       return StateErrors.invalidArgument(`the bridge refused the call: ${details}`);
     default:
       // UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, UNKNOWN: the server could not answer.
-      return StateErrors.unavailable(`bridge unavailable (${status[error.code] ?? error.code}): ${details}`);
+      return StateErrors.unavailable(
+        `bridge unavailable (${status[error.code] ?? error.code}): ${details}`,
+      );
   }
 }

@@ -1,13 +1,12 @@
 import {
+  decodeValueJson,
   encodeConstraintsJson,
   encodeValueJson,
   err,
-  ok,
   type Result,
   StateErrors,
   typeFromUrl,
   typeUrlFor,
-  decodeValueJson,
   type VariableRecord,
   type VariableType,
 } from "@dspex/state-provider";
@@ -114,7 +113,13 @@ export function decodeWireValue(
   try {
     text = utf8.decode(any.value);
   } catch {
-    return err(StateErrors.validation(variable, "json", `value bytes are not UTF-8 (${any.value.length} bytes)`));
+    return err(
+      StateErrors.validation(
+        variable,
+        "json",
+        `value bytes are not UTF-8 (${any.value.length} bytes)`,
+      ),
+    );
   }
   if (binary !== undefined && binary.length > 0) return decodeBinary(type, text, binary, variable);
   return decodeValueJson(type, text, variable);

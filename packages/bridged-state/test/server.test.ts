@@ -37,20 +37,48 @@ describe("BridgeServer", () => {
   it("answers Ping, Heartbeat, GetSession, GetExposedElixirTools (empty)", async () => {
     const client = rawClient(server.address);
     try {
-      const ping = await unary<{ message: string; server_time: { seconds: string } }>(client, "Ping", { message: "hello" });
+      const ping = await unary<{ message: string; server_time: { seconds: string } }>(
+        client,
+        "Ping",
+        { message: "hello" },
+      );
       expect(ping.ok && ping.response.message).toBe("hello");
       expect(ping.ok && Number(ping.response.server_time.seconds)).toBeGreaterThan(1_600_000_000);
-      await unary(client, "InitializeSession", { session_id: "basic", metadata: { owner: "test" } });
-      await unary(client, "RegisterVariable", { session_id: "basic", name: "t", type: "float", initial_value: any("float", 1) });
-      const hb = await unary<{ session_valid: boolean }>(client, "Heartbeat", { session_id: "basic" });
+      await unary(client, "InitializeSession", {
+        session_id: "basic",
+        metadata: { owner: "test" },
+      });
+      await unary(client, "RegisterVariable", {
+        session_id: "basic",
+        name: "t",
+        type: "float",
+        initial_value: any("float", 1),
+      });
+      const hb = await unary<{ session_valid: boolean }>(client, "Heartbeat", {
+        session_id: "basic",
+      });
       expect(hb.ok && hb.response.session_valid).toBe(true);
-      const hbUnknown = await unary<{ session_valid: boolean }>(client, "Heartbeat", { session_id: "nope" });
+      const hbUnknown = await unary<{ session_valid: boolean }>(client, "Heartbeat", {
+        session_id: "nope",
+      });
       expect(hbUnknown.ok && hbUnknown.response.session_valid).toBe(false);
-      const info = await unary<{ metadata: Record<string, string>; variable_count: number }>(client, "GetSession", { session_id: "basic" });
-      expect(info.ok && info.response).toMatchObject({ metadata: { owner: "test" }, variable_count: 1 });
-      const tools = await unary<{ tools: unknown[] }>(client, "GetExposedElixirTools", { session_id: "basic" });
+      const info = await unary<{ metadata: Record<string, string>; variable_count: number }>(
+        client,
+        "GetSession",
+        { session_id: "basic" },
+      );
+      expect(info.ok && info.response).toMatchObject({
+        metadata: { owner: "test" },
+        variable_count: 1,
+      });
+      const tools = await unary<{ tools: unknown[] }>(client, "GetExposedElixirTools", {
+        session_id: "basic",
+      });
       expect(tools.ok && tools.response.tools).toEqual([]);
-      const batch = await unary<{ variables: Record<string, { name: string }>; missing_variables: string[] }>(client, "GetVariables", {
+      const batch = await unary<{
+        variables: Record<string, { name: string }>;
+        missing_variables: string[];
+      }>(client, "GetVariables", {
         session_id: "basic",
         variable_identifiers: ["t", "ghost"],
       });
@@ -65,14 +93,21 @@ describe("BridgeServer", () => {
     const client = rawClient(server.address);
     try {
       await unary(client, "InitializeSession", { session_id: "meta" });
-      await unary(client, "RegisterVariable", { session_id: "meta", name: "t", type: "float", initial_value: any("float", 1) });
+      await unary(client, "RegisterVariable", {
+        session_id: "meta",
+        name: "t",
+        type: "float",
+        initial_value: any("float", 1),
+      });
       await unary(client, "SetVariable", {
         session_id: "meta",
         variable_identifier: "t",
         value: any("float", 2),
         metadata: { source: "python", optimizer: "mipro" },
       });
-      const got = await unary<{ variable: { source: string; source_name: string; metadata: Record<string, string> } }>(client, "GetVariable", {
+      const got = await unary<{
+        variable: { source: string; source_name: string; metadata: Record<string, string> };
+      }>(client, "GetVariable", {
         session_id: "meta",
         variable_identifier: "t",
       });
@@ -91,20 +126,26 @@ describe("BridgeServer", () => {
   it("serves standard health checking and server reflection", async () => {
     const health = healthClient(server.address);
     const check = await new Promise<{ status: string }>((resolve, reject) =>
-      (health as unknown as { Check: (r: object, cb: (e: Error | null, v: { status: string }) => void) => void }).Check(
-        { service: "snakepit.bridge.BridgeService" },
-        (e, v) => (e ? reject(e) : resolve(v)),
-      ),
+      (
+        health as unknown as {
+          Check: (r: object, cb: (e: Error | null, v: { status: string }) => void) => void;
+        }
+      ).Check({ service: "snakepit.bridge.BridgeService" }, (e, v) => (e ? reject(e) : resolve(v))),
     );
     expect(check.status).toBe("SERVING");
     health.close();
 
-    const reflectionPath = require_.resolve("@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto");
+    const reflectionPath = require_.resolve(
+      "@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto",
+    );
     const definition = protoLoader.loadSync(reflectionPath, { keepCase: true });
     const pkg = grpc.loadPackageDefinition(definition) as unknown as {
       grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
     };
-    const reflection = new pkg.grpc.reflection.v1.ServerReflection(server.address, grpc.credentials.createInsecure());
+    const reflection = new pkg.grpc.reflection.v1.ServerReflection(
+      server.address,
+      grpc.credentials.createInsecure(),
+    );
     type ReflectionResponse = { list_services_response: { service: { name: string }[] } };
     const stream = (
       reflection as unknown as {
@@ -129,11 +170,27 @@ describe("TLS", () => {
   let server: BridgeServer;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "dspex-tls-"));
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     server = await BridgeServer.start({
       tls: { cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) },
       token: "tls-token",
@@ -145,10 +202,18 @@ describe("TLS", () => {
   });
 
   it("serves TLS to a client that trusts the certificate; plaintext clients fail", async () => {
-    const secure = rawClient(server.address, grpc.credentials.createSsl(readFileSync(join(dir, "cert.pem"))));
+    const secure = rawClient(
+      server.address,
+      grpc.credentials.createSsl(readFileSync(join(dir, "cert.pem"))),
+    );
     const metadata = new grpc.Metadata();
     metadata.set("authorization", "Bearer tls-token");
-    const ping = await unary<{ message: string }>(secure, "Ping", { message: "over tls" }, metadata);
+    const ping = await unary<{ message: string }>(
+      secure,
+      "Ping",
+      { message: "over tls" },
+      metadata,
+    );
     expect(ping).toMatchObject({ ok: true, response: { message: "over tls" } });
     secure.close();
     const plain = rawClient(server.address);
@@ -220,7 +285,10 @@ describe("dspex-bridge CLI", () => {
     expect(help).toMatch(/Usage: dspex-bridge serve/);
     let failure: { status: number; stderr: string } | undefined;
     try {
-      execFileSync(process.execPath, [cli, "serve", "--prot", "1"], { encoding: "utf8", stdio: "pipe" });
+      execFileSync(process.execPath, [cli, "serve", "--prot", "1"], {
+        encoding: "utf8",
+        stdio: "pipe",
+      });
     } catch (error) {
       failure = error as { status: number; stderr: string };
     }

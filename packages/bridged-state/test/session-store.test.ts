@@ -42,11 +42,19 @@ describe("SessionStore", () => {
   });
 
   it("limits: sessions, variables per session, bytes per value -> limit_exceeded naming the limit", () => {
-    const store = new SessionStore({ maxSessions: 2, maxVariablesPerSession: 2, maxValueBytes: 32 });
+    const store = new SessionStore({
+      maxSessions: 2,
+      maxVariablesPerSession: 2,
+      maxValueBytes: 32,
+    });
     expect(store.createSession("a").ok).toBe(true);
     expect(store.createSession("b").ok).toBe(true);
     const third = store.createSession("c");
-    expect(!third.ok && third.error).toMatchObject({ code: "limit_exceeded", limit: "maxSessions", max: 2 });
+    expect(!third.ok && third.error).toMatchObject({
+      code: "limit_exceeded",
+      limit: "maxSessions",
+      max: 2,
+    });
     expect(store.register("a", { name: "x", type: "integer", value: 1 }).ok).toBe(true);
     const big = store.register("a", { name: "s", type: "string", value: "y".repeat(40) });
     expect(!big.ok && big.error).toMatchObject({ code: "limit_exceeded", limit: "maxValueBytes" });
@@ -56,7 +64,10 @@ describe("SessionStore", () => {
     const s = store.get("a", "s");
     expect(s.ok && [s.value.value, s.value.version]).toEqual(["short", 1]);
     const many = store.register("a", { name: "z", type: "integer", value: 1 });
-    expect(!many.ok && many.error).toMatchObject({ code: "limit_exceeded", limit: "maxVariablesPerSession" });
+    expect(!many.ok && many.error).toMatchObject({
+      code: "limit_exceeded",
+      limit: "maxVariablesPerSession",
+    });
     expect(store.stats()).toMatchObject({ sessions: 2, variables: 2 });
     store.close();
   });
@@ -83,10 +94,22 @@ describe("SessionStore", () => {
       const other = store.peekByIdentifier("s", event.name === "a" ? "b" : "a");
       seen.push([event.name, event.version, other?.version]);
     });
-    const failed = store.update("s", new Map([["a", { value: 2 }], ["b", { value: "x" }]]));
+    const failed = store.update(
+      "s",
+      new Map([
+        ["a", { value: 2 }],
+        ["b", { value: "x" }],
+      ]),
+    );
     expect(!failed.ok && failed.error).toMatchObject({ code: "partial_failure", applied: [] });
     expect(seen).toEqual([]);
-    const done = store.update("s", new Map([["a", { value: 2 }], ["b", { value: 3 }]]));
+    const done = store.update(
+      "s",
+      new Map([
+        ["a", { value: 2 }],
+        ["b", { value: 3 }],
+      ]),
+    );
     expect(done.ok).toBe(true);
     expect(seen).toEqual([
       ["a", 2, 2],

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import type { VariableEvent } from "@dspex/state-provider";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import type { GetVariableResponse__Output } from "../src/generated/snakepit/bridge/GetVariableResponse.js";
 import type { VariableUpdate__Output } from "../src/generated/snakepit/bridge/VariableUpdate.js";
@@ -30,12 +30,17 @@ describe("BridgedState shares its session over gRPC", () => {
     const state = init.value;
     expect(state.address).toBe(bridged.address);
     expect(bridged.requiresBridge()).toBe(true);
-    await bridged.registerVariable(state, "temperature", "float", 0.7, { constraints: { min: 0, max: 2 } });
+    await bridged.registerVariable(state, "temperature", "float", 0.7, {
+      constraints: { min: 0, max: 2 },
+    });
 
     const worker = rawClient(state.address!);
     cleanups.push(() => worker.close());
     const updates: VariableUpdate__Output[] = [];
-    const watch = worker.WatchVariables({ session_id: "shared", variable_identifiers: ["temperature"] });
+    const watch = worker.WatchVariables({
+      session_id: "shared",
+      variable_identifiers: ["temperature"],
+    });
     watch.on("data", (u: VariableUpdate__Output) => updates.push(u));
     watch.on("error", () => {});
     await new Promise((resolve) => watch.on("metadata", resolve));
@@ -59,7 +64,11 @@ describe("BridgedState shares its session over gRPC", () => {
     });
     expect(set.ok).toBe(true);
     const record = await bridged.getVariableRecord(state, "temperature");
-    expect(record.ok && [record.value.value, record.value.version, record.value.source]).toEqual([1.1, 3, "python"]);
+    expect(record.ok && [record.value.value, record.value.version, record.value.source]).toEqual([
+      1.1,
+      3,
+      "python",
+    ]);
     expect(events.map((e) => [e.kind, e.value, e.source])).toEqual([["updated", 1.1, "python"]]);
 
     // cleanup deletes the session: the watcher is told (its stream ends cleanly).
@@ -101,7 +110,9 @@ describe("RemoteState", () => {
     const events: VariableEvent[] = [];
     await b.subscribe(sb.value, "emb*", (e) => events.push(e));
     const big = Array.from({ length: 512 }, (_, i) => Math.sin(i));
-    const reg = await a.registerVariable(sa.value, "embedding", "embedding", big, { constraints: { dimensions: 512 } });
+    const reg = await a.registerVariable(sa.value, "embedding", "embedding", big, {
+      constraints: { dimensions: 512 },
+    });
     expect(reg.ok).toBe(true);
     const seen = await b.getVariable(sb.value, "embedding");
     expect(seen.ok && seen.value).toEqual(big);
@@ -109,7 +120,10 @@ describe("RemoteState", () => {
     expect(events[0]).toMatchObject({ kind: "registered", name: "embedding", version: 1 });
     expect(events[0]!.value).toEqual(big);
     const wrong = await b.setVariable(sb.value, "embedding", [1, 2, 3]);
-    expect(!wrong.ok && wrong.error).toMatchObject({ code: "validation_failed", rule: "dimensions" });
+    expect(!wrong.ok && wrong.error).toMatchObject({
+      code: "validation_failed",
+      rule: "dimensions",
+    });
     const exported = await b.exportState(sb.value);
     expect(exported.ok && exported.value.metadata).toEqual({ app: "demo" });
     await b.cleanup(sb.value);
@@ -155,7 +169,11 @@ describe("RemoteState", () => {
     cleanups.push(() => other.close());
     await until(
       () => {
-        void unary(other, "SetVariable", { session_id: "flaky", variable_identifier: "n", value: any("integer", 42) });
+        void unary(other, "SetVariable", {
+          session_id: "flaky",
+          variable_identifier: "n",
+          value: any("integer", 42),
+        });
         return events.some((e) => e.value === 42);
       },
       "the resubscribed watch to deliver",

@@ -42,31 +42,63 @@ async function until(done: () => boolean, what: string, ms = 2_000): Promise<voi
   }
 }
 
-const valueOf = (u: VariableUpdate__Output) => JSON.parse(u.variable!.value!.value.toString("utf8"));
+const jsonValueOf = (u: VariableUpdate__Output) =>
+  JSON.parse(u.variable!.value!.value.toString("utf8"));
 
 describe("WatchVariables", () => {
   it("initial values first, then every change in commit order, heartbeats, previous values", async () => {
     const session = "watch-order";
     await unary(client, "InitializeSession", { session_id: session });
-    await unary(client, "RegisterVariable", { session_id: session, name: "n", type: "integer", initial_value: any("integer", 0) });
-    await unary(client, "RegisterVariable", { session_id: session, name: "other", type: "integer", initial_value: any("integer", 0) });
-    const w = watch({ session_id: session, variable_identifiers: ["n"], include_initial_values: true });
+    await unary(client, "RegisterVariable", {
+      session_id: session,
+      name: "n",
+      type: "integer",
+      initial_value: any("integer", 0),
+    });
+    await unary(client, "RegisterVariable", {
+      session_id: session,
+      name: "other",
+      type: "integer",
+      initial_value: any("integer", 0),
+    });
+    const w = watch({
+      session_id: session,
+      variable_identifiers: ["n"],
+      include_initial_values: true,
+    });
     await w.opened;
     // Sets issued without awaiting each other: the stream must show them in commit order.
     const writes = [];
     for (let i = 1; i <= 20; i++) {
-      writes.push(unary(client, "SetVariable", { session_id: session, variable_identifier: "n", value: any("integer", i) }));
+      writes.push(
+        unary(client, "SetVariable", {
+          session_id: session,
+          variable_identifier: "n",
+          value: any("integer", i),
+        }),
+      );
     }
-    writes.push(unary(client, "SetVariable", { session_id: session, variable_identifier: "other", value: any("integer", 1) }));
+    writes.push(
+      unary(client, "SetVariable", {
+        session_id: session,
+        variable_identifier: "other",
+        value: any("integer", 1),
+      }),
+    );
     await Promise.all(writes);
-    await until(() => w.updates.filter((u) => u.update_type === "value_change").length === 20, "20 changes");
+    await until(
+      () => w.updates.filter((u) => u.update_type === "value_change").length === 20,
+      "20 changes",
+    );
     await until(() => w.updates.some((u) => u.update_type === "heartbeat"), "a heartbeat");
     const first = w.updates[0]!;
     expect(first.update_type).toBe("initial_value");
-    expect(valueOf(first)).toBe(0);
+    expect(jsonValueOf(first)).toBe(0);
     const changes = w.updates.filter((u) => u.update_type === "value_change");
-    expect(changes.map(valueOf)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(changes.map((u) => u.variable!.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(changes.map(jsonValueOf)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(changes.map((u) => u.variable!.version)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 2),
+    );
     expect(changes.every((u) => u.variable!.name === "n")).toBe(true);
     expect(JSON.parse(changes[4]!.previous_value!.value.toString("utf8"))).toBe(4);
     const heartbeat = w.updates.find((u) => u.update_type === "heartbeat")!;
@@ -78,11 +110,28 @@ describe("WatchVariables", () => {
   it("the snapshot and the stream leave no gap: a write right after subscribing is seen", async () => {
     const session = "watch-gap";
     await unary(client, "InitializeSession", { session_id: session });
-    await unary(client, "RegisterVariable", { session_id: session, name: "x", type: "float", initial_value: any("float", 1) });
+    await unary(client, "RegisterVariable", {
+      session_id: session,
+      name: "x",
+      type: "float",
+      initial_value: any("float", 1),
+    });
     const w = watch({ session_id: session, include_initial_values: true });
-    const set = unary(client, "SetVariable", { session_id: session, variable_identifier: "x", value: any("float", 2) });
+    const set = unary(client, "SetVariable", {
+      session_id: session,
+      variable_identifier: "x",
+      value: any("float", 2),
+    });
     await set;
-    await until(() => w.updates.some((u) => u.update_type === "value_change" || (u.update_type === "initial_value" && valueOf(u) === 2)), "the write");
+    await until(
+      () =>
+        w.updates.some(
+          (u) =>
+            u.update_type === "value_change" ||
+            (u.update_type === "initial_value" && jsonValueOf(u) === 2),
+        ),
+      "the write",
+    );
     w.call.cancel();
     await w.ended;
   });
@@ -92,15 +141,28 @@ describe("WatchVariables", () => {
     await unary(client, "InitializeSession", { session_id: session });
     const w = watch({ session_id: session, pattern: "temp*" });
     await w.opened;
-    await unary(client, "RegisterVariable", { session_id: session, name: "temperature", type: "float", initial_value: any("float", 0.5) });
-    await unary(client, "RegisterVariable", { session_id: session, name: "model", type: "string", initial_value: any("string", "m") });
-    await unary(client, "DeleteVariable", { session_id: session, variable_identifier: "temperature" });
+    await unary(client, "RegisterVariable", {
+      session_id: session,
+      name: "temperature",
+      type: "float",
+      initial_value: any("float", 0.5),
+    });
+    await unary(client, "RegisterVariable", {
+      session_id: session,
+      name: "model",
+      type: "string",
+      initial_value: any("string", "m"),
+    });
+    await unary(client, "DeleteVariable", {
+      session_id: session,
+      variable_identifier: "temperature",
+    });
     await until(() => w.updates.length >= 2, "register and delete");
     expect(w.updates.map((u) => [u.update_type, u.variable!.name])).toEqual([
       ["registered", "temperature"],
       ["deleted", "temperature"],
     ]);
-    expect(valueOf(w.updates[1]!)).toBe(0.5);
+    expect(jsonValueOf(w.updates[1]!)).toBe(0.5);
     await unary(client, "CleanupSession", { session_id: session });
     const status = await w.ended;
     expect(status.code).toBe(grpc.status.OK);
@@ -119,7 +181,7 @@ describe("WatchVariables", () => {
     const big = Array.from({ length: 300 }, (_, i) => i / 7);
     const header = { dtype: "float32", shape: [300] };
     const f32 = Buffer.alloc(300 * 4);
-    big.forEach((v, i) => f32.writeFloatLE(v, i * 4));
+    for (const [i, v] of big.entries()) f32.writeFloatLE(v, i * 4);
     const reg = await unary(client, "RegisterVariable", {
       session_id: session,
       name: "vec",
@@ -128,22 +190,35 @@ describe("WatchVariables", () => {
       initial_binary_value: f32,
     });
     expect(reg.ok).toBe(true);
-    const got = await unary<{ variable: { value: { value: Buffer }; binary_value: Buffer } }>(client, "GetVariable", {
-      session_id: session,
-      variable_identifier: "vec",
-      prefer_binary: true,
-    });
+    const got = await unary<{ variable: { value: { value: Buffer }; binary_value: Buffer } }>(
+      client,
+      "GetVariable",
+      {
+        session_id: session,
+        variable_identifier: "vec",
+        prefer_binary: true,
+      },
+    );
     if (!got.ok) throw new Error(got.details);
-    expect(JSON.parse(got.response.variable.value.value.toString("utf8"))).toEqual({ dtype: "float64", shape: [300] });
+    expect(JSON.parse(got.response.variable.value.value.toString("utf8"))).toEqual({
+      dtype: "float64",
+      shape: [300],
+    });
     const bytes = got.response.variable.binary_value;
     expect(bytes.length).toBe(300 * 8);
     expect(bytes.readDoubleLE(8 * 5)).toBe(Math.fround(5 / 7));
-    const plain = await unary<{ variable: { value: { value: Buffer }; binary_value: Buffer } }>(client, "GetVariable", {
-      session_id: session,
-      variable_identifier: "vec",
-    });
+    const plain = await unary<{ variable: { value: { value: Buffer }; binary_value: Buffer } }>(
+      client,
+      "GetVariable",
+      {
+        session_id: session,
+        variable_identifier: "vec",
+      },
+    );
     if (!plain.ok) throw new Error(plain.details);
     expect(plain.response.variable.binary_value.length).toBe(0);
-    expect(JSON.parse(plain.response.variable.value.value.toString("utf8"))[5]).toBe(Math.fround(5 / 7));
+    expect(JSON.parse(plain.response.variable.value.value.toString("utf8"))[5]).toBe(
+      Math.fround(5 / 7),
+    );
   });
 });

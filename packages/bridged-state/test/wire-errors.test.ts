@@ -1,8 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BridgeServer } from "../src/index.js";
 import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
 import type { GetVariableResponse__Output } from "../src/generated/snakepit/bridge/GetVariableResponse.js";
+import { BridgeServer } from "../src/index.js";
 import { any, json, rawClient, unary } from "./helpers.js";
 
 /*
@@ -64,7 +64,9 @@ async function unchanged(): Promise<void> {
     session_id: session,
     variable_identifier: "model",
   });
-  expect(model.ok && JSON.parse(model.response.variable!.value!.value.toString("utf8"))).toBe("gpt-4");
+  expect(model.ok && JSON.parse(model.response.variable!.value!.value.toString("utf8"))).toBe(
+    "gpt-4",
+  );
   expect(model.ok && model.response.variable!.version).toBe(1);
 }
 
@@ -82,7 +84,10 @@ describe("bad input over the wire", () => {
     const noUrl = await set({ type_url: "", value: json(1.0) });
     expect(noUrl).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
     expect(!noUrl.ok && noUrl.details).toMatch(/temperature/);
-    const notUtf8 = await set({ type_url: "type.googleapis.com/snakepit.float", value: Buffer.from([0xff, 0xfe]) });
+    const notUtf8 = await set({
+      type_url: "type.googleapis.com/snakepit.float",
+      value: Buffer.from([0xff, 0xfe]),
+    });
     expect(notUtf8).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
     expect(!notUtf8.ok && notUtf8.details).toMatch(/UTF-8/);
     const missing = await set(null);
@@ -99,7 +104,10 @@ describe("bad input over the wire", () => {
   });
 
   it("invalid JSON -> INVALID_ARGUMENT naming the variable and the text", async () => {
-    const bad = await set({ type_url: "type.googleapis.com/snakepit.float", value: Buffer.from("{0.9", "utf8") });
+    const bad = await set({
+      type_url: "type.googleapis.com/snakepit.float",
+      value: Buffer.from("{0.9", "utf8"),
+    });
     expect(bad).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
     expect(!bad.ok && bad.details).toMatch(/temperature.*not valid JSON.*\{0\.9/);
     await unchanged();
@@ -113,7 +121,11 @@ describe("bad input over the wire", () => {
   });
 
   it("invalid constraints_json at registration -> INVALID_ARGUMENT, nothing registered", async () => {
-    for (const constraints_json of ["{min: 1", JSON.stringify({ min: 3, max: 1 }), JSON.stringify({ dimensions: 4 })]) {
+    for (const constraints_json of [
+      "{min: 1",
+      JSON.stringify({ min: 3, max: 1 }),
+      JSON.stringify({ dimensions: 4 }),
+    ]) {
       const bad = await unary(client, "RegisterVariable", {
         session_id: session,
         name: "top_p",
@@ -124,8 +136,13 @@ describe("bad input over the wire", () => {
       expect(bad).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
       expect(!bad.ok && bad.details).toMatch(/top_p.*(constraint|greater than max)/);
     }
-    const listed = await unary<{ variables: { name: string }[] }>(client, "ListVariables", { session_id: session });
-    expect(listed.ok && listed.response.variables.map((v) => v.name)).toEqual(["temperature", "model"]);
+    const listed = await unary<{ variables: { name: string }[] }>(client, "ListVariables", {
+      session_id: session,
+    });
+    expect(listed.ok && listed.response.variables.map((v) => v.name)).toEqual([
+      "temperature",
+      "model",
+    ]);
     await unchanged();
   });
 
@@ -168,7 +185,10 @@ describe("bad input over the wire", () => {
   it("unknown session and unknown variable -> NOT_FOUND with 'not found' in the details", async () => {
     for (const [method, request] of [
       ["GetVariable", { session_id: "nope", variable_identifier: "temperature" }],
-      ["SetVariable", { session_id: "nope", variable_identifier: "temperature", value: any("float", 1) }],
+      [
+        "SetVariable",
+        { session_id: "nope", variable_identifier: "temperature", value: any("float", 1) },
+      ],
       ["ListVariables", { session_id: "nope" }],
       ["GetSession", { session_id: "nope" }],
       ["CleanupSession", { session_id: "nope" }],
@@ -192,15 +212,15 @@ describe("bad input over the wire", () => {
   });
 
   it("batch with an unknown identifier, atomic: reported in errors, nothing applied", async () => {
-    const answer = await unary<{ success: boolean; errors: Record<string, string>; new_versions: Record<string, number> }>(
-      client,
-      "SetVariables",
-      {
-        session_id: session,
-        updates: { temperature: any("float", 0.9), ghost: any("float", 1) },
-        atomic: true,
-      },
-    );
+    const answer = await unary<{
+      success: boolean;
+      errors: Record<string, string>;
+      new_versions: Record<string, number>;
+    }>(client, "SetVariables", {
+      session_id: session,
+      updates: { temperature: any("float", 0.9), ghost: any("float", 1) },
+      atomic: true,
+    });
     expect(answer.ok).toBe(true);
     if (!answer.ok) return;
     expect(answer.response.success).toBe(false);
@@ -211,15 +231,19 @@ describe("bad input over the wire", () => {
   });
 
   it("batch with an unknown identifier, not atomic: the rest applied, the unknown one in errors", async () => {
-    const answer = await unary<{ success: boolean; errors: Record<string, string>; new_versions: Record<string, number> }>(
-      client,
-      "SetVariables",
-      {
-        session_id: session,
-        updates: { model: any("string", "gpt-5"), ghost: any("float", 1), temperature: any("float", 9) },
-        atomic: false,
+    const answer = await unary<{
+      success: boolean;
+      errors: Record<string, string>;
+      new_versions: Record<string, number>;
+    }>(client, "SetVariables", {
+      session_id: session,
+      updates: {
+        model: any("string", "gpt-5"),
+        ghost: any("float", 1),
+        temperature: any("float", 9),
       },
-    );
+      atomic: false,
+    });
     expect(answer.ok).toBe(true);
     if (!answer.ok) return;
     expect(answer.response.success).toBe(false);
@@ -229,7 +253,9 @@ describe("bad input over the wire", () => {
       session_id: session,
       variable_identifier: "model",
     });
-    expect(model.ok && JSON.parse(model.response.variable!.value!.value.toString("utf8"))).toBe("gpt-5");
+    expect(model.ok && JSON.parse(model.response.variable!.value!.value.toString("utf8"))).toBe(
+      "gpt-5",
+    );
   });
 
   it("bad binary values -> INVALID_ARGUMENT (length, dtype, shape), nothing changes", async () => {
@@ -255,8 +281,13 @@ describe("bad input over the wire", () => {
       expect(bad).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
       expect(!bad.ok && bad.details).toMatch(message);
     }
-    const vec = await unary<GetVariableResponse__Output>(client, "GetVariable", { session_id: session, variable_identifier: "vec" });
-    expect(vec.ok && JSON.parse(vec.response.variable!.value!.value.toString("utf8"))).toEqual([1, 2]);
+    const vec = await unary<GetVariableResponse__Output>(client, "GetVariable", {
+      session_id: session,
+      variable_identifier: "vec",
+    });
+    expect(vec.ok && JSON.parse(vec.response.variable!.value!.value.toString("utf8"))).toEqual([
+      1, 2,
+    ]);
     expect(vec.ok && vec.response.variable!.version).toBe(1);
   });
 });
@@ -283,11 +314,21 @@ describe("auth", () => {
     const missing = await unary(securedClient, "Ping", { message: "hi" });
     expect(missing).toMatchObject({ ok: false, code: grpc.status.UNAUTHENTICATED });
     expect(!missing.ok && missing.details).toMatch(/missing authorization/);
-    const wrong = await unary(securedClient, "InitializeSession", { session_id: "a" }, withToken("guess"));
+    const wrong = await unary(
+      securedClient,
+      "InitializeSession",
+      { session_id: "a" },
+      withToken("guess"),
+    );
     expect(wrong).toMatchObject({ ok: false, code: grpc.status.UNAUTHENTICATED });
     expect(!wrong.ok && wrong.details).toMatch(/wrong bearer token/);
     expect(secured.store.stats().sessions).toBe(0);
-    const right = await unary<{ message: string }>(securedClient, "Ping", { message: "hi" }, withToken("s3cret"));
+    const right = await unary<{ message: string }>(
+      securedClient,
+      "Ping",
+      { message: "hi" },
+      withToken("s3cret"),
+    );
     expect(right).toMatchObject({ ok: true, response: { message: "hi" } });
   });
 });
