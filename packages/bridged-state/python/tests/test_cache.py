@@ -128,3 +128,20 @@ def _initialized(ctx):
         return ctx.initialize() or True
     except UnavailableError:
         return False
+
+
+def test_cached_reads_never_go_backwards_during_typescript_writes(client, peer):
+    ctx = client.session(f"c-{uuid.uuid4().hex[:8]}")
+    ctx.register("step", "integer", 0)
+    cache = ctx.enable_cache("step")
+    assert cache.wait_until_cached("step")
+    values = list(range(1, 201))
+    pending = peer.start("sequence", session=ctx.session_id, name="step", type="integer", values=values)
+    seen = []
+    deadline = time.monotonic() + 20
+    while (not seen or seen[-1] < values[-1]) and time.monotonic() < deadline:
+        seen.append(ctx.get("step"))
+    peer.result(pending)
+    assert seen == sorted(seen) and seen[-1] == 200  # monotonic, and it caught up
+    assert cache.hits > len(set(seen))  # most reads came from the cache
+    ctx.cleanup()
