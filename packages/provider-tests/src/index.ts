@@ -1,4 +1,4 @@
-export type { AnyProvider, ConformanceTest, TestContext } from "./harness.js";
+export type { AnyProvider } from "./harness.js";
 export {
   CONFORMANCE_TESTS,
   type ConformanceOptions,
