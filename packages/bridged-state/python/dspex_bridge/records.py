@@ -10,7 +10,7 @@ from . import codec
 from ._generated import snakepit_bridge_pb2 as pb
 
 
-def _time(ts) -> Optional[datetime]:
+def timestamp_to_datetime(ts) -> Optional[datetime]:
     if ts is None or (ts.seconds == 0 and ts.nanos == 0):
         return None
     return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, tz=timezone.utc)
@@ -49,8 +49,8 @@ class VariableRecord:
             constraints=codec.decode_constraints(var.constraints_json),
             metadata=dict(var.metadata),
             source=source_of(var),
-            created_at=_time(var.created_at) if var.HasField("created_at") else None,
-            updated_at=_time(var.last_updated_at) if var.HasField("last_updated_at") else None,
+            created_at=timestamp_to_datetime(var.created_at) if var.HasField("created_at") else None,
+            updated_at=timestamp_to_datetime(var.last_updated_at) if var.HasField("last_updated_at") else None,
         )
 
 
@@ -95,6 +95,6 @@ class Update:
             record=record,
             source=msg.update_source,
             metadata=dict(msg.update_metadata),
-            timestamp=_time(msg.timestamp) if msg.HasField("timestamp") else None,
+            timestamp=timestamp_to_datetime(msg.timestamp) if msg.HasField("timestamp") else None,
             previous_value=previous,
         )

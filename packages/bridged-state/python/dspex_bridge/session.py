@@ -16,7 +16,7 @@ from .errors import (
     ValidationError,
     from_rpc_error,
 )
-from .records import VariableRecord
+from .records import VariableRecord, timestamp_to_datetime
 from .watch import MISS, NamesOrPattern, VariableCache, Watch, watch_request
 
 SOURCE = "python"
@@ -124,12 +124,10 @@ class SessionContext:
     def info(self) -> Dict[str, Any]:
         """GetSession: {session_id, metadata, created_at, variable_count}. NotFoundError if gone."""
         response = self._rpc("GetSession", pb.GetSessionRequest(session_id=self.session_id), f"session {self.session_id!r}")
-        from .records import _time
-
         return {
             "session_id": response.session_id,
             "metadata": dict(response.metadata),
-            "created_at": _time(response.created_at),
+            "created_at": timestamp_to_datetime(response.created_at),
             "variable_count": response.variable_count,
         }
 

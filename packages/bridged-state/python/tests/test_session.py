@@ -67,6 +67,8 @@ def test_cleanup_deletes_the_session_and_ends_its_watches(client):
         ctx.info()
     with pytest.raises(SessionNotFoundError):
         ctx.get("a")
+    with pytest.raises(SessionNotFoundError):
+        ctx.watch().next(timeout=5)
     assert ctx.initialize() is True  # the way back: the same id, created anew
     assert ctx.list() == []
     ctx.cleanup()
