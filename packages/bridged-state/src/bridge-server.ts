@@ -320,9 +320,12 @@ function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeSer
 
     InitializeSession(call, callback) {
       const { session_id: sessionId, metadata } = call.request;
-      const created = store.createSession(sessionId === "" ? undefined : sessionId, {
-        metadata: wireMetadata(metadata),
-      });
+      // The response has no field for a generated id, so the caller must name the session.
+      if (sessionId === "") {
+        fail(callback, StateErrors.invalidArgument("InitializeSession needs a session_id"));
+        return;
+      }
+      const created = store.createSession(sessionId, { metadata: wireMetadata(metadata) });
       if (!created.ok) return fail(callback, created.error);
       options.log?.(`session ${created.value.id} initialized`);
       callback(null, {
@@ -645,6 +648,8 @@ function watch(
     }
   }
   heartbeat = setInterval(() => {
+    // A connected watcher is a use of the session: it keeps an otherwise idle session alive.
+    if (!store.touch(session_id)) return end();
     call.write({ variable_id: "", update_type: "heartbeat", timestamp: toTimestamp(Date.now()) });
   }, options.heartbeatMs);
   heartbeat.unref();

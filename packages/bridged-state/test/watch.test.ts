@@ -168,6 +168,31 @@ describe("WatchVariables", () => {
     expect(status.code).toBe(grpc.status.OK);
   });
 
+  it("a connected watcher keeps its session from expiring; without one the session expires", async () => {
+    const store = new (await import("../src/index.js")).SessionStore({
+      sessionTtlMs: 150,
+      sweepIntervalMs: 20,
+    });
+    const short = await BridgeServer.start({ store, heartbeatMs: 30 });
+    const shortClient = rawClient(short.address);
+    try {
+      await unary(shortClient, "InitializeSession", { session_id: "watched" });
+      await unary(shortClient, "InitializeSession", { session_id: "idle" });
+      const call = shortClient.WatchVariables({ session_id: "watched" });
+      call.on("data", () => {});
+      call.on("error", () => {});
+      await new Promise((resolve) => call.on("metadata", resolve));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(store.getSession("watched").ok).toBe(true);
+      expect(store.getSession("idle").ok).toBe(false);
+      call.cancel();
+    } finally {
+      shortClient.close();
+      await short.close();
+      store.close();
+    }
+  });
+
   it("unknown session -> NOT_FOUND", async () => {
     const w = watch({ session_id: "no-such-session" });
     const status = await w.ended;

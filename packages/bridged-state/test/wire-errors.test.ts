@@ -158,6 +158,15 @@ describe("bad input over the wire", () => {
     await unchanged();
   });
 
+  it("InitializeSession without a session_id -> INVALID_ARGUMENT (the answer could not name one)", async () => {
+    const before = server.store.stats().sessions;
+    const bad = await unary(client, "InitializeSession", { session_id: "" });
+    expect(bad).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
+    expect(!bad.ok && bad.details).toMatch(/session_id/);
+    expect(server.store.stats().sessions).toBe(before);
+    await unchanged();
+  });
+
   it("duplicate name -> ALREADY_EXISTS, the existing variable untouched", async () => {
     const dup = await unary(client, "RegisterVariable", {
       session_id: session,
