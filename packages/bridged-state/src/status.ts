@@ -76,10 +76,12 @@ export function fromServiceError(
       return StateErrors.sessionNotFound(subject.sessionId ?? "");
     case status.ALREADY_EXISTS:
       return StateErrors.alreadyExists(subject.identifier ?? "");
-    case status.INVALID_ARGUMENT:
-      return /unknown type/i.test(details)
-        ? StateErrors.unknownType(details)
+    case status.INVALID_ARGUMENT: {
+      const unknownType = /unknown type "([^"]*)"/.exec(details);
+      return unknownType
+        ? StateErrors.unknownType(unknownType[1], subject.identifier)
         : StateErrors.validation(subject.identifier, "value", details);
+    }
     case status.ABORTED:
     case status.FAILED_PRECONDITION:
       return StateErrors.versionConflict(subject.identifier ?? "", 0, 0);
