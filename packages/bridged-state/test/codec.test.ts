@@ -1,0 +1,101 @@
+import { StateErrors } from "@dspex/state-provider";
+import * as grpc from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import {
+  decodeBinary,
+  encodeBinary,
+  fromServiceError,
+  statusFor,
+  wantsBinary,
+} from "../src/index.js";
+import { errorTrailer } from "../src/status.js";
+
+describe("binary format", () => {
+  it("float64 round-trips exactly; float32 decodes to the nearest float32", () => {
+    const values = [0.1, -2.5, Math.PI, 1e-300, 123456789.123];
+    const { header, bytes } = encodeBinary("embedding", values);
+    expect(JSON.parse(header)).toEqual({ dtype: "float64", shape: [5] });
+    expect(bytes.length).toBe(40);
+    expect(bytes.readDoubleLE(16)).toBe(Math.PI);
+    const back = decodeBinary("embedding", header, bytes);
+    expect(back.ok && [...(back.value as Float64Array)]).toEqual(values);
+    const f32 = encodeBinary("embedding", values, "float32");
+    const narrowed = decodeBinary("embedding", f32.header, f32.bytes);
+    expect(narrowed.ok && [...(narrowed.value as Float64Array)]).toEqual(values.map(Math.fround));
+  });
+
+  it("tensors keep their shape, row-major", () => {
+    const tensor = { shape: [2, 3], data: [1, 2, 3, 4, 5, 6] };
+    const { header, bytes } = encodeBinary("tensor", tensor);
+    expect(JSON.parse(header)).toEqual({ dtype: "float64", shape: [2, 3] });
+    const back = decodeBinary("tensor", header, bytes);
+    expect(back.ok && back.value).toMatchObject({ shape: [2, 3] });
+    expect(back.ok && [...(back.value as { data: Float64Array }).data]).toEqual(tensor.data);
+  });
+
+  it("binary only for embeddings and tensors of at least 256 elements; never for other types", () => {
+    expect(wantsBinary("embedding", new Array(256).fill(0))).toBe(true);
+    expect(wantsBinary("embedding", new Array(255).fill(0))).toBe(false);
+    expect(wantsBinary("float", 1)).toBe(false);
+    const wrongType = decodeBinary("float", '{"dtype":"float64","shape":[1]}', Buffer.alloc(8));
+    expect(!wrongType.ok && wrongType.error.message).toMatch(/only for embedding and tensor/);
+  });
+});
+
+describe("status mapping", () => {
+  it("each contract error has its documented status", () => {
+    expect(statusFor(StateErrors.notFound("x"))).toBe(grpc.status.NOT_FOUND);
+    expect(statusFor(StateErrors.sessionNotFound("s"))).toBe(grpc.status.NOT_FOUND);
+    expect(statusFor(StateErrors.alreadyExists("x"))).toBe(grpc.status.ALREADY_EXISTS);
+    expect(statusFor(StateErrors.validation("x", "max", "too big"))).toBe(
+      grpc.status.INVALID_ARGUMENT,
+    );
+    expect(statusFor(StateErrors.unknownType("complex"))).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(statusFor(StateErrors.versionConflict("x", 1, 2))).toBe(grpc.status.ABORTED);
+    expect(statusFor(StateErrors.limitExceeded("maxSessions", 1, "full"))).toBe(
+      grpc.status.RESOURCE_EXHAUSTED,
+    );
+  });
+
+  const failure = (code: grpc.status, details: string, metadata = new grpc.Metadata()) =>
+    Object.assign(new Error(details), { code, details, metadata }) as grpc.ServiceError;
+
+  it("the trailer gives back the exact error", () => {
+    const original = StateErrors.versionConflict("temperature", 3, 5);
+    expect(
+      fromServiceError(failure(grpc.status.ABORTED, original.message, errorTrailer(original))),
+    ).toEqual(original);
+  });
+
+  it("without a trailer (another server), status codes map to contract codes", () => {
+    const on = { sessionId: "s", identifier: "x" };
+    expect(
+      fromServiceError(failure(grpc.status.NOT_FOUND, 'variable "x" not found'), on).code,
+    ).toBe("not_found");
+    expect(fromServiceError(failure(grpc.status.NOT_FOUND, 'session "s" not found'), on).code).toBe(
+      "session_not_found",
+    );
+    expect(
+      fromServiceError(failure(grpc.status.INVALID_ARGUMENT, 'unknown type "complex"'), on),
+    ).toMatchObject({
+      code: "unknown_type",
+      type: "complex",
+    });
+    expect(fromServiceError(failure(grpc.status.INVALID_ARGUMENT, "too big"), on).code).toBe(
+      "validation_failed",
+    );
+    expect(fromServiceError(failure(grpc.status.ALREADY_EXISTS, "dup"), on).code).toBe(
+      "already_exists",
+    );
+    expect(fromServiceError(failure(grpc.status.ABORTED, "stale"), on).code).toBe(
+      "version_conflict",
+    );
+    expect(fromServiceError(failure(grpc.status.RESOURCE_EXHAUSTED, "full"), on).code).toBe(
+      "limit_exceeded",
+    );
+    expect(fromServiceError(failure(grpc.status.UNAVAILABLE, "down"), on).code).toBe("unavailable");
+    expect(fromServiceError(failure(grpc.status.DEADLINE_EXCEEDED, "slow"), on).code).toBe(
+      "unavailable",
+    );
+  });
+});
