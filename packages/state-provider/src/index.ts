@@ -26,6 +26,7 @@ export * from "./errors.js";
 export * from "./export-format.js";
 export * from "./pattern.js";
 export * from "./provider.js";
+export * from "./records.js";
 export * from "./result.js";
 export * from "./subscribers.js";
 export * from "./types/index.js";

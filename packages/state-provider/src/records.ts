@@ -1,0 +1,45 @@
+import type { Metadata, VariableEvent, VariableEventKind, VariableRecord } from "./contract.js";
+import { mergeMetadata, sourceOf } from "./types/validation.js";
+import type { VariableValue } from "./types/variable-types.js";
+
+/*
+ * How a record changes on a write, and the event a change sends: written once here so every
+ * backend moves versions, metadata, source and timestamps the same way.
+ */
+
+/** The record after a successful write of an already-checked value: version +1, metadata merged. */
+export function writtenRecord(
+  current: VariableRecord,
+  value: VariableValue,
+  metadata: Metadata,
+  now: number = Date.now(),
+): VariableRecord {
+  return Object.freeze({
+    ...current,
+    value,
+    metadata: mergeMetadata(current.metadata, metadata),
+    version: current.version + 1,
+    updatedAt: now,
+    source: sourceOf(metadata),
+  });
+}
+
+/** The event that tells subscribers about a committed change to `record`. */
+export function eventOf(
+  kind: VariableEventKind,
+  record: VariableRecord,
+  previousValue: VariableValue | undefined,
+): VariableEvent {
+  return {
+    kind,
+    id: record.id,
+    name: record.name,
+    type: record.type,
+    value: record.value,
+    previousValue,
+    version: record.version,
+    metadata: record.metadata,
+    source: record.source,
+    timestamp: record.updatedAt,
+  };
+}
