@@ -746,12 +746,32 @@ const EVENT_KIND: Readonly<Record<string, VariableEvent["kind"]>> = {
   deleted: "deleted",
 };
 
-/** One subscription: a WatchVariables stream, re-opened with backoff until stopped. */
+/** What a watch last told its subscriber about one variable (to catch up after a reconnect). */
+interface Seen {
+  readonly version: number;
+  readonly value: VariableValue;
+  readonly metadata: Metadata;
+  readonly source: string;
+  /** Told by the catch-up after a reconnect: the stream may still send this very change. */
+  readonly fromCatchUp: boolean;
+}
+
+/**
+ * One subscription: a WatchVariables stream, re-opened with backoff until stopped. Each stream
+ * asks for initial values: the first gives the baseline (nothing is told), a re-opened one is
+ * compared with what the subscriber last heard, and the differences are told as `registered`,
+ * `updated` and `deleted` events, so the subscriber converges on the server's state (the
+ * intermediate versions made while disconnected are not replayed).
+ */
 class RemoteWatch {
   #stopped = false;
   #call: grpc.ClientReadableStream<VariableUpdate__Output> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #delayMs = 50;
+  #opens = 0;
+  readonly #seen = new Map<string, Seen>();
+  /** While a re-opened stream sends its initial values: the ids it has sent. */
+  #catchingUp: Set<string> | undefined;
 
   constructor(
     private readonly options: {
@@ -798,8 +818,14 @@ class RemoteWatch {
 
   #open(onSubscribed: () => void, onFailedFirst: (error: StateError) => void): void {
     const { client, sessionId, pattern } = this.options;
+    const reopening = ++this.#opens > 1;
     const call = client.WatchVariables(
-      { session_id: sessionId, pattern: pattern === "*" ? "" : pattern, prefer_binary: true },
+      {
+        session_id: sessionId,
+        pattern: pattern === "*" ? "" : pattern,
+        prefer_binary: true,
+        include_initial_values: true,
+      },
       this.options.metadata(),
     );
     this.#call = call;
@@ -807,13 +833,22 @@ class RemoteWatch {
     call.on("metadata", () => {
       subscribed = true;
       this.#delayMs = 50;
+      if (reopening) this.#catchingUp = new Set();
       onSubscribed();
     });
-    call.on("data", (update: VariableUpdate__Output) => this.#deliver(update));
+    call.on("data", (update: VariableUpdate__Output) => {
+      if (this.#stopped) return;
+      if (update.update_type === "initial_value") this.#initial(update, reopening);
+      else {
+        this.#finishCatchUp();
+        this.#deliver(update);
+      }
+    });
     let finished = false;
     const finish = (error: grpc.ServiceError | undefined) => {
       if (finished) return;
       finished = true;
+      this.#catchingUp = undefined;
       if (this.#stopped) return;
       const mapped = error === undefined ? undefined : fromServiceError(error, { sessionId });
       if (!subscribed && mapped !== undefined) {
@@ -830,33 +865,98 @@ class RemoteWatch {
     call.on("end", () => finish(undefined));
   }
 
+  #initial(update: VariableUpdate__Output, reopening: boolean): void {
+    const decoded = decodeUpdate(update);
+    if (decoded === undefined) return;
+    const { variable, type, value } = decoded;
+    rememberWire(this.options.session, variable);
+    const known = this.#seen.get(variable.id);
+    if (!reopening) {
+      this.#seen.set(variable.id, seenOf(variable, value, false));
+      return;
+    }
+    this.#catchingUp?.add(variable.id);
+    if (known !== undefined && known.version === variable.version) return;
+    this.#seen.set(variable.id, seenOf(variable, value, true));
+    this.#tell({
+      kind: known === undefined ? "registered" : "updated",
+      id: variable.id,
+      name: variable.name,
+      type,
+      value,
+      previousValue: known?.value,
+      version: variable.version,
+      metadata: Object.freeze({ ...variable.metadata }),
+      source: variable.source_name,
+      timestamp: fromTimestamp(variable.last_updated_at),
+    });
+  }
+
+  /** After a re-opened stream's initial values: what it did not send was deleted meanwhile. */
+  #finishCatchUp(): void {
+    const present = this.#catchingUp;
+    if (present === undefined) return;
+    this.#catchingUp = undefined;
+    for (const [id, seen] of [...this.#seen]) {
+      if (present.has(id)) continue;
+      this.#seen.delete(id);
+      const shape = this.options.session.shapes.get(id);
+      forget(this.options.session, id);
+      if (shape === undefined) continue;
+      this.#tell({
+        kind: "deleted",
+        id,
+        name: shape.name,
+        type: shape.type,
+        value: seen.value,
+        previousValue: seen.value,
+        version: seen.version,
+        metadata: seen.metadata,
+        source: seen.source,
+        timestamp: Date.now(),
+      });
+    }
+  }
+
   #deliver(update: VariableUpdate__Output): void {
     const kind = EVENT_KIND[update.update_type];
-    const variable = update.variable;
-    if (kind === undefined || variable === null || this.#stopped) return;
-    const type = variable.type;
-    if (!isVariableType(type)) return;
-    const value = valueFromWire(type, variable.value, variable.binary_value, variable.name);
-    if (!value.ok) return;
+    if (kind === undefined) return;
+    const decoded = decodeUpdate(update);
+    if (decoded === undefined) return;
+    const { variable, type, value } = decoded;
+    const known = this.#seen.get(variable.id);
+    // The catch-up already told this exact change (it committed as the stream re-opened).
+    if (known?.fromCatchUp && known.version === variable.version && kind !== "deleted") {
+      this.#seen.set(variable.id, { ...known, fromCatchUp: false });
+      return;
+    }
     let previousValue: VariableValue | undefined;
     if (update.previous_value !== null && kind !== "registered") {
       const previous = valueFromWire(type, update.previous_value, undefined, variable.name);
       if (previous.ok) previousValue = previous.value;
     }
-    if (kind === "deleted") forget(this.options.session, variable.id);
-    else rememberWire(this.options.session, variable);
-    const event: VariableEvent = {
+    if (kind === "deleted") {
+      this.#seen.delete(variable.id);
+      forget(this.options.session, variable.id);
+    } else {
+      this.#seen.set(variable.id, seenOf(variable, value, false));
+      rememberWire(this.options.session, variable);
+    }
+    this.#tell({
       kind,
       id: variable.id,
       name: variable.name,
       type,
-      value: value.value,
+      value,
       previousValue,
       version: variable.version,
       metadata: Object.freeze({ ...variable.metadata }),
       source: update.update_source || variable.source_name,
       timestamp: fromTimestamp(update.timestamp),
-    };
+    });
+  }
+
+  #tell(event: VariableEvent): void {
     try {
       this.options.subscriber(event);
     } catch (error) {
@@ -873,6 +973,25 @@ class RemoteWatch {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#call?.cancel();
   }
+}
+
+function seenOf(variable: Variable__Output, value: VariableValue, fromCatchUp: boolean): Seen {
+  return {
+    version: variable.version,
+    value,
+    metadata: Object.freeze({ ...variable.metadata }),
+    source: variable.source_name,
+    fromCatchUp,
+  };
+}
+
+function decodeUpdate(
+  update: VariableUpdate__Output,
+): { variable: Variable__Output; type: VariableType; value: VariableValue } | undefined {
+  const variable = update.variable;
+  if (variable === null || !isVariableType(variable.type)) return undefined;
+  const value = valueFromWire(variable.type, variable.value, variable.binary_value, variable.name);
+  return value.ok ? { variable, type: variable.type, value: value.value } : undefined;
 }
 
 /** `createRemoteState({ address })`: see `RemoteState`. */

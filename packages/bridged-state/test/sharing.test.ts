@@ -155,6 +155,9 @@ describe("RemoteState", () => {
     expect(!down.ok && down.error.code).toBe("unavailable");
     expect(Date.now() - started).toBeLessThan(1_500);
 
+    // Changes made while this client cannot hear them (another writer on the same store).
+    store.set("flaky", "n", 7);
+    store.register("flaky", { name: "m", type: "string", value: "new" });
     server = await BridgeServer.start({ store, port });
     cleanups.push(() => server.close());
     let back = await remote.getVariable(state, "n");
@@ -163,7 +166,13 @@ describe("RemoteState", () => {
       await new Promise((r) => setTimeout(r, 50));
       back = await remote.getVariable(state, "n");
     }
-    expect(back).toEqual({ ok: true, value: 1 });
+    expect(back).toEqual({ ok: true, value: 7 });
+    // The re-opened watch catches the subscriber up on what changed meanwhile.
+    await until(() => events.length >= 2, "the catch-up events");
+    expect(events.slice(0, 2).map((e) => [e.kind, e.name, e.value, e.previousValue])).toEqual([
+      ["updated", "n", 7, 1],
+      ["registered", "m", "new", undefined],
+    ]);
     // The watch re-opens by itself: a write made by someone else reaches the subscriber.
     const other = rawClient(server.address);
     cleanups.push(() => other.close());
