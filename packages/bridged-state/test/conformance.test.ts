@@ -1,5 +1,5 @@
 import { runConformanceSuite } from "@dspex/provider-tests/vitest";
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, describe } from "vitest";
 import { BridgedState, BridgeServer, RemoteState, SessionStore } from "../src/index.js";
 
 /*
@@ -22,7 +22,6 @@ afterAll(async () => {
 });
 
 describe("BridgedState", () => {
-  beforeAll(() => {});
   runConformanceSuite(bridged);
 });
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BridgeServer, SessionStore } from "../src/index.js";
+import { BridgeServer, RemoteState, SessionStore } from "../src/index.js";
 import { any, rawClient, unary } from "./helpers.js";
 
 const require_ = (await import("node:module")).createRequire(import.meta.url);
@@ -220,6 +220,55 @@ describe("TLS", () => {
     const refused = await unary(plain, "Ping", { message: "plain" }, metadata);
     expect(refused.ok).toBe(false);
     plain.close();
+  });
+
+  it("RemoteState speaks TLS with a token", async () => {
+    const remote = new RemoteState({
+      address: server.address,
+      token: "tls-token",
+      tls: { ca: readFileSync(join(dir, "cert.pem")) },
+    });
+    const init = await remote.init({ sessionId: "tls" });
+    if (!init.ok) throw new Error(init.error.message);
+    await remote.registerVariable(init.value, "x", "integer", 1);
+    expect(await remote.getVariable(init.value, "x")).toEqual({ ok: true, value: 1 });
+    await remote.cleanup(init.value);
+  });
+
+  it("the CLI serves TLS from --tls-cert and --tls-key", async () => {
+    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        "serve",
+        "--port",
+        "0",
+        "--tls-cert",
+        join(dir, "cert.pem"),
+        "--tls-key",
+        join(dir, "key.pem"),
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    const address = await new Promise<string>((resolve) => {
+      let out = "";
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const match = /listening on (\S+)\n/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+    });
+    const secure = rawClient(
+      address,
+      grpc.credentials.createSsl(readFileSync(join(dir, "cert.pem"))),
+    );
+    const ping = await unary<{ message: string }>(secure, "Ping", { message: "cli tls" });
+    expect(ping).toMatchObject({ ok: true, response: { message: "cli tls" } });
+    secure.close();
+    const exit = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.kill("SIGINT");
+    expect(await exit).toBe(0);
   });
 });
 
