@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -292,6 +293,33 @@ describe("graceful shutdown", () => {
     client.close();
     expect(store.getSession("s").ok).toBe(true);
     store.close();
+  });
+});
+
+describe("forced shutdown", () => {
+  it("a call that never finishes is cut after shutdownTimeoutMs", async () => {
+    const server = await BridgeServer.start({ shutdownTimeoutMs: 300 });
+    // A raw HTTP/2 client that starts a unary call and never sends its message.
+    const session = connect(`http://${server.address}`);
+    await new Promise((resolve) => session.on("connect", resolve));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/snakepit.bridge.BridgeService/Ping",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("error", () => {});
+    session.on("error", () => {});
+    // The server has the call once the request's headers are flushed and a round trip has passed.
+    await new Promise((resolve) => session.ping(() => resolve(undefined)));
+    const closed = new Promise<void>((resolve) => stream.on("close", () => resolve()));
+    const started = Date.now();
+    await server.close();
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(2_000);
+    await closed;
+    session.destroy();
   });
 });
 
