@@ -8,7 +8,10 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const generator = join(dirname(require.resolve("@grpc/proto-loader/package.json")), "build/bin/proto-loader-gen-types.js");
+const generator = join(
+  dirname(require.resolve("@grpc/proto-loader/package.json")),
+  "build/bin/proto-loader-gen-types.js",
+);
 const outDir = join(root, "src/generated");
 
 rmSync(outDir, { recursive: true, force: true });
