@@ -6,6 +6,7 @@ import {
   type ExportedState,
   encodeValueJson,
   err,
+  eventOf,
   type Identifier,
   type Metadata,
   mergeMetadata,
@@ -22,6 +23,7 @@ import {
   type VariableRecord,
   type VariableType,
   type VariableValue,
+  writtenRecord,
 } from "@dspex/state-provider";
 
 export interface SessionStoreOptions {
@@ -451,7 +453,7 @@ export class SessionStore {
     if (record === undefined) return err(StateErrors.notFound(identifier));
     s.variables.delete(record.id);
     s.names.delete(record.name);
-    s.subscribers.emit({ ...eventOf("deleted", record, record.value), timestamp: Date.now() });
+    s.subscribers.emit(eventOf("deleted", record, record.value, Date.now()));
     return ok(record);
   }
 
@@ -556,15 +558,7 @@ export class SessionStore {
     s: Session,
     { current, value, metadata }: Prepared,
   ): { record: VariableRecord; event: VariableEvent } {
-    const merged = mergeMetadata(current.metadata, metadata);
-    const record: VariableRecord = Object.freeze({
-      ...current,
-      value,
-      metadata: merged,
-      version: current.version + 1,
-      updatedAt: Date.now(),
-      source: sourceOf(metadata),
-    });
+    const record = writtenRecord(current, value, metadata);
     s.variables.set(record.id, record);
     return { record, event: eventOf("updated", record, current.value) };
   }
@@ -640,25 +634,6 @@ function resolve(session: Session, identifier: Identifier): VariableRecord | und
   if (byId !== undefined) return byId;
   const id = session.names.get(identifier);
   return id === undefined ? undefined : session.variables.get(id);
-}
-
-function eventOf(
-  kind: VariableEvent["kind"],
-  record: VariableRecord,
-  previousValue: VariableValue | undefined,
-): VariableEvent {
-  return {
-    kind,
-    id: record.id,
-    name: record.name,
-    type: record.type,
-    value: record.value,
-    previousValue,
-    version: record.version,
-    metadata: record.metadata,
-    source: record.source,
-    timestamp: record.updatedAt,
-  };
 }
 
 function infoOf(session: Session): SessionInfo {

@@ -12,10 +12,10 @@ import {
   EMPTY_METADATA,
   type ExportedState,
   err,
+  eventOf,
   type Identifier,
   type InitOptions,
   type Metadata,
-  mergeMetadata,
   type Ok,
   ok,
   parseExport,
@@ -37,6 +37,7 @@ import {
   type VariableValue,
   type WriteOptions,
   type Written,
+  writtenRecord,
 } from "@dspex/state-provider";
 
 const BACKEND = "LocalState";
@@ -115,46 +116,6 @@ function newId(session: LocalSession): string {
 
 function entryOf(record: VariableRecord): Entry {
   return { record, read: undefined };
-}
-
-function withValue(
-  record: VariableRecord,
-  value: VariableValue,
-  metadata: Metadata,
-  updatedAt: number,
-): VariableRecord {
-  const merged = mergeMetadata(record.metadata, metadata);
-  return Object.freeze({
-    id: record.id,
-    name: record.name,
-    type: record.type,
-    value,
-    constraints: record.constraints,
-    metadata: merged,
-    version: record.version + 1,
-    createdAt: record.createdAt,
-    updatedAt,
-    source: sourceOf(metadata),
-  });
-}
-
-function eventOf(
-  kind: VariableEventKind,
-  record: VariableRecord,
-  previousValue: VariableValue | undefined,
-): VariableEvent {
-  return {
-    kind,
-    id: record.id,
-    name: record.name,
-    type: record.type,
-    value: record.value,
-    previousValue,
-    version: record.version,
-    metadata: record.metadata,
-    source: record.source,
-    timestamp: record.updatedAt,
-  };
 }
 
 /** Sets an own property even for names like `__proto__` (the `Object.fromEntries` semantics). */
@@ -332,7 +293,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
       if (!checkedMetadata.ok) return checkedMetadata;
       update = checkedMetadata.value;
     }
-    const record = withValue(current, checked.value, update, Date.now());
+    const record = writtenRecord(current, checked.value, update, Date.now());
     entry.record = record;
     entry.read = undefined;
     session.listed = undefined;
@@ -433,7 +394,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     for (let i = 0; i < identifiers.length; i++) {
       const entry = entries[i]!;
       const previous = entry.record;
-      const record = withValue(previous, values[i]!, update, now);
+      const record = writtenRecord(previous, values[i]!, update, now);
       entry.record = record;
       entry.read = undefined;
       define(versions, identifiers[i]!, record.version);
@@ -457,7 +418,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     if (session.byName.get(record.name) === entry) session.byName.delete(record.name);
     session.listed = undefined;
     if (session.subscribers.size > 0)
-      session.subscribers.emit(eventOf("deleted", record, record.value));
+      session.subscribers.emit(eventOf("deleted", record, record.value, Date.now()));
     return ok({ state });
   }
 

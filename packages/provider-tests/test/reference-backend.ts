@@ -8,6 +8,7 @@ import {
   compilePattern,
   EMPTY_METADATA,
   err,
+  eventOf,
   type InitOptions,
   type Metadata,
   mergeMetadata,
@@ -130,25 +131,6 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
   }
   const rawSubscribers = new Map<Store, Subscriber[]>();
 
-  function event(
-    kind: VariableEvent["kind"],
-    record: VariableRecord,
-    previousValue: VariableValue | undefined,
-  ): VariableEvent {
-    return {
-      kind,
-      id: record.id,
-      name: record.name,
-      type: record.type,
-      value: record.value,
-      previousValue,
-      version: record.version,
-      metadata: record.metadata,
-      source: record.source,
-      timestamp: record.updatedAt,
-    };
-  }
-
   function written(record: VariableRecord, value: VariableValue, update: Metadata): VariableRecord {
     return {
       ...record,
@@ -169,12 +151,12 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     previous: VariableValue | undefined,
   ) {
     if (has("events-before-commit")) {
-      emit(store, event(kind, record, previous));
+      emit(store, eventOf(kind, record, previous));
       store.records.set(record.id, record);
       return;
     }
     store.records.set(record.id, record);
-    emit(store, event(kind, record, previous));
+    emit(store, eventOf(kind, record, previous));
   }
 
   function check(record: VariableRecord, value: unknown) {
@@ -416,7 +398,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         h.store.records.set(`${record.id}_ghost`, { ...record, id: `${record.id}_ghost` });
       }
       h.store.records.delete(record.id);
-      emit(h.store, event("deleted", record, record.value));
+      emit(h.store, eventOf("deleted", record, record.value, Date.now()));
       return ok({ state: h });
     },
 

@@ -14,21 +14,30 @@ export function writtenRecord(
   metadata: Metadata,
   now: number = Date.now(),
 ): VariableRecord {
+  // Every field spelled out, in the order of VariableRecord, so all records share one shape.
   return Object.freeze({
-    ...current,
+    id: current.id,
+    name: current.name,
+    type: current.type,
     value,
+    constraints: current.constraints,
     metadata: mergeMetadata(current.metadata, metadata),
     version: current.version + 1,
+    createdAt: current.createdAt,
     updatedAt: now,
     source: sourceOf(metadata),
   });
 }
 
-/** The event that tells subscribers about a committed change to `record`. */
+/**
+ * The event that tells subscribers about a committed change to `record`. `timestamp` is the
+ * commit time: the record's `updatedAt` for writes, the time of deletion for `deleted`.
+ */
 export function eventOf(
   kind: VariableEventKind,
   record: VariableRecord,
   previousValue: VariableValue | undefined,
+  timestamp: number = record.updatedAt,
 ): VariableEvent {
   return {
     kind,
@@ -40,6 +49,6 @@ export function eventOf(
     version: record.version,
     metadata: record.metadata,
     source: record.source,
-    timestamp: record.updatedAt,
+    timestamp,
   };
 }

@@ -10,6 +10,7 @@ import {
   checkValue,
   type ExportedState,
   err,
+  eventOf,
   type Identifier,
   type InitOptions,
   type Metadata,
@@ -33,6 +34,7 @@ import {
   type VariableValue,
   type WriteOptions,
   type Written,
+  writtenRecord,
 } from "../../src/index.js";
 
 /**
@@ -337,14 +339,7 @@ export class MemoryProvider implements StateProvider<MemorySession> {
   #commit(state: MemorySession, write: PreparedWrite): VariableRecord {
     const { current } = write;
     const now = Date.now();
-    const record: VariableRecord = Object.freeze({
-      ...current,
-      value: write.value,
-      metadata: mergeMetadata(current.metadata, write.metadata),
-      version: current.version + 1,
-      updatedAt: now,
-      source: sourceOf(write.metadata),
-    });
+    const record = writtenRecord(current, write.value, write.metadata, now);
     state.records.set(record.id, record);
     this.writesApplied++;
     state.subscribers.emit(eventOf("updated", record, current.value, now));
@@ -388,26 +383,6 @@ function prepareWrite(
   const checkedMetadata = checkMetadata(metadata, current.name);
   if (!checkedMetadata.ok) return checkedMetadata;
   return ok({ identifier, current, value: checkedValue.value, metadata: checkedMetadata.value });
-}
-
-function eventOf(
-  kind: VariableEvent["kind"],
-  record: VariableRecord,
-  previousValue: VariableValue | undefined,
-  timestamp: number,
-): VariableEvent {
-  return {
-    kind,
-    id: record.id,
-    name: record.name,
-    type: record.type,
-    value: record.value,
-    previousValue,
-    version: record.version,
-    metadata: record.metadata,
-    source: record.source,
-    timestamp,
-  };
 }
 
 /** The pair the Context tests switch between. */
