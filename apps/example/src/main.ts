@@ -62,13 +62,21 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
   const localLatency = await measureLatency(ctx);
 
   print("\n2. A Python worker joins: the Context switches to the bridge");
-  const attached = unwrap(await ctx.attachWorker({ name: "optimizer" }));
-  const switched = ctx.info().history.at(-1);
+  // The first switch would start the server by itself; started apart, its one-time cost
+  // (loading the proto, binding) does not hide how cheap the switch is.
+  const serving = performance.now();
+  await bridged.serve();
   print(
-    `  switched ${switched?.fromBackend} -> ${switched?.toBackend} in ${switched?.durationMs.toFixed(1)} ms ` +
-      `(${switched?.variables} variables, ${switched?.watches} watch, including starting the server)`,
+    `  bridge server listening on ${bridged.address} (started in ${(performance.now() - serving).toFixed(1)} ms)`,
   );
-  print(`  serving session ${attached.sessionId} on ${bridged.address} (bearer token required)`);
+  const attached = unwrap(await ctx.attachWorker({ name: "optimizer" }));
+  // The switch record says what moved and how long the program's writes were held for it.
+  const switched = ctx.info().history.at(-1)!;
+  print(
+    `  switched ${switched.fromBackend} -> ${switched.toBackend} in ${switched.durationMs.toFixed(2)} ms ` +
+      `(${switched.variables} variables, ${switched.watches} watch moved)`,
+  );
+  print(`  session ${attached.sessionId} is open to workers (bearer token required)`);
   const bridgedLatency = await measureLatency(ctx);
 
   let workerGetP50Us = Number.NaN;
@@ -112,7 +120,7 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
 
 /**
  * A Context on LocalState that will switch to a BridgedState. The bridge server binds
- * 127.0.0.1 on an ephemeral port when the first switch inits the BridgedState, and every call
+ * 127.0.0.1 on an ephemeral port (when `serve()` or the first switch starts it), and every call
  * must carry a bearer token made for this run: other local users cannot reach the session.
  */
 async function openContext(shutdown: Shutdown) {

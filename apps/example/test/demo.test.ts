@@ -67,7 +67,7 @@ function workerPid(stdout: string): number {
 }
 
 function serverPort(stdout: string): number {
-  const match = / on 127\.0\.0\.1:(\d+) \(bearer token required\)/.exec(stdout);
+  const match = /bridge server listening on 127\.0\.0\.1:(\d+) /.exec(stdout);
   expect(match, stdout).not.toBeNull();
   return Number(match![1]);
 }
@@ -123,8 +123,9 @@ describe("the example app", () => {
 
     expect(stdout).toMatch(/step {2}1 \[local {2}\] score 0\.\d{4}/);
     expect(stdout).toMatch(
-      /switched LocalState -> BridgedState in [\d.]+ ms \(4 variables, 1 watch/,
+      /switched LocalState -> BridgedState in [\d.]+ ms \(4 variables, 1 watch moved\)/,
     );
+    expect(stdout).toMatch(/session \S+ is open to workers \(bearer token required\)/);
     expect(stdout).toMatch(/step +\d+ \[bridged\] score/);
     // The TypeScript watcher printed changes the Python worker made over gRPC...
     expect(stdout).toMatch(/change {2}\w+ +.+ -> .+ {2}v\d+ {2}source=python \(trial \d+\)/);
@@ -173,6 +174,6 @@ describe("the example app", () => {
     expect(run.stderr).toContain(
       "sudo apt-get update && sudo apt-get install -y python3 python3-grpcio python3-protobuf",
     );
-    expect(run.stdout).not.toContain("serving session");
+    expect(run.stdout).not.toContain("bridge server listening");
   });
 });
