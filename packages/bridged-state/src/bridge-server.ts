@@ -202,7 +202,7 @@ export class BridgeServer {
   readonly #ownsStore: boolean;
   readonly #shutdownTimeoutMs: number;
   /** The `end` of every open watch stream (the handlers add and remove them). */
-  readonly #watchers: Set<() => void>;
+  readonly #watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
   #closing: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -214,7 +214,7 @@ export class BridgeServer {
     guard: GuardState;
     health: HealthImplementation;
     shutdownTimeoutMs: number;
-    watchers: Set<() => void>;
+    watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
   }) {
     this.#watchers = parts.watchers;
     this.store = parts.store;
@@ -235,7 +235,7 @@ export class BridgeServer {
     const guard: GuardState = { shuttingDown: false };
     const server = createGrpcServer(options, guard);
     const { definition, grpcObject } = loadBridgeProto();
-    const watchers = new Set<() => void>();
+    const watchers = new Set<(status?: Partial<grpc.StatusObject>) => void>();
     const handlers = bridgeHandlers(store, {
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       watchers,
@@ -290,7 +290,12 @@ export class BridgeServer {
     this.#guard.shuttingDown = true;
     this.#health.setStatus("", "NOT_SERVING");
     this.#health.setStatus(SERVICE_NAME, "NOT_SERVING");
-    for (const end of [...this.#watchers]) end();
+    // UNAVAILABLE, not OK: a watcher must be able to tell a shutdown from its session ending.
+    const shuttingDown = {
+      code: grpc.status.UNAVAILABLE,
+      details: "dspex-bridge is shutting down",
+    };
+    for (const end of [...this.#watchers]) end(shuttingDown);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.#server.forceShutdown();
@@ -308,7 +313,7 @@ export class BridgeServer {
 interface HandlerOptions {
   readonly heartbeatMs: number;
   /** Each open watch stream registers its `end` here so shutdown can end it. */
-  readonly watchers: Set<() => void>;
+  readonly watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
   readonly log: ((line: string) => void) | undefined;
 }
 
@@ -621,10 +626,12 @@ function watch(
     if (heartbeat !== undefined) clearInterval(heartbeat);
     options.watchers.delete(end);
   }
-  function end(): void {
+  /** Ends the stream: OK when the session ended, the given status otherwise. */
+  function end(status?: Partial<grpc.StatusObject>): void {
     if (ended) return;
     stop();
-    call.end();
+    if (status === undefined) call.end();
+    else call.emit("error", status);
   }
   options.watchers.add(end);
   call.on("cancelled", stop);

@@ -274,7 +274,7 @@ describe("TLS", () => {
 });
 
 describe("graceful shutdown", () => {
-  it("ends watch streams cleanly, then refuses new calls; the store it was given survives", async () => {
+  it("ends watch streams with UNAVAILABLE, then refuses new calls; the store it was given survives", async () => {
     const store = new SessionStore();
     const server = await BridgeServer.start({ store, shutdownTimeoutMs: 2_000 });
     const client = rawClient(server.address);
@@ -287,7 +287,9 @@ describe("graceful shutdown", () => {
     const started = Date.now();
     await server.close();
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect((await status).code).toBe(grpc.status.OK);
+    const ended = await status;
+    expect(ended.code).toBe(grpc.status.UNAVAILABLE);
+    expect(ended.details).toContain("shutting down");
     const after = await unary(client, "Ping", { message: "x" });
     expect(after).toMatchObject({ ok: false, code: grpc.status.UNAVAILABLE });
     client.close();

@@ -31,7 +31,6 @@ import {
   type SubscriptionId,
   sourceOf,
   type VariableEvent,
-  type VariableEventKind,
   type VariableRecord,
   type VariableType,
   type VariableValue,

@@ -9,7 +9,12 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 
 const protoFile = fileURLToPath(new URL("../../proto/snakepit_bridge.proto", import.meta.url));
-const definition = protoLoader.loadSync(protoFile, { keepCase: true, longs: Number, enums: String, defaults: true });
+const definition = protoLoader.loadSync(protoFile, {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+});
 const { BridgeService } = grpc.loadPackageDefinition(definition).snakepit.bridge;
 const [address, token] = process.argv.slice(2);
 const client = new BridgeService(address, grpc.credentials.createInsecure());
@@ -34,11 +39,14 @@ function pack(type, value, binary) {
     const data = type === "embedding" ? value : value.data;
     const shape = type === "embedding" ? [data.length] : value.shape;
     const bytes = Buffer.alloc(data.length * 8);
-    data.forEach((x, i) => bytes.writeDoubleLE(x, i * 8));
+    for (const [i, x] of data.entries()) bytes.writeDoubleLE(x, i * 8);
     const header = JSON.stringify({ dtype: "float64", shape });
     return { any: { type_url: PREFIX + type, value: Buffer.from(header) }, bytes };
   }
-  return { any: { type_url: PREFIX + type, value: Buffer.from(JSON.stringify(value)) }, bytes: Buffer.alloc(0) };
+  return {
+    any: { type_url: PREFIX + type, value: Buffer.from(JSON.stringify(value)) },
+    bytes: Buffer.alloc(0),
+  };
 }
 
 function unpack(variable) {
@@ -48,45 +56,72 @@ function unpack(variable) {
   if (!bytes || bytes.length === 0) return { value: parsed, binary: false };
   const size = parsed.dtype === "float32" ? 4 : 8;
   const data = [];
-  for (let i = 0; i < bytes.length; i += size) data.push(size === 8 ? bytes.readDoubleLE(i) : bytes.readFloatLE(i));
-  return { value: variable.type === "embedding" ? data : { shape: parsed.shape, data }, binary: true };
+  for (let i = 0; i < bytes.length; i += size)
+    data.push(size === 8 ? bytes.readDoubleLE(i) : bytes.readFloatLE(i));
+  return {
+    value: variable.type === "embedding" ? data : { shape: parsed.shape, data },
+    binary: true,
+  };
 }
 
 function record(variable) {
   const { value, binary } = unpack(variable);
   return {
-    id: variable.id, name: variable.name, type: variable.type, value, binary, version: variable.version,
-    metadata: variable.metadata, source: variable.source_name, type_url: variable.value.type_url,
+    id: variable.id,
+    name: variable.name,
+    type: variable.type,
+    value,
+    binary,
+    version: variable.version,
+    metadata: variable.metadata,
+    source: variable.source_name,
+    type_url: variable.value.type_url,
     json: variable.value.value.toString("utf8"),
   };
 }
 
 const ops = {
   async init({ session }) {
-    return (await call("InitializeSession", { session_id: session, metadata: { source: "typescript" } })).success;
+    return (
+      await call("InitializeSession", { session_id: session, metadata: { source: "typescript" } })
+    ).success;
   },
   async register({ session, name, type, value, constraints, binary }) {
     const { any, bytes } = pack(type, value, binary);
     const response = await call("RegisterVariable", {
-      session_id: session, name, type, initial_value: any, initial_binary_value: bytes,
-      constraints_json: constraints ? JSON.stringify(constraints) : "", metadata: { source: "typescript" },
+      session_id: session,
+      name,
+      type,
+      initial_value: any,
+      initial_binary_value: bytes,
+      constraints_json: constraints ? JSON.stringify(constraints) : "",
+      metadata: { source: "typescript" },
     });
     return response.variable_id;
   },
   async get({ session, name, preferBinary }) {
-    const response = await call("GetVariable", { session_id: session, variable_identifier: name, prefer_binary: !!preferBinary });
+    const response = await call("GetVariable", {
+      session_id: session,
+      variable_identifier: name,
+      prefer_binary: !!preferBinary,
+    });
     return record(response.variable);
   },
   async set({ session, name, type, value, binary, expectedVersion }) {
     const { any, bytes } = pack(type, value, binary);
     const response = await call("SetVariable", {
-      session_id: session, variable_identifier: name, value: any, binary_value: bytes,
-      expected_version: expectedVersion ?? 0, metadata: { source: "typescript" },
+      session_id: session,
+      variable_identifier: name,
+      value: any,
+      binary_value: bytes,
+      expected_version: expectedVersion ?? 0,
+      metadata: { source: "typescript" },
     });
     return response.new_version;
   },
   async delete({ session, name }) {
-    return (await call("DeleteVariable", { session_id: session, variable_identifier: name })).success;
+    return (await call("DeleteVariable", { session_id: session, variable_identifier: name }))
+      .success;
   },
   // Sets the values one after another (the order a watcher must see).
   async sequence({ session, name, type, values }) {
@@ -100,7 +135,13 @@ const ops = {
     for (let done = 0; done < count; ) {
       const current = await ops.get({ session, name });
       try {
-        await ops.set({ session, name, type: "integer", value: current.value + 1, expectedVersion: current.version });
+        await ops.set({
+          session,
+          name,
+          type: "integer",
+          value: current.value + 1,
+          expectedVersion: current.version,
+        });
         done++;
       } catch (error) {
         if (error.code !== grpc.status.ABORTED) throw error;
@@ -112,8 +153,16 @@ const ops = {
 };
 
 // ---- RemoteState (the package's TypeScript client) ----
-const SPECIAL = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, "-Infinity": Number.NEGATIVE_INFINITY };
-const CAMEL = { min_length: "minLength", max_length: "maxLength", allowed_modules: "allowedModules" };
+const SPECIAL = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+};
+const CAMEL = {
+  min_length: "minLength",
+  max_length: "maxLength",
+  allowed_modules: "allowedModules",
+};
 let remote;
 const remoteSessions = new Map();
 
@@ -122,7 +171,8 @@ async function remoteSession(session) {
     const { RemoteState } = await import("@dspex/bridged-state");
     remote = new RemoteState({ address, ...(token ? { token } : {}) });
   }
-  if (!remoteSessions.has(session)) remoteSessions.set(session, unwrapResult(await remote.init({ sessionId: session })));
+  if (!remoteSessions.has(session))
+    remoteSessions.set(session, unwrapResult(await remote.init({ sessionId: session })));
   return remoteSessions.get(session);
 }
 
@@ -134,22 +184,29 @@ function unwrapResult(result) {
   throw failure;
 }
 
-const fromWire = (type, value) => (type === "float" && typeof value === "string" ? SPECIAL[value] : value);
+const fromWire = (type, value) =>
+  type === "float" && typeof value === "string" ? SPECIAL[value] : value;
 
 function toWire(value) {
-  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  if (typeof value === "number" && !Number.isFinite(value))
+    return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   if (ArrayBuffer.isView(value)) return Array.from(value);
   if (Array.isArray(value)) return value.map(toWire);
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
   return value;
 }
 
 Object.assign(ops, {
   async rsRegister({ session, name, type, value, constraints }) {
     const state = await remoteSession(session);
-    const camel = constraints ? Object.fromEntries(Object.entries(constraints).map(([k, v]) => [CAMEL[k] ?? k, v])) : undefined;
+    const camel = constraints
+      ? Object.fromEntries(Object.entries(constraints).map(([k, v]) => [CAMEL[k] ?? k, v]))
+      : undefined;
     const options = camel ? { constraints: camel } : {};
-    return unwrapResult(await remote.registerVariable(state, name, type, fromWire(type, value), options)).id;
+    return unwrapResult(
+      await remote.registerVariable(state, name, type, fromWire(type, value), options),
+    ).id;
   },
   async rsGet({ session, name }) {
     const record = unwrapResult(await remote.getVariableRecord(await remoteSession(session), name));
@@ -158,14 +215,18 @@ Object.assign(ops, {
   async rsSet({ session, name, type, value, expectedVersion }) {
     const state = await remoteSession(session);
     const options = expectedVersion === undefined ? {} : { expectedVersion };
-    return unwrapResult(await remote.setVariable(state, name, fromWire(type, value), undefined, options)).version;
+    return unwrapResult(
+      await remote.setVariable(state, name, fromWire(type, value), undefined, options),
+    ).version;
   },
   async rsCasIncrement({ session, name, count }) {
     const state = await remoteSession(session);
     let conflicts = 0;
     for (let done = 0; done < count; ) {
       const current = unwrapResult(await remote.getVariableRecord(state, name));
-      const written = await remote.setVariable(state, name, current.value + 1, undefined, { expectedVersion: current.version });
+      const written = await remote.setVariable(state, name, current.value + 1, undefined, {
+        expectedVersion: current.version,
+      });
       if (written.ok) done++;
       else if (written.error.code === "version_conflict") conflicts++;
       else unwrapResult(written);
@@ -181,7 +242,12 @@ lines.on("line", async (line) => {
     const result = await ops[request.op](request);
     process.stdout.write(`${JSON.stringify({ id: request.id, ok: true, result })}\n`);
   } catch (error) {
-    const answer = { id: request.id, ok: false, code: error.code, details: error.details ?? String(error) };
+    const answer = {
+      id: request.id,
+      ok: false,
+      code: error.code,
+      details: error.details ?? String(error),
+    };
     process.stdout.write(`${JSON.stringify(answer)}\n`);
   }
 });
