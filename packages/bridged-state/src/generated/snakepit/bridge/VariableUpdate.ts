@@ -11,7 +11,8 @@ export interface VariableUpdate__Input {
   'update_metadata'?: ({[key: string]: string});
   'timestamp'?: (_google_protobuf_Timestamp__Input | null);
   /**
-   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty).
+   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty), and, as an
+   * extension, "registered" (a variable registered after the watch began).
    */
   'update_type'?: (string);
   /**
@@ -27,7 +28,8 @@ export interface VariableUpdate__Output {
   'update_metadata': ({[key: string]: string});
   'timestamp': (_google_protobuf_Timestamp__Output | null);
   /**
-   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty).
+   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty), and, as an
+   * extension, "registered" (a variable registered after the watch began).
    */
   'update_type': (string);
   /**
