@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import {
   compilePattern,
   decodeConstraintsJson,
@@ -75,12 +76,22 @@ interface GuardState {
  * UNAVAILABLE while shutting down and UNAUTHENTICATED without the right token, for every service
  * on it (bridge, health, reflection). The benchmark builds its echo server with this too.
  */
+
+/** Token checks compare digests in constant time, so timing tells nothing about the token. */
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+function sameDigest(given: grpc.MetadataValue | undefined, expected: Buffer): boolean {
+  return typeof given === "string" && timingSafeEqual(digest(given), expected);
+}
+
 export function createGrpcServer(
   options: { token?: string | undefined; maxMessageBytes?: number | undefined },
   guard: GuardState,
 ): grpc.Server {
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const expected = options.token === undefined ? undefined : `Bearer ${options.token}`;
+  const expected = options.token === undefined ? undefined : digest(`Bearer ${options.token}`);
   const interceptor: grpc.ServerInterceptor = (_method, call) => {
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
@@ -89,7 +100,10 @@ export function createGrpcServer(
             code: grpc.status.UNAVAILABLE,
             details: "dspex-bridge is shutting down",
           });
-        } else if (expected !== undefined && metadata.get("authorization")[0] !== expected) {
+        } else if (
+          expected !== undefined &&
+          !sameDigest(metadata.get("authorization")[0], expected)
+        ) {
           const given = metadata.get("authorization").length > 0;
           call.sendStatus({
             code: grpc.status.UNAUTHENTICATED,

@@ -31,6 +31,8 @@ export function statusFor(error: StateError): status {
     case "unavailable":
     case "closed":
       return status.UNAVAILABLE;
+    case "unauthenticated":
+      return status.UNAUTHENTICATED;
   }
 }
 
@@ -91,7 +93,7 @@ export function fromServiceError(
       return StateErrors.unsupported(details, "the bridge server");
     case status.UNAUTHENTICATED:
     case status.PERMISSION_DENIED:
-      return StateErrors.invalidArgument(`the bridge refused the call: ${details}`);
+      return StateErrors.unauthenticated(`the bridge refused the call: ${details}`);
     default:
       // UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, UNKNOWN: the server could not answer.
       return StateErrors.unavailable(

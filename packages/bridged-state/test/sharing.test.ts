@@ -132,7 +132,7 @@ describe("RemoteState", () => {
     await a.cleanup(sa.value);
     const wrongToken = new RemoteState({ address, token: "nope" });
     const refused = await wrongToken.init({ sessionId: "x" });
-    expect(!refused.ok && refused.error.code).toBe("invalid_argument");
+    expect(!refused.ok && refused.error.code).toBe("unauthenticated");
     expect(!refused.ok && refused.error.message).toMatch(/token/);
   });
 

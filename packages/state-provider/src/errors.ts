@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   "unsupported",
   "limit_exceeded",
   "unavailable",
+  "unauthenticated",
   "closed",
 ] as const;
 
@@ -68,6 +69,7 @@ export interface LimitExceededError extends ErrorBase<"limit_exceeded"> {
   readonly max: number;
 }
 export interface UnavailableError extends ErrorBase<"unavailable"> {}
+export interface UnauthenticatedError extends ErrorBase<"unauthenticated"> {}
 export interface ClosedError extends ErrorBase<"closed"> {}
 
 export type StateError =
@@ -83,6 +85,7 @@ export type StateError =
   | UnsupportedError
   | LimitExceededError
   | UnavailableError
+  | UnauthenticatedError
   | ClosedError;
 
 /** Renders a value for an error message: short, unambiguous, never throws. */
@@ -195,6 +198,9 @@ export const StateErrors = {
   },
   unavailable(detail: string): UnavailableError {
     return { code: "unavailable", message: detail };
+  },
+  unauthenticated(detail: string): UnauthenticatedError {
+    return { code: "unauthenticated", message: detail };
   },
   closed(backend: string): ClosedError {
     return { code: "closed", message: `${backend} state was cleaned up and can no longer be used` };
