@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { BridgedState } from "@dspex/bridged-state";
 import { LocalState } from "@dspex/local-state";
-import { Context, unwrap } from "@dspex/state-provider";
+import { Context, type Result, unwrap } from "@dspex/state-provider";
 import { ChangeLog, formatValue } from "./changes.js";
 import { measureLatency } from "./latency.js";
 import {
@@ -29,6 +29,8 @@ import {
 
 const LOCAL_STEPS = 3;
 const STEP_INTERVAL_MS = 250;
+/** Into the optimizer's 50 ms evaluation of its next candidate (see editPromptSoon). */
+const OPERATOR_EDIT_DELAY_MS = 20;
 const OPTIMIZER: OptimizerConfig = {
   trials: 40,
   seed: 7,
@@ -80,6 +82,7 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
   const bridgedLatency = await measureLatency(ctx);
 
   let workerGetP50Us = Number.NaN;
+  const operatorEdits: Promise<Result<number>>[] = [];
   const worker = await WorkerProcess.start({
     python: PYTHON,
     address: bridged.address!,
@@ -89,6 +92,10 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
     timeoutMs: WORKER_TIMEOUT_MS,
     onMessage: (message) => {
       if (message.event === "latency") workerGetP50Us = message.get_p50_us;
+      if (message.event === "trial") {
+        const edit = OPERATOR_PROMPT_EDITS.get(message.trial);
+        if (edit !== undefined) operatorEdits.push(editPromptSoon(ctx, edit));
+      }
       relayProgress(message);
     },
     onOutput: (line) => print(`  optimizer says: ${line}`),
@@ -96,6 +103,7 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
   shutdown.defer("optimizer worker", () => worker.stop());
   print(`  optimizer worker started (pid ${worker.pid})`);
   const [summary] = await Promise.all([worker.finished, runStepsWhile(ctx, worker.finished)]);
+  for (const edit of await Promise.all(operatorEdits)) unwrap(edit);
 
   print("\n3. Result");
   printFinalReport(
@@ -147,10 +155,7 @@ async function runLocalSteps(ctx: Context): Promise<void> {
   }
 }
 
-/**
- * Keeps the program stepping on the bridged state while the optimizer works, every
- * STEP_INTERVAL_MS; at a few steps an operator edits the prompt, racing the worker's writes.
- */
+/** Keeps the program stepping on the bridged state, every STEP_INTERVAL_MS, while the optimizer works. */
 async function runStepsWhile(ctx: Context, optimizing: Promise<unknown>): Promise<void> {
   let running = true;
   const stopped = optimizing.then(
@@ -164,12 +169,19 @@ async function runStepsWhile(ctx: Context, optimizing: Promise<unknown>): Promis
   for (let step = LOCAL_STEPS + 1; ; step++) {
     await Promise.race([delay(STEP_INTERVAL_MS), stopped]);
     if (!running) return;
-    const edit = OPERATOR_PROMPT_EDITS.get(step - LOCAL_STEPS);
-    if (edit !== undefined) {
-      unwrap(await ctx.set("system_prompt", edit, { metadata: { source: "typescript" } }));
-    }
     printStep(step, ctx, await runProgramStep(ctx));
   }
+}
+
+/**
+ * An operator's prompt edit, made a moment after the optimizer reported a trial: by then the
+ * worker has read the versions for its next candidate and is evaluating it. A plain set, not
+ * compare-and-set: the person's edit wins, and the optimizer adapts to it.
+ */
+function editPromptSoon(ctx: Context, prompt: string): Promise<Result<number>> {
+  return delay(OPERATOR_EDIT_DELAY_MS).then(() =>
+    ctx.set("system_prompt", prompt, { metadata: { source: "typescript" } }),
+  );
 }
 
 function printStep(step: number, ctx: Context, run: { values: TuningValues; score: number }) {

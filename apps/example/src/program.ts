@@ -121,11 +121,13 @@ export async function runProgramStep(ctx: Context): Promise<{
 }
 
 /**
- * Edits a person makes from the TypeScript side while the optimizer runs, keyed by the bridged
- * step they happen at. They race the worker's compare-and-set writes on purpose.
+ * Prompt edits an operator makes from TypeScript while the optimizer runs, keyed by the
+ * optimizer trial after which they happen. Scripted against the optimizer's progress, not the
+ * clock, so they land while it evaluates its next candidate: with the seed in main.ts, the edit
+ * after trial 12 races trial 13's write of the prompt, which fails compare-and-set and retries.
  */
 export const OPERATOR_PROMPT_EDITS: ReadonlyMap<number, string> = new Map([
-  [2, `${PROMPT_BASE} Be concise.`],
-  [4, `${PROMPT_BASE} Answer in English. Be concise.`],
-  [6, `${PROMPT_BASE} Think step by step. Be concise.`],
+  [3, `${PROMPT_BASE} Be concise.`],
+  [12, `${PROMPT_BASE} Answer in English. Be concise.`],
+  [24, `${PROMPT_BASE} Think step by step. Be concise.`],
 ]);
