@@ -1,5 +1,6 @@
 // Regenerates src/generated/ (TypeScript types for the messages and the service) from the one
 // .proto in proto/. Run after any change to the .proto: `pnpm generate`, then commit the result.
+// An argument names another output folder (the test that checks src/generated is current).
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -12,7 +13,7 @@ const generator = join(
   dirname(require.resolve("@grpc/proto-loader/package.json")),
   "build/bin/proto-loader-gen-types.js",
 );
-const outDir = join(root, "src/generated");
+const outDir = process.argv[2] ?? join(root, "src/generated");
 
 rmSync(outDir, { recursive: true, force: true });
 execFileSync(
@@ -34,5 +35,5 @@ execFileSync(
     "--outputTemplate=%s__Output",
     "proto/snakepit_bridge.proto",
   ],
-  { stdio: "inherit", cwd: root },
+  { stdio: ["ignore", "ignore", "inherit"], cwd: root },
 );
