@@ -146,9 +146,9 @@ def measure_get_p50_us(session, samples):
 
 
 def main():
-    # Ctrl-C in a terminal reaches the whole process group; the TypeScript parent decides how
-    # to stop us, so a quiet exit beats a KeyboardInterrupt traceback.
-    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    # Ctrl-C in a terminal reaches the whole process group. The TypeScript parent decides when
+    # we stop (it sends SIGTERM); if it is gone, stdin reaches EOF and we exit anyway.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_when_parent_goes_away()
     config = json.loads(os.environ["DSPEX_OPTIMIZER_CONFIG"])
     emit("ready", pid=os.getpid())
