@@ -25,6 +25,7 @@ import {
   type OptimizerConfig,
   type WorkerMessage,
   WorkerProcess,
+  type WorkerSummary,
 } from "./worker-process.js";
 
 const LOCAL_STEPS = 3;
@@ -64,6 +65,37 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
   const localLatency = await measureLatency(ctx);
 
   print("\n2. A Python worker joins: the Context switches to the bridge");
+  const sessionId = await switchToBridge(ctx, bridged);
+  const bridgedLatency = await measureLatency(ctx);
+  const optimizer = await runOptimizer(ctx, shutdown, {
+    address: bridged.address!,
+    token,
+    sessionId,
+  });
+
+  print("\n3. Result");
+  printFinalReport(
+    {
+      records: unwrap(await ctx.list()),
+      changes,
+      info: ctx.info(),
+      finalScore: score(await readTuningValues(ctx)),
+      worker: optimizer.summary,
+      workerBestScoredInTs: score(optimizer.summary.best),
+      local: localLatency,
+      bridged: bridgedLatency,
+      workerGetP50Us: optimizer.getP50Us,
+    },
+    print,
+  );
+  print(
+    `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s; stopping the worker and the server.`,
+  );
+  return 0;
+}
+
+/** Starts the bridge server, then declares the worker: the Context moves to BridgedState. */
+async function switchToBridge(ctx: Context, bridged: BridgedState): Promise<string> {
   // The first switch would start the server by itself; started apart, its one-time cost
   // (loading the proto, binding) does not hide how cheap the switch is.
   const serving = performance.now();
@@ -79,19 +111,27 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
       `(${switched.variables} variables, ${switched.watches} watch moved)`,
   );
   print(`  session ${attached.sessionId} is open to workers (bearer token required)`);
-  const bridgedLatency = await measureLatency(ctx);
+  return attached.sessionId;
+}
 
-  let workerGetP50Us = Number.NaN;
+/**
+ * Runs the Python optimizer to the end while the program keeps stepping and the operator edits
+ * the prompt; answers the worker's summary and its gRPC get latency.
+ */
+async function runOptimizer(
+  ctx: Context,
+  shutdown: Shutdown,
+  session: { address: string; token: string; sessionId: string },
+): Promise<{ summary: WorkerSummary; getP50Us: number }> {
+  let getP50Us = Number.NaN;
   const operatorEdits: Promise<Result<number>>[] = [];
   const worker = await WorkerProcess.start({
     python: PYTHON,
-    address: bridged.address!,
-    token,
-    sessionId: attached.sessionId,
+    ...session,
     config: OPTIMIZER,
     timeoutMs: WORKER_TIMEOUT_MS,
     onMessage: (message) => {
-      if (message.event === "latency") workerGetP50Us = message.get_p50_us;
+      if (message.event === "latency") getP50Us = message.get_p50_us;
       if (message.event === "trial") {
         const edit = OPERATOR_PROMPT_EDITS.get(message.trial);
         if (edit !== undefined) operatorEdits.push(editPromptSoon(ctx, edit));
@@ -104,26 +144,7 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
   print(`  optimizer worker started (pid ${worker.pid})`);
   const [summary] = await Promise.all([worker.finished, runStepsWhile(ctx, worker.finished)]);
   for (const edit of await Promise.all(operatorEdits)) unwrap(edit);
-
-  print("\n3. Result");
-  printFinalReport(
-    {
-      records: unwrap(await ctx.list()),
-      changes,
-      info: ctx.info(),
-      finalScore: score(await readTuningValues(ctx)),
-      worker: summary,
-      workerBestScoredInTs: score(summary.best),
-      local: localLatency,
-      bridged: bridgedLatency,
-      workerGetP50Us,
-    },
-    print,
-  );
-  print(
-    `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s; stopping the worker and the server.`,
-  );
-  return 0;
+  return { summary, getP50Us };
 }
 
 /**
