@@ -88,23 +88,15 @@ export class Context {
       validateProvider(options.bridged);
     }
     const { local } = options;
+    // Named here rather than by the backend, so both backends and the workers share one id.
+    const sessionId = options.sessionId ?? `ctx_${globalThis.crypto.randomUUID()}`;
     const initOptions: InitOptions = {
-      ...(options.sessionId === undefined ? {} : { sessionId: options.sessionId }),
+      sessionId,
       ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
       ...(options.existingState === undefined ? {} : { existingState: options.existingState }),
     };
     const init = await local.init(initOptions);
     if (!init.ok) return init;
-    let sessionId = options.sessionId;
-    if (sessionId === undefined) {
-      // The export is the contract's only way to learn the session id a backend generated.
-      const exported = await local.exportState(init.value);
-      if (!exported.ok) {
-        await local.cleanup(init.value);
-        return exported;
-      }
-      sessionId = exported.value.sessionId;
-    }
     return ok(new Context(new BackendSlot("local", local, init.value), sessionId, options));
   }
 

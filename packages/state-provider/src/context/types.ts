@@ -17,7 +17,7 @@ export interface ContextOptions {
    * once, on the first switch. Without it, `ensureBridged` answers `unsupported`.
    */
   readonly bridged?: StateProvider<unknown> | ProviderFactory;
-  /** The session both backends hold; by default the one the local backend generates. */
+  /** The session both backends hold; by default a new `ctx_<uuid>`. */
   readonly sessionId?: string;
   /** Session metadata, given to both backends. */
   readonly metadata?: Metadata;
