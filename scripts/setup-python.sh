@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Makes sure /usr/bin/python3 can import grpc, protobuf and pytest (Debian's packages:
-# PyPI is out of reach here). Installs them with apt-get when we are root; otherwise
-# prints the exact command to run and fails.
+# PyPI is out of reach here), and that protoc and openssl (the TLS tests make certificates)
+# are there. Installs them with apt-get when we are root; otherwise prints the exact command
+# to run and fails.
 set -euo pipefail
 PY=/usr/bin/python3
-PACKAGES="python3-grpcio python3-protobuf python3-pytest protobuf-compiler"
+PACKAGES="python3-grpcio python3-protobuf python3-pytest protobuf-compiler openssl"
 
-if [ -x "$PY" ] && "$PY" -c 'import grpc, google.protobuf, pytest' 2>/dev/null && command -v protoc >/dev/null; then
+if [ -x "$PY" ] && "$PY" -c 'import grpc, google.protobuf, pytest' 2>/dev/null && command -v protoc >/dev/null && command -v openssl >/dev/null; then
   exit 0
 fi
 
