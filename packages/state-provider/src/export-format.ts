@@ -85,7 +85,33 @@ export function buildExport(
   };
 }
 
-const stringMap = z.record(z.string(), z.string());
+/**
+ * A string-keyed object whose values match `value`. Unlike `z.record`, which drops a
+ * `__proto__` key, it keeps every own key: `__proto__` is a valid variable name and metadata key.
+ */
+function ownRecord<T extends z.ZodType>(value: T) {
+  return z.unknown().transform((input, ctx): Record<string, z.output<T>> => {
+    const proto = typeof input === "object" && input !== null ? Object.getPrototypeOf(input) : 0;
+    if (Array.isArray(input) || (proto !== Object.prototype && proto !== null)) {
+      ctx.addIssue({ code: "custom", message: "expected an object", input });
+      return z.NEVER;
+    }
+    const entries: [string, z.output<T>][] = [];
+    for (const [key, raw] of Object.entries(input as object)) {
+      const parsed = value.safeParse(raw);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ code: "custom", message: issue.message, path: [key, ...issue.path] });
+        return z.NEVER;
+      }
+      entries.push([key, parsed.data]);
+    }
+    // Object.fromEntries defines own properties, so `__proto__` stays an ordinary key.
+    return Object.fromEntries(entries);
+  });
+}
+
+const stringMap = ownRecord(z.string());
 const timestamp = z.number().min(0).refine(Number.isFinite, "must be a finite number");
 
 const exportedVariableSchema = z.object({
@@ -93,7 +119,7 @@ const exportedVariableSchema = z.object({
   name: z.string(),
   type: z.enum(VARIABLE_TYPES),
   value: z.unknown(),
-  constraints: z.record(z.string(), z.unknown()),
+  constraints: ownRecord(z.unknown()),
   metadata: stringMap,
   version: z
     .number()
@@ -110,7 +136,7 @@ const exportSchema = z.object({
   formatVersion: z.literal(EXPORT_FORMAT_VERSION),
   sessionId: z.string(),
   exportedAt: timestamp,
-  variables: z.record(z.string(), exportedVariableSchema),
+  variables: ownRecord(exportedVariableSchema),
   variableIndex: stringMap,
   metadata: stringMap,
 });
@@ -149,7 +175,7 @@ export function parseExport(document: unknown): Result<ParsedExport> {
           StateErrors.invalidExport(`${at}.name`, `duplicate name ${JSON.stringify(v.name)}`),
         );
       names.add(v.name);
-      if (doc.variableIndex[v.name] !== v.id) {
+      if (!Object.hasOwn(doc.variableIndex, v.name) || doc.variableIndex[v.name] !== v.id) {
         return err(
           StateErrors.invalidExport(
             `variableIndex.${v.name}`,

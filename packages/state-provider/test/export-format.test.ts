@@ -73,6 +73,47 @@ describe("export format", () => {
     expect(Number.isNaN(parsed.value.records[0]?.value)).toBe(true);
   });
 
+  it("round-trips names and metadata keys that are Object.prototype members (__proto__, constructor)", () => {
+    const odd = [
+      record("var_p", "__proto__", "integer", 1),
+      record("var_c", "constructor", "string", "c"),
+      record("var_t", "toString", "boolean", true),
+    ].map((r) => ({ ...r, metadata: Object.fromEntries([["__proto__", "meta"]]) }));
+    const sessionMetadata = Object.fromEntries([["__proto__", "session"]]);
+    const parsed = parseExport(JSON.parse(JSON.stringify(buildExport("s", odd, sessionMetadata))));
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    expect(parsed.value.records.map((r) => r.name)).toEqual([
+      "__proto__",
+      "constructor",
+      "toString",
+    ]);
+    for (const r of parsed.value.records) {
+      expect(Object.keys(r.metadata)).toEqual(["__proto__"]);
+      expect(Object.getPrototypeOf(r.metadata)).toBe(Object.prototype);
+    }
+    expect(Object.keys(parsed.value.metadata)).toEqual(["__proto__"]);
+  });
+
+  it("does not take an inherited member for a missing name index entry", () => {
+    const doc = JSON.parse(
+      JSON.stringify(buildExport("s", [record("var_c", "constructor", "integer", 1)])),
+    );
+    doc.variableIndex = {};
+    const parsed = parseExport(doc);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toMatchObject({ path: "variableIndex.constructor" });
+  });
+
+  it("rejects a __proto__ key in the name index that names no variable", () => {
+    const doc = JSON.parse(JSON.stringify(document()));
+    doc.variableIndex = JSON.parse(
+      `{"__proto__": "var_1", ${JSON.stringify(doc.variableIndex).slice(1)}`,
+    );
+    const parsed = parseExport(doc);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toMatchObject({ path: "variableIndex.__proto__" });
+  });
+
   const REMOVE = Symbol("remove");
   /** Sets (or removes) the field at `path` of a JSON document. */
   function change(doc: unknown, path: string[], value: unknown): void {
