@@ -26,6 +26,7 @@ import type { GetVariableResponse__Input } from "./generated/snakepit/bridge/Get
 import type { Variable__Input } from "./generated/snakepit/bridge/Variable.js";
 import type { VariableUpdate__Input } from "./generated/snakepit/bridge/VariableUpdate.js";
 import type { WatchVariablesRequest__Output } from "./generated/snakepit/bridge/WatchVariablesRequest.js";
+import { define, own } from "./own-keys.js";
 import { loadBridgeProto, SERVICE_NAME } from "./proto.js";
 import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
 import { errorTrailer, toStatus } from "./status.js";
@@ -503,7 +504,7 @@ function batchGet(
   }
   const variables: Record<string, Variable__Input> = {};
   for (const [identifier, record] of got.value.found) {
-    variables[identifier] = toWireVariable(record, request.prefer_binary);
+    define(variables, identifier, toWireVariable(record, request.prefer_binary));
   }
   callback(null, { variables, missing_variables: [...got.value.missing] });
 }
@@ -529,15 +530,15 @@ function batchSet(
     }
     const decoded = decodeWireValue(
       current.type,
-      updates[identifier],
-      binary_updates[identifier],
+      own(updates, identifier),
+      own(binary_updates, identifier),
       current.name,
     );
     pending.set(identifier, decoded.ok ? { value: decoded.value } : { error: decoded.error });
   }
   const expectedVersions: Record<string, number> = {};
   for (const [identifier, version] of Object.entries(expected_versions)) {
-    if (version !== 0) expectedVersions[identifier] = version;
+    if (version !== 0) define(expectedVersions, identifier, version);
   }
   const written = store.update(session_id, pending, wireMetadata(metadata), {
     atomic,
@@ -545,7 +546,7 @@ function batchSet(
   });
   if (written.ok) {
     const versions: Record<string, number> = {};
-    for (const [identifier, record] of written.value) versions[identifier] = record.version;
+    for (const [identifier, record] of written.value) define(versions, identifier, record.version);
     callback(null, { success: true, errors: {}, new_versions: versions });
     return;
   }
@@ -557,11 +558,11 @@ function batchSet(
   // Item failures travel in `errors` (as the protocol says), the full error in the trailer.
   const errors: Record<string, string> = {};
   for (const [identifier, failure] of Object.entries(error.failed))
-    errors[identifier] = failure.message;
+    define(errors, identifier, failure.message);
   const versions: Record<string, number> = {};
   for (const identifier of error.applied) {
     const record = store.peekByIdentifier(session_id, identifier);
-    if (record !== undefined) versions[identifier] = record.version;
+    if (record !== undefined) define(versions, identifier, record.version);
   }
   callback(null, { success: false, errors, new_versions: versions }, errorTrailer(error));
 }

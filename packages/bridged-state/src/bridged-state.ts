@@ -24,6 +24,7 @@ import {
   type Written,
 } from "@dspex/state-provider";
 import { BridgeServer, type BridgeServerOptions } from "./bridge-server.js";
+import { define } from "./own-keys.js";
 import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
 
 export type ServeOptions = Omit<BridgeServerOptions, "store" | "storeOptions">;
@@ -255,7 +256,7 @@ export class BridgedState implements StateProvider<BridgedSession> {
     const got = this.store.getMany(state.sessionId, identifiers);
     if (!got.ok) return got;
     const values: Record<Identifier, VariableValue> = {};
-    for (const [identifier, record] of got.value.found) values[identifier] = record.value;
+    for (const [identifier, record] of got.value.found) define(values, identifier, record.value);
     return ok(values);
   }
 
@@ -279,7 +280,7 @@ export class BridgedState implements StateProvider<BridgedSession> {
     });
     if (!written.ok) return written;
     const versions: Record<Identifier, number> = {};
-    for (const [identifier, record] of written.value) versions[identifier] = record.version;
+    for (const [identifier, record] of written.value) define(versions, identifier, record.version);
     return ok({ state, versions });
   }
 

@@ -42,6 +42,7 @@ import type { Any__Output } from "./generated/google/protobuf/Any.js";
 import type { BridgeServiceClient } from "./generated/snakepit/bridge/BridgeService.js";
 import type { Variable__Output } from "./generated/snakepit/bridge/Variable.js";
 import type { VariableUpdate__Output } from "./generated/snakepit/bridge/VariableUpdate.js";
+import { define, own } from "./own-keys.js";
 import { loadBridgeProto } from "./proto.js";
 import { fromServiceError } from "./status.js";
 import { decodeWireValue, fromTimestamp } from "./wire-codec.js";
@@ -383,11 +384,11 @@ export class RemoteState implements StateProvider<RemoteSession> {
     if ("error" in answer) return err(answer.error);
     const values: Record<Identifier, VariableValue> = {};
     for (const identifier of identifiers) {
-      const variable = answer.response.variables[identifier];
+      const variable = own(answer.response.variables, identifier);
       if (variable === undefined) continue;
       const record = recordFromWire(state, variable);
       if (!record.ok) return record;
-      values[identifier] = record.value.value;
+      define(values, identifier, record.value.value);
     }
     return ok(values);
   }
@@ -408,8 +409,8 @@ export class RemoteState implements StateProvider<RemoteSession> {
     const expectedVersions: Record<string, number> = {};
     const unexpressible: string[] = [];
     for (const [identifier, version] of Object.entries(options.expectedVersions ?? {})) {
-      if (!(identifier in updates)) continue;
-      if (isWireVersion(version)) expectedVersions[identifier] = version;
+      if (!Object.hasOwn(updates, identifier)) continue;
+      if (isWireVersion(version)) define(expectedVersions, identifier, version);
       else unexpressible.push(identifier);
     }
     const unknown = identifiers.filter(
@@ -435,29 +436,29 @@ export class RemoteState implements StateProvider<RemoteSession> {
       const shape = state.shapes.get(identifier);
       if (shape === undefined) {
         // Unknown here: the server reports it (not_found) with the rest of the batch.
-        wireUpdates[identifier] = REJECTED_PLACEHOLDER("string");
+        define(wireUpdates, identifier, REJECTED_PLACEHOLDER("string"));
         continue;
       }
       if (unexpressible.includes(identifier)) {
-        const expected = options.expectedVersions?.[identifier] ?? 0;
-        localFailures[identifier] = StateErrors.versionConflict(
+        const expected = own(options.expectedVersions, identifier) ?? 0;
+        define(
+          localFailures,
           identifier,
-          expected,
-          versionsSeen.get(identifier) ?? 0,
+          StateErrors.versionConflict(identifier, expected, versionsSeen.get(identifier) ?? 0),
         );
-        wireUpdates[identifier] = REJECTED_PLACEHOLDER(shape.type);
+        define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
         continue;
       }
       const checked = checkValue(shape.name, shape.type, updates[identifier], shape.constraints);
       if (!checked.ok) {
-        localFailures[identifier] = checked.error;
+        define(localFailures, identifier, checked.error);
         // Sent as a value the server must reject, so an atomic batch applies nothing.
-        wireUpdates[identifier] = REJECTED_PLACEHOLDER(shape.type);
+        define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
         continue;
       }
       const encoded = encodeForWire(shape.type, checked.value);
-      wireUpdates[identifier] = encoded.any;
-      if (encoded.binary.length > 0) binaryUpdates[identifier] = encoded.binary;
+      define(wireUpdates, identifier, encoded.any);
+      if (encoded.binary.length > 0) define(binaryUpdates, identifier, encoded.binary);
     }
     const answer = await this.#call<{
       success: boolean;
@@ -481,10 +482,13 @@ export class RemoteState implements StateProvider<RemoteSession> {
     const carried = errorFromBatch(answer.trailer);
     const failed: Record<string, StateError> = {};
     for (const identifier of Object.keys(errors)) {
-      failed[identifier] =
-        localFailures[identifier] ??
-        carried?.failed[identifier] ??
-        StateErrors.validation(identifier, "value", errors[identifier] ?? "failed");
+      define(
+        failed,
+        identifier,
+        own(localFailures, identifier) ??
+          own(carried?.failed, identifier) ??
+          StateErrors.validation(identifier, "value", own(errors, identifier) ?? "failed"),
+      );
     }
     return err(StateErrors.partialFailure(failed, Object.keys(new_versions)));
   }

@@ -25,6 +25,7 @@ import {
   type VariableValue,
   writtenRecord,
 } from "@dspex/state-provider";
+import { define, own } from "./own-keys.js";
 
 export interface SessionStoreOptions {
   /** Idle time after which an unpinned session expires. Default 1 hour; `Infinity` never. */
@@ -421,9 +422,9 @@ export class SessionStore {
     // Two entries may name one variable (by id and by name): later ones see earlier ones.
     const pendingVersions = new Map<string, number>();
     for (const [identifier, pending] of updates) {
-      const expected = options.expectedVersions?.[identifier];
+      const expected = own(options.expectedVersions, identifier);
       const item = this.#prepare(s, identifier, pending, metadata, expected, pendingVersions);
-      if (!item.ok) failed[identifier] = item.error;
+      if (!item.ok) define(failed, identifier, item.error);
       else {
         prepared.push([identifier, item.value]);
         pendingVersions.set(item.value.current.id, item.value.current.version + 1);
