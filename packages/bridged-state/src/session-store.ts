@@ -566,7 +566,9 @@ export class SessionStore {
 
   #checkSize(name: string, type: VariableType, value: VariableValue): StateError | undefined {
     if (typeof value === "number" || typeof value === "boolean") return undefined;
-    if (typeof value === "string" && value.length * 3 + 2 <= this.#maxValueBytes) return undefined;
+    // Fast path only when even the worst case fits: a code unit is at most 6 bytes in JSON
+    // (control characters and lone surrogates are escaped as \uXXXX).
+    if (typeof value === "string" && value.length * 6 + 2 <= this.#maxValueBytes) return undefined;
     const bytes = Buffer.byteLength(encodeValueJson(type, value));
     if (bytes <= this.#maxValueBytes) return undefined;
     return StateErrors.limitExceeded(

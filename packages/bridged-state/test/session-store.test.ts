@@ -72,6 +72,26 @@ describe("SessionStore", () => {
     store.close();
   });
 
+  it("maxValueBytes measures a string as its JSON: escaped characters count in full", () => {
+    const store = new SessionStore({ maxValueBytes: 100 });
+    store.createSession("s");
+    // 30 characters, but `"\u0001"` is 6 bytes each in JSON: 182 bytes on the wire.
+    const controls = "\u0001".repeat(30);
+    expect(Buffer.byteLength(JSON.stringify(controls))).toBe(182);
+    const registered = store.register("s", { name: "c", type: "string", value: controls });
+    expect(!registered.ok && registered.error).toMatchObject({
+      code: "limit_exceeded",
+      limit: "maxValueBytes",
+    });
+    expect(!registered.ok && registered.error.message).toMatch(/182 bytes/);
+    expect(store.register("s", { name: "c", type: "string", value: "ok" }).ok).toBe(true);
+    const set = store.set("s", "c", controls);
+    expect(!set.ok && set.error).toMatchObject({ code: "limit_exceeded", limit: "maxValueBytes" });
+    const c = store.get("s", "c");
+    expect(c.ok && [c.value.value, c.value.version]).toEqual(["ok", 1]);
+    store.close();
+  });
+
   it("stats count operations", () => {
     const store = new SessionStore();
     store.createSession("s");
