@@ -116,7 +116,6 @@ export interface TestContext {
   readonly capabilities: Capabilities;
   /** Milliseconds any single call, a cleanup or an expected event may take. */
   readonly timeoutMs: number;
-  readonly resourceCheck: boolean;
   /** Fresh init options from the author's factory (a new session id each call). */
   initOptions(): InitOptions;
   /** Inits a new state (closed by the harness after the test) and fails the test on an error. */
@@ -132,6 +131,8 @@ export interface ConformanceTest {
   readonly name: string;
   /** The capability the backend must claim for this test to run. */
   readonly requires?: keyof Capabilities;
+  /** The leak check, which `options.resourceCheck: false` turns off (reported as skipped). */
+  readonly resourceCheck?: true;
   readonly run: (context: TestContext) => Promise<void>;
 }
 

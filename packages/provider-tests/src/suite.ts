@@ -68,9 +68,10 @@ export interface ConformanceOptions {
   /** Milliseconds a single cleanup, call-after-cleanup or awaited event may take. Default 5000. */
   readonly timeoutMs?: number;
   /**
-   * Whether "cleanup leaves no timers, sockets or other handles behind" compares
-   * `process.getActiveResourcesInfo()` before init and after cleanup. Default true; turn it off
-   * only when something outside the backend starts handles during tests.
+   * Whether "cleanup leaves no timers, sockets or other handles behind" runs: it records the
+   * handles created between init and cleanup (`node:async_hooks`) and fails on any left open.
+   * Default true; `false` reports the test as skipped. Turn it off only when something outside
+   * the backend starts handles during tests.
    */
   readonly resourceCheck?: boolean;
 }
@@ -118,6 +119,8 @@ export function providerTests(
   for (const definition of ALL_TESTS) {
     let reason: string | undefined;
     if (disabled.has(definition.name)) reason = "disabled by options.disable";
+    else if (definition.resourceCheck && options.resourceCheck === false)
+      reason = "disabled by options.resourceCheck";
     else if (definition.requires !== undefined && capabilities[definition.requires] !== true) {
       reason = `${provider.name} does not claim capability ${definition.requires}`;
     }
@@ -152,7 +155,6 @@ async function runOne(
     provider,
     capabilities,
     timeoutMs,
-    resourceCheck: options.resourceCheck ?? true,
     initOptions: makeInitOptions,
     async open(extra = {}) {
       const initOptions = { ...makeInitOptions(), ...extra };

@@ -10,6 +10,7 @@ export const DEFECT_TABLE: Readonly<
       "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
       "[atomicUpdates] a failing batch applies nothing: values, versions and metadata unchanged",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+      "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
       "[streaming] a failed write sends no event",
     ],
   },
@@ -18,17 +19,21 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+      "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
     ],
   },
   "version-does-not-move": {
     what: "setVariable leaves the version where it was",
     caughtBy: [
+      "names that are Object.prototype members (__proto__, constructor, toString) are ordinary names in every call",
       "setVariable works by name and by id and returns the new version",
       "version is 1 at registration and moves by exactly one per successful set",
       "listVariables returns full records in registration order",
       "updateVariables applies every update: +1 version each, metadata merged, versions keyed as given",
+      "a batch naming one variable twice (by name and by id) applies both in order",
       "[compareAndSet] setVariable with the current expectedVersion succeeds; a stale one answers version_conflict and changes nothing",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+      "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
       "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "import merges: a record with an existing id replaces it, new ones are added, others are kept",
@@ -84,6 +89,7 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "every type is accepted and its value normalised",
       "a stored value cannot be changed through the caller's objects",
+      "a value written by set, updateVariables or import cannot be changed through the caller's objects afterwards",
       "a 4096-dimension embedding survives register, set, get and export/import",
     ],
   },
@@ -104,6 +110,7 @@ export const DEFECT_TABLE: Readonly<
   "getVariables-fails-on-missing": {
     what: "getVariables answers not_found instead of skipping a missing identifier",
     caughtBy: [
+      "names that are Object.prototype members (__proto__, constructor, toString) are ordinary names in every call",
       "deleteVariable by name: name and id stop resolving everywhere",
       "getVariables returns the found identifiers as given and skips the missing",
     ],
@@ -111,6 +118,7 @@ export const DEFECT_TABLE: Readonly<
   "list-sorted-by-name": {
     what: "listVariables (and export) order by name, not registration",
     caughtBy: [
+      "names that are Object.prototype members (__proto__, constructor, toString) are ordinary names in every call",
       "listVariables returns full records in registration order",
       "exportState produces a document parseExport accepts, with every variable keyed by id",
     ],
@@ -120,12 +128,14 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "[compareAndSet] setVariable with the current expectedVersion succeeds; a stale one answers version_conflict and changes nothing",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
+      "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
       "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
     ],
   },
   "import-not-validated": {
     what: "importState stores the document's variables without parseExport",
     caughtBy: [
+      "a value written by set, updateVariables or import cannot be changed through the caller's objects afterwards",
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "malformed exports are rejected with invalid_export and change nothing",
       "init with existingState imports it",
@@ -225,5 +235,25 @@ export const DEFECT_TABLE: Readonly<
   "contract-version-mismatch": {
     what: "reports contractVersion 2.0.0",
     caughtBy: ["contractVersion has the major version of CONTRACT_VERSION"],
+  },
+  "writes-keep-caller-arrays": {
+    what: "register copies the value, but setVariable and updateVariables store the caller's array",
+    caughtBy: [
+      "every type is accepted and its value normalised",
+      "a value written by set, updateVariables or import cannot be changed through the caller's objects afterwards",
+    ],
+  },
+  "result-keys-assigned": {
+    what: "getVariables and updateVariables build their results by assignment, so a `__proto__` key is lost",
+    caughtBy: [
+      "names that are Object.prototype members (__proto__, constructor, toString) are ordinary names in every call",
+    ],
+  },
+  "batch-repeat-reads-stale-record": {
+    what: "a batch naming one variable twice (name and id) checks and writes both entries from the stored record",
+    caughtBy: [
+      "a batch naming one variable twice (by name and by id) applies both in order",
+      "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
+    ],
   },
 };

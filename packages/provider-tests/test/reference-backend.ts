@@ -62,6 +62,9 @@ export const DEFECTS = [
   "cleanup-hangs-second-time",
   "closed-not-answered",
   "contract-version-mismatch",
+  "writes-keep-caller-arrays",
+  "result-keys-assigned",
+  "batch-repeat-reads-stale-record",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -167,7 +170,17 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       has("constraints-ignored-on-set") ? {} : record.constraints,
     );
     if (checked.ok && has("values-not-normalised")) return ok(value as VariableValue);
+    if (checked.ok && has("writes-keep-caller-arrays") && Array.isArray(value))
+      return ok(value as VariableValue);
     return checked;
+  }
+
+  /** Result objects keyed by identifiers: `__proto__` must stay an ordinary own key. */
+  function keyed<T>(entries: [string, T][]): Record<string, T> {
+    if (!has("result-keys-assigned")) return Object.fromEntries(entries);
+    const out: Record<string, T> = {};
+    for (const [key, value] of entries) out[key] = value;
+    return out;
   }
 
   function importInto(store: Store, document: unknown): Result<undefined> {
@@ -317,20 +330,26 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         if (record) values.push([identifier, record.value]);
         else if (has("getVariables-fails-on-missing")) return err(StateErrors.notFound(identifier));
       }
-      return ok(Object.fromEntries(values));
+      return ok(keyed(values));
     },
 
     async updateVariables(h, updates, metadata, batchOptions) {
       if (isClosed(h)) return closedError();
       const update = checkMetadata(metadata ?? EMPTY_METADATA);
       if (!update.ok) return update;
-      const failed: Record<string, StateError> = {};
-      const planned: [string, VariableRecord, VariableValue][] = [];
+      const failed: [string, StateError][] = [];
+      const planned: [string, VariableRecord, VariableRecord][] = [];
       const applied: string[] = [];
       const undo: VariableRecord[] = [];
-      const versions: Record<string, number> = {};
+      const versions: [string, number][] = [];
+      // A variable named twice (by name and by id): the later entry sees the earlier one's write.
+      const pending = new Map<string, VariableRecord>();
       for (const [identifier, value] of Object.entries(updates)) {
-        const record = resolve(h.store, identifier);
+        const stored = resolve(h.store, identifier);
+        const record =
+          stored && !has("batch-repeat-reads-stale-record")
+            ? (pending.get(stored.id) ?? stored)
+            : stored;
         const expected = batchOptions?.expectedVersions?.[identifier];
         let problem: StateError | undefined;
         let checkedValue: VariableValue | undefined;
@@ -347,32 +366,33 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           else problem = checked.error;
         }
         if (problem) {
-          failed[identifier] = problem;
+          failed.push([identifier, problem]);
           if (has("batch-claims-atomic-applies-half"))
-            return err(StateErrors.partialFailure(failed, []));
+            return err(StateErrors.partialFailure(keyed(failed), []));
           continue;
         }
+        const next = written(record!, checkedValue!, update.value);
+        pending.set(next.id, next);
         if (
           has("batch-claims-atomic-applies-half") ||
           has("events-for-failed-batch") ||
           !capabilities.atomicUpdates
         ) {
-          const next = written(record!, checkedValue!, update.value);
           commit(h.store, next, "updated", record!.value);
           undo.push(record!);
           applied.push(identifier);
-          versions[identifier] = next.version;
+          versions.push([identifier, next.version]);
         } else {
-          planned.push([identifier, record!, checkedValue!]);
+          planned.push([identifier, record!, next]);
         }
       }
-      if (Object.keys(failed).length > 0) {
+      if (failed.length > 0) {
         // Rolls the state back, but the events already went out.
         if (has("events-for-failed-batch"))
-          for (const record of undo) h.store.records.set(record.id, record);
+          for (const record of undo.reverse()) h.store.records.set(record.id, record);
         return err(
           StateErrors.partialFailure(
-            failed,
+            keyed(failed),
             has("non-atomic-batch-misreports-applied")
               ? []
               : capabilities.atomicUpdates
@@ -381,12 +401,11 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           ),
         );
       }
-      for (const [identifier, record, value] of planned) {
-        const next = written(record, value, update.value);
+      for (const [identifier, record, next] of planned) {
         commit(h.store, next, "updated", record.value);
-        versions[identifier] = next.version;
+        versions.push([identifier, next.version]);
       }
-      return ok({ state: h, versions });
+      return ok({ state: h, versions: keyed(versions) });
     },
 
     async deleteVariable(h, identifier) {

@@ -86,6 +86,18 @@ describe("providerTests", () => {
     ).toThrow(/disable names no test/);
   });
 
+  test("resourceCheck: false reports the leak test as skipped rather than passing it unchecked", async () => {
+    const name = "cleanup leaves no timers, sockets or other handles behind";
+    const outcome = await runSuite(referenceBackend({ defect: "cleanup-leaves-timer" }), {
+      resourceCheck: false,
+      disable: CONFORMANCE_TESTS.map((t) => t.name).filter((n) => n !== name),
+    });
+    expect(outcome.passed).toEqual([]);
+    expect(outcome.skipped).toContain(name);
+    const report = providerTests(() => {}, referenceBackend(), { resourceCheck: false });
+    expect(report.skipped).toContainEqual({ name, reason: "disabled by options.resourceCheck" });
+  });
+
   test("a backend without atomicUpdates runs the exact partial_failure test in its non-atomic form", async () => {
     const outcome = await runSuite(
       referenceBackend({ defect: "non-atomic-batch-misreports-applied" }),

@@ -67,6 +67,18 @@ export const batchTests: ConformanceTest[] = [
     },
   },
   {
+    name: "a batch naming one variable twice (by name and by id) applies both in order",
+    async run({ open }) {
+      const s = await open();
+      const id = await s.add("x", "integer", 1);
+      const written = must(await s.update({ x: 2, [id]: 3 }), "updateVariables x twice");
+      assert.deepEqual({ ...written.versions }, { x: 2, [id]: 3 });
+      const record = await s.mustRecord(id);
+      assert.equal(record.value, 3);
+      assert.equal(record.version, 3, "each entry is one write");
+    },
+  },
+  {
     name: "updateVariables with an empty batch succeeds and changes nothing",
     async run({ open }) {
       const s = await open();

@@ -67,6 +67,33 @@ export const compareAndSetTests: ConformanceTest[] = [
     },
   },
   {
+    name: "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
+    requires: "compareAndSet",
+    async run({ open, capabilities }) {
+      const s = await open();
+      const id = await s.add("x", "integer", 1);
+      const written = must(
+        await s.update({ x: 2, [id]: 3 }, undefined, { expectedVersions: { x: 1, [id]: 2 } }),
+        "update x at 1, then at 2",
+      );
+      assert.deepEqual({ ...written.versions }, { x: 2, [id]: 3 });
+      const before = plainRecord(await s.mustRecord(id));
+      const error = mustFail(
+        await s.update({ x: 4, [id]: 5 }, undefined, { expectedVersions: { x: 3, [id]: 3 } }),
+        "partial_failure",
+        "both entries expecting version 3",
+      );
+      assert.deepEqual(Object.keys(error.failed), [id]);
+      assert.equal(error.failed[id]?.code, "version_conflict");
+      if (capabilities.atomicUpdates) {
+        assert.deepStrictEqual(plainRecord(await s.mustRecord(id)), before);
+      } else {
+        assert.deepEqual([...error.applied], ["x"]);
+        assert.equal((await s.mustRecord(id)).version, 4);
+      }
+    },
+  },
+  {
     name: `[compareAndSet] ${WRITERS} concurrent compare-and-set increment loops lose no increment`,
     requires: "compareAndSet",
     async run({ open }) {

@@ -83,8 +83,8 @@ export const lifecycleTests: ConformanceTest[] = [
   },
   {
     name: "cleanup leaves no timers, sockets or other handles behind",
-    async run({ open, close, resourceCheck, capabilities, timeoutMs }) {
-      if (!resourceCheck) return;
+    resourceCheck: true,
+    async run({ open, close, capabilities, timeoutMs }) {
       const tracker = trackHandles();
       try {
         const s = await open();

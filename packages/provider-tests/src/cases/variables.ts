@@ -256,6 +256,52 @@ export const registerTests: ConformanceTest[] = [
     },
   },
   {
+    name: "a value written by set, updateVariables or import cannot be changed through the caller's objects afterwards",
+    async run({ open }) {
+      const s = await open();
+      await s.add("vec", "embedding", [0, 0, 0]);
+      await s.add("ten", "tensor", { shape: [3], data: [0, 0, 0] });
+      const setVector = [1, 2, 3];
+      const setTensor = { shape: [3], data: [1, 2, 3] };
+      must(await s.set("vec", setVector), "set vec");
+      must(await s.set("ten", setTensor), "set ten");
+      setVector[0] = 99;
+      setTensor.data[0] = 99;
+      setTensor.shape[0] = 1;
+      assert.deepStrictEqual(normalise(must(await s.get("vec"), "get vec after set")), [1, 2, 3]);
+      assert.deepStrictEqual(normalise(must(await s.get("ten"), "get ten after set")), {
+        shape: [3],
+        data: [1, 2, 3],
+      });
+      const batchVector = [4, 5, 6];
+      const batchTensor = { shape: [3], data: [4, 5, 6] };
+      must(await s.update({ vec: batchVector, ten: batchTensor }), "updateVariables");
+      batchVector[0] = 99;
+      batchTensor.data[0] = 99;
+      assert.deepStrictEqual(normalise(must(await s.get("vec"), "get vec after batch")), [4, 5, 6]);
+      assert.deepStrictEqual(normalise(must(await s.get("ten"), "get ten after batch")), {
+        shape: [3],
+        data: [4, 5, 6],
+      });
+      const document = JSON.parse(JSON.stringify(must(await s.export(), "export")));
+      const copy = await open();
+      must(await copy.import(document), "import");
+      for (const variable of Object.values(document.variables) as { value: unknown }[]) {
+        const value = variable.value as number[] | { data: number[] };
+        if (Array.isArray(value)) value[0] = 99;
+        else value.data[0] = 99;
+      }
+      assert.deepStrictEqual(
+        normalise(must(await copy.get("vec"), "get vec after import")),
+        [4, 5, 6],
+      );
+      assert.deepStrictEqual(normalise(must(await copy.get("ten"), "get ten after import")), {
+        shape: [3],
+        data: [4, 5, 6],
+      });
+    },
+  },
+  {
     name: "special floats NaN, Infinity and -Infinity are stored",
     async run({ open }) {
       const s = await open();
@@ -343,6 +389,41 @@ export const readTests: ConformanceTest[] = [
       assert.equal(must(await s.get(firstId), "get by the shared identifier"), "by id");
       must(await s.delete("first"), "delete first");
       assert.equal(must(await s.get(firstId), "get after the id's owner is gone"), "by name");
+    },
+  },
+  {
+    name: "names that are Object.prototype members (__proto__, constructor, toString) are ordinary names in every call",
+    async run({ open }) {
+      const s = await open();
+      const odd = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+      const ids: string[] = [];
+      for (const [i, name] of odd.entries()) ids.push(await s.add(name, "integer", i));
+      for (const [i, name] of odd.entries())
+        assert.equal(must(await s.get(name), `get ${name}`), i);
+      const own = (object: object, key: string) =>
+        Object.getOwnPropertyDescriptor(object, key)?.value as unknown;
+      const values = must(await s.getMany([...odd, "missing"]), "getVariables");
+      assert.deepEqual(Object.keys(values).sort(), [...odd].sort(), "getVariables keys");
+      for (const [i, name] of odd.entries()) assert.equal(own(values, name), i, `values.${name}`);
+      const written = must(
+        await s.update(Object.fromEntries(odd.map((name, i) => [name, i + 10]))),
+        "updateVariables",
+      );
+      assert.deepEqual(Object.keys(written.versions).sort(), [...odd].sort(), "versions keys");
+      for (const name of odd) assert.equal(own(written.versions, name), 2, `versions.${name}`);
+      const error = mustFail(
+        await s.update(Object.fromEntries([["__proto__", "ten"]])),
+        "partial_failure",
+        "a failing update of __proto__",
+      );
+      assert.deepEqual(Object.keys(error.failed), ["__proto__"], "failed keys");
+      const document = JSON.parse(JSON.stringify(must(await s.export(), "export")));
+      const copy = await open();
+      must(await copy.import(document), "import");
+      assert.deepEqual(
+        (await copy.mustList()).map((r) => [r.id, r.name, r.value]),
+        odd.map((name, i) => [ids[i], name, i + 10]),
+      );
     },
   },
 ];
