@@ -351,6 +351,9 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     const entries = new Array<Entry>(identifiers.length);
     const values = new Array<VariableValue>(identifiers.length);
     let failed: Record<string, StateError> | undefined;
+    // A variable named twice (by name and by id) is written twice: the second expectation is
+    // checked against the version the first entry will have written.
+    const pending = expectedVersions === undefined ? undefined : new Map<Entry, number>();
     // Validate everything first: nothing is applied unless every update passes.
     for (let i = 0; i < identifiers.length; i++) {
       const identifier = identifiers[i]!;
@@ -359,13 +362,15 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
       if (entry === undefined) {
         problem = StateErrors.notFound(identifier);
       } else {
+        const version = pending?.get(entry) ?? entry.record.version;
         const expected =
           expectedVersions !== undefined && Object.hasOwn(expectedVersions, identifier)
             ? expectedVersions[identifier]
             : undefined;
-        if (expected !== undefined && expected !== entry.record.version) {
-          problem = StateErrors.versionConflict(identifier, expected, entry.record.version);
+        if (expected !== undefined && expected !== version) {
+          problem = StateErrors.versionConflict(identifier, expected, version);
         } else {
+          pending?.set(entry, version + 1);
           const checked = checkValue(
             entry.record.name,
             entry.record.type,
