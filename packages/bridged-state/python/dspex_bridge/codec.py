@@ -173,6 +173,33 @@ def unpack(dtype: str, raw: bytes) -> List[float]:
     return values.tolist()
 
 
+def decode_binary(var_type: str, header_text: bytes, raw: bytes) -> AnyValue:
+    """An embedding or tensor from binary bytes and their JSON header; refuses exactly what
+    decodeBinary in binary-format.ts refuses, so both languages read the format alike."""
+    if var_type not in ARRAY_TYPES:
+        raise ValidationError(f"binary values are only for embedding and tensor, not {var_type}")
+    try:
+        header = json.loads(header_text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationError(f"binary header is not valid JSON: {header_text[:80]!r}") from None
+    if not isinstance(header, dict):
+        raise ValidationError(f"binary header must be {{\"dtype\", \"shape\"}}, got {header!r}")
+    dtype, shape = header.get("dtype"), header.get("shape")
+    if dtype not in _DTYPE_CODES:
+        raise ValidationError(f"binary dtype must be \"float64\" or \"float32\", got {dtype!r}")
+    if (not isinstance(shape, list)
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+            or (var_type == "embedding" and len(shape) != 1)):
+        expected = "[n]" if var_type == "embedding" else "a list of non-negative integers"
+        raise ValidationError(f"binary shape must be {expected}, got {shape!r}")
+    count = math.prod(shape)
+    needed = count * array(_DTYPE_CODES[dtype]).itemsize
+    if len(raw) != needed:
+        raise ValidationError(f"binary value has {len(raw)} bytes, shape {shape} as {dtype} needs {needed}")
+    data = unpack(dtype, raw)
+    return data if var_type == "embedding" else {"shape": shape, "data": data}
+
+
 def _from_json(var_type: str, parsed: AnyValue) -> AnyValue:
     if var_type == "float":
         if isinstance(parsed, str) and parsed in _JSON_TO_SPECIAL:
@@ -191,16 +218,12 @@ def decode(packed: any_pb2.Any, binary: bytes = b"", var_type: Optional[str] = N
     """The Python value of an Any (and binary_value when non-empty)."""
     if var_type is None or packed.type_url:
         var_type = type_from_url(packed.type_url)
+    if binary:  # as on the server: non-empty bytes mean the Any holds the binary header
+        return decode_binary(var_type, packed.value, binary)
     try:
         parsed = json.loads(packed.value.decode("utf-8")) if packed.value else None
     except (UnicodeDecodeError, ValueError) as cause:
         raise ValidationError(f"{var_type} value is not valid JSON ({cause})") from None
-    if binary:
-        if not isinstance(parsed, dict) or "dtype" not in parsed:
-            raise ValidationError("binary value without a {dtype, shape} header in the Any")
-        data = unpack(parsed["dtype"], binary)
-        shape = list(parsed.get("shape") or [len(data)])
-        return data if var_type == "embedding" else {"shape": shape, "data": data}
     return _from_json(var_type, parsed)
 
 

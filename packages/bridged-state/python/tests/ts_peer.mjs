@@ -235,6 +235,33 @@ Object.assign(ops, {
   },
 });
 
+// ---- The package's binary format (binary-format.ts), on its own: no server in between ----
+let binaryFormat;
+async function binary() {
+  binaryFormat ??= await import("@dspex/bridged-state");
+  return binaryFormat;
+}
+
+Object.assign(ops, {
+  // encodeBinary(type, value, dtype) -> the JSON header and the bytes (base64).
+  async binEncode({ type, value, dtype }) {
+    const { header, bytes } = (await binary()).encodeBinary(type, value, dtype);
+    return { header, bytes: bytes.toString("base64") };
+  },
+  // decodeBinary(type, header, bytes) -> the value as JSON, or the error message it answered.
+  async binDecode({ type, header, bytes }) {
+    const decoded = (await binary()).decodeBinary(type, header, Buffer.from(bytes, "base64"));
+    if (!decoded.ok) return { ok: false, message: decoded.error.message };
+    const value = decoded.value;
+    return {
+      ok: true,
+      value: ArrayBuffer.isView(value)
+        ? Array.from(value)
+        : { shape: value.shape, data: Array.from(value.data) },
+    };
+  },
+});
+
 const lines = createInterface({ input: process.stdin });
 lines.on("line", async (line) => {
   const request = JSON.parse(line);
