@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   type Constraints,
   checkConstraints,
+  checkExpectedVersion,
   checkMetadata,
   checkName,
   checkRegistration,
@@ -307,5 +308,21 @@ describe("checkRegistration", () => {
       }),
     );
     expect(error).toMatchObject({ code: "validation_failed", rule: "max", variable: "max_tokens" });
+  });
+});
+
+describe("checkExpectedVersion", () => {
+  it("accepts non-negative safe integers (0 matches no variable)", () => {
+    for (const version of [0, 1, 7, Number.MAX_SAFE_INTEGER])
+      expect(checkExpectedVersion(version, "x")).toEqual({ ok: true, value: version });
+  });
+
+  it("answers invalid_argument naming the identifier and the value for anything else", () => {
+    for (const version of [-1, 1.5, "2", Number.NaN, null, 2 ** 53, 2n]) {
+      const error = rejection(checkExpectedVersion(version, "temperature"));
+      expect(error.code).toBe("invalid_argument");
+      expect(error.message).toContain('"temperature"');
+    }
+    expect(rejection(checkExpectedVersion(-1, "t")).message).toContain("-1");
   });
 });

@@ -492,6 +492,21 @@ export function checkRegistration(input: RegistrationInput): Result<CheckedRegis
   });
 }
 
+/**
+ * Checks a compare-and-set expectation: a non-negative safe integer. 0 is allowed and simply
+ * matches no variable (versions start at 1); anything else is the caller's mistake.
+ */
+export function checkExpectedVersion(expected: unknown, identifier: unknown): Result<number> {
+  if (typeof expected === "number" && Number.isSafeInteger(expected) && expected >= 0) {
+    return ok(expected);
+  }
+  return err(
+    StateErrors.invalidArgument(
+      `expected version for ${describeValue(identifier)} must be a non-negative integer, got ${describeValue(expected)}`,
+    ),
+  );
+}
+
 /** Merges update metadata into a record's metadata (set semantics: new keys win). */
 export function mergeMetadata(current: Metadata, update: Metadata): Metadata {
   if (update === EMPTY_METADATA || Object.keys(update).length === 0) return current;
