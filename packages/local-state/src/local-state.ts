@@ -6,6 +6,7 @@ import {
   type Capabilities,
   type Changed,
   CONTRACT_VERSION,
+  checkExpectedVersion,
   checkMetadata,
   checkRegistration,
   checkValue,
@@ -108,8 +109,9 @@ const processTag = randomUUID().slice(0, 6);
 
 function newId(session: LocalSession): string {
   let id: string;
+  // Ids resolve before names: an id equal to an existing name would hide that variable.
   do id = `var_${(++idCounter).toString(36)}_${processTag}`;
-  while (session.byId.has(id));
+  while (session.byId.has(id) || session.byName.has(id));
   return id;
 }
 
@@ -129,6 +131,20 @@ function define<T>(target: Record<string, T>, key: string, value: T): void {
   } else {
     target[key] = value;
   }
+}
+
+/** An optional options argument: absent or null means none; anything but an object is a mistake. */
+function optionsObject<T extends object>(
+  options: T | null | undefined,
+  call: string,
+): Result<Partial<T>> {
+  if (options === undefined || options === null) return ok({});
+  if (typeof options !== "object" || Array.isArray(options)) {
+    return err(
+      StateErrors.invalidArgument(`${call} expects an options object, got ${typeof options}`),
+    );
+  }
+  return ok(options);
 }
 
 /** Stores parsed records: replaces those whose id exists, appends the rest; all or nothing. */
@@ -176,8 +192,10 @@ function importRecords(
 export function createLocalState(options: LocalStateOptions = {}): StateProvider<LocalStateHandle> {
   const onSubscriberError = options.onSubscriberError;
 
-  async function init(initOptions: InitOptions = {}): Promise<Result<LocalStateHandle>> {
-    const { sessionId, existingState } = initOptions;
+  async function init(options?: InitOptions | null): Promise<Result<LocalStateHandle>> {
+    const initOptions = optionsObject(options, "init");
+    if (!initOptions.ok) return initOptions;
+    const { sessionId, existingState, metadata: sessionMetadata } = initOptions.value;
     if (sessionId !== undefined && (typeof sessionId !== "string" || sessionId === "")) {
       return err(
         StateErrors.invalidArgument(
@@ -185,7 +203,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
         ),
       );
     }
-    const metadata = checkMetadata(initOptions.metadata);
+    const metadata = checkMetadata(sessionMetadata);
     if (!metadata.ok) return metadata;
     if (existingState === undefined) {
       return ok(
@@ -209,10 +227,13 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     name: string,
     type: VariableType,
     initialValue: unknown,
-    registerOptions: RegisterOptions = {},
+    options?: RegisterOptions | null,
   ): Promise<Result<Registered<LocalStateHandle>>> {
     const session = state as LocalSession;
     if (session.closed) return closedResult;
+    const checkedOptions = optionsObject(options, "registerVariable");
+    if (!checkedOptions.ok) return checkedOptions;
+    const registerOptions = checkedOptions.value;
     const checked = checkRegistration({
       name,
       type,
@@ -281,8 +302,11 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     if (entry === undefined) return err(StateErrors.notFound(identifier));
     const current = entry.record;
     const expected = writeOptions?.expectedVersion;
-    if (expected !== undefined && expected !== current.version) {
-      return err(StateErrors.versionConflict(identifier, expected, current.version));
+    if (expected !== undefined) {
+      const checkedExpected = checkExpectedVersion(expected, identifier);
+      if (!checkedExpected.ok) return checkedExpected;
+      if (expected !== current.version)
+        return err(StateErrors.versionConflict(identifier, expected, current.version));
     }
     const checked = checkValue(current.name, current.type, value, current.constraints);
     if (!checked.ok) return checked;
@@ -348,6 +372,24 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     }
     const expectedVersions = batchOptions?.expectedVersions;
     const identifiers = Object.keys(updates);
+    if (expectedVersions !== undefined) {
+      if (
+        typeof expectedVersions !== "object" ||
+        expectedVersions === null ||
+        Array.isArray(expectedVersions)
+      ) {
+        return err(
+          StateErrors.invalidArgument(
+            "updateVariables expects expectedVersions as an object of identifier → version",
+          ),
+        );
+      }
+      for (const identifier of identifiers) {
+        if (!Object.hasOwn(expectedVersions, identifier)) continue;
+        const checkedExpected = checkExpectedVersion(expectedVersions[identifier], identifier);
+        if (!checkedExpected.ok) return checkedExpected;
+      }
+    }
     const entries = new Array<Entry>(identifiers.length);
     const values = new Array<VariableValue>(identifiers.length);
     let failed: Record<string, StateError> | undefined;

@@ -42,6 +42,57 @@ describe("LocalState specifics", () => {
     await LocalState.cleanup(b);
   });
 
+  test("a new id never equals the name of an existing variable (the name would stop resolving)", async () => {
+    const state = unwrap(await LocalState.init());
+    const first = unwrap(await LocalState.registerVariable(state, "first", "integer", 1)).id;
+    const [, counter, tag] = first.split("_");
+    // The id the registration after the next one would get, taken as a name by the next one.
+    const upcoming = `var_${(Number.parseInt(counter!, 36) + 2).toString(36)}_${tag}`;
+    unwrap(await LocalState.registerVariable(state, upcoming, "string", "by name"));
+    const third = unwrap(await LocalState.registerVariable(state, "third", "integer", 3)).id;
+    expect(third).not.toBe(upcoming);
+    expect(unwrap(await LocalState.getVariable(state, upcoming))).toBe("by name");
+    await LocalState.cleanup(state);
+  });
+
+  test("wrong argument types answer an error and never throw", async () => {
+    const state = unwrap(await LocalState.init());
+    unwrap(await LocalState.registerVariable(state, "x", "integer", 1));
+    const code = async (call: Promise<{ ok: boolean; error?: { code: string } }>) => {
+      const result = await call;
+      return result.ok ? "ok" : result.error?.code;
+    };
+    const anyArg = null as never;
+    expect(await code(LocalState.init(anyArg))).toBe("ok");
+    expect(await code(LocalState.init("s" as never))).toBe("invalid_argument");
+    expect(await code(LocalState.registerVariable(state, "y", "integer", 1, anyArg))).toBe("ok");
+    expect(await code(LocalState.registerVariable(state, "z", "integer", 1, 5 as never))).toBe(
+      "invalid_argument",
+    );
+    expect(await code(LocalState.setVariable(state, "x", 2, undefined, anyArg))).toBe("ok");
+    for (const expectedVersion of [-1, 1.5, "2", Number.NaN, null]) {
+      const options = { expectedVersion } as never;
+      expect(await code(LocalState.setVariable(state, "x", 3, undefined, options))).toBe(
+        "invalid_argument",
+      );
+      const batch = { expectedVersions: { x: expectedVersion } } as never;
+      expect(await code(LocalState.updateVariables(state, { x: 3 }, undefined, batch))).toBe(
+        "invalid_argument",
+      );
+    }
+    for (const expectedVersions of [null, 5, "x"]) {
+      const batch = { expectedVersions } as never;
+      expect(await code(LocalState.updateVariables(state, { x: 3 }, undefined, batch))).toBe(
+        "invalid_argument",
+      );
+    }
+    expect(await code(LocalState.updateVariables(state, { x: 3 }, undefined, anyArg))).toBe("ok");
+    const record = unwrap(await LocalState.getVariableRecord(state, "x"));
+    expect(record.value).toBe(3);
+    expect(record.version).toBe(3);
+    await LocalState.cleanup(state);
+  });
+
   test("records and values handed out are frozen", async () => {
     const state = unwrap(await LocalState.init());
     unwrap(await LocalState.registerVariable(state, "v", "embedding", [1, 2]));
