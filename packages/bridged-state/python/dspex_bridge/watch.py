@@ -149,6 +149,9 @@ class VariableCache:
         self._retry = (retry_initial, retry_max)
         self._entries: Dict[str, _Entry] = {}  # by name and by id
         self._floors: Dict[str, float] = {}  # identifier -> version own writes reached
+        # name -> id this client registered under it, until the stream delivers that id: older
+        # messages still in flight about a variable the name belonged to before are skipped.
+        self._pins: Dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._changed = threading.Condition(self._lock)
@@ -216,9 +219,15 @@ class VariableCache:
         self.note_write(identifier, math.inf)
 
     def note_register(self, name: str, var_id: str) -> None:
+        """This client registered `var_id` as `name`: a variable cached under that name before
+        (deleted meanwhile, the stream not caught up yet) must no longer answer for it."""
         with self._lock:
             self._floors.pop(name, None)
             self._floors.pop(var_id, None)
+            self._pins[name] = var_id
+            entry = self._entries.get(name)
+            if entry is not None and entry.id != var_id:
+                self._drop(entry)
 
     def _drop(self, entry: _Entry) -> None:
         for key in (entry.id, entry.name):
@@ -235,9 +244,16 @@ class VariableCache:
             if kind == "deleted":
                 for key in (message.variable_id, record.name if record else ""):
                     entry = self._entries.get(key)
-                    if entry is not None:
+                    if entry is not None and entry.id == message.variable_id:
                         self._drop(entry)
+                if record is not None and self._pins.get(record.name) == message.variable_id:
+                    del self._pins[record.name]
             elif record is not None:
+                pinned = self._pins.get(record.name)
+                if pinned is not None:
+                    if pinned != record.id:  # about the variable the name had before ours
+                        return
+                    del self._pins[record.name]
                 self._aliases[record.name] = record.id
                 self._aliases[record.id] = record.name
                 floor = max(self._floors.get(record.id, 0), self._floors.get(record.name, 0))
@@ -258,6 +274,7 @@ class VariableCache:
         with self._changed:
             self._entries = {}
             self._floors = {}
+            self._pins = {}
             self._last_message = 0.0
             self._changed.notify_all()
 

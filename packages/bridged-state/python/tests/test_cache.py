@@ -1,5 +1,7 @@
 """The read cache: fed only by a watch stream, bypassed when it cannot vouch for a value."""
 
+import queue
+import threading
 import time
 import uuid
 
@@ -144,4 +146,47 @@ def test_cached_reads_never_go_backwards_during_typescript_writes(client, peer):
     peer.result(pending)
     assert seen == sorted(seen) and seen[-1] == 200  # monotonic, and it caught up
     assert cache.hits > len(set(seen))  # most reads came from the cache
+    ctx.cleanup()
+
+
+def _hold_stream(cache):
+    """Delivers the cache's stream messages (heartbeats aside) one per `release()`, so a test can
+    look at the cache between two of them."""
+    permits, applied = threading.Semaphore(0), queue.Queue()
+    deliver = cache._apply
+
+    def held(message):
+        if message.update_type != "heartbeat":
+            assert permits.acquire(timeout=10), "the test never released this message"
+        deliver(message)
+        if message.update_type != "heartbeat":
+            applied.put(message.update_type)
+
+    cache._apply = held
+
+    def release():
+        permits.release()
+        return applied.get(timeout=5)
+
+    return release
+
+
+def test_own_register_is_never_shadowed_by_the_variable_it_replaced(client, peer):
+    # TypeScript deletes x and Python registers a new x before the stream delivered the
+    # deletion: reads of x must answer the new variable, never the deleted one's cached value.
+    ctx = client.session(f"c-{uuid.uuid4().hex[:8]}")
+    ctx.register("x", "integer", 1)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("x")
+    release = _hold_stream(cache)
+    peer.call("set", session=ctx.session_id, name="x", type="integer", value=2)
+    peer.call("delete", session=ctx.session_id, name="x")
+    new_id = ctx.register("x", "string", "fresh")
+    assert ctx.get("x") == "fresh"
+    for expected in ("value_change", "deleted", "registered"):
+        assert release() == expected
+        assert ctx.get("x") == "fresh", f"after the {expected} message"
+    assert cache.cached_version(new_id) == 1
+    hits = cache.hits
+    assert ctx.get("x") == "fresh" and cache.hits == hits + 1  # the new x is served from the cache
     ctx.cleanup()
