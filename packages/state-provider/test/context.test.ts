@@ -249,6 +249,54 @@ describe("Context watches", () => {
   });
 });
 
+describe("Context with wrong argument types", () => {
+  it("every method answers a result (or ok) and never throws or rejects", async () => {
+    const { context } = await createContext();
+    unwrap(await context.register("x", "integer", 1));
+    const junk: unknown[] = [undefined, null, 42, "s", {}, [], () => {}];
+    const settle = async (call: () => unknown) => {
+      let result: unknown;
+      try {
+        result = await call();
+      } catch (error) {
+        return `threw ${(error as Error).message}`;
+      }
+      return typeof result === "object" && result !== null && "ok" in result
+        ? "result"
+        : "no result";
+    };
+    const any = (value: unknown) => value as never;
+    const outcomes: Record<string, string> = {};
+    for (const [i, bad] of junk.entries()) {
+      const calls: Record<string, () => unknown> = {
+        register: () => context.register(any(bad), any(bad), bad, any(bad)),
+        registerOptions: () => context.register(`v${i}`, "integer", 1, any(bad)),
+        get: () => context.get(any(bad)),
+        getRecord: () => context.getRecord(any(bad)),
+        set: () => context.set(any(bad), bad, any(bad)),
+        setOptions: () => context.set("x", 2, any(bad)),
+        setExpectedVersion: () => context.set("x", 2, { expectedVersion: any(bad) }),
+        getMany: () => context.getMany(any(bad)),
+        updateMany: () => context.updateMany(any(bad), any(bad)),
+        updateManyOptions: () => context.updateMany({ x: 3 }, any(bad)),
+        delete: () => context.delete(any(bad)),
+        import: () => context.import(bad),
+        watch: () => context.watch(any(bad), any(bad)),
+        unwatch: () => context.unwatch(any(bad)),
+        registerProgram: () => context.registerProgram(any(bad)),
+        attachWorker: () => context.attachWorker(any(bad)),
+        detachWorker: () => context.detachWorker(any(bad)),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        const outcome = await settle(call);
+        if (outcome !== "result") outcomes[`${name}(${String(bad)})`] = outcome;
+      }
+    }
+    expect(outcomes).toEqual({});
+    expect(context.kind).toBe("local");
+  });
+});
+
 describe("Context programs and workers", () => {
   it("a program that does not need Python keeps the context local", async () => {
     const { context } = await createContext();

@@ -7,7 +7,7 @@ import type {
   VariableId,
   VariableRecord,
 } from "../contract.js";
-import { type ClosedError, StateErrors } from "../errors.js";
+import { type ClosedError, type StateError, StateErrors } from "../errors.js";
 import type { ExportedState } from "../export-format.js";
 import { validateProvider } from "../provider.js";
 import { type Err, err, ok, type Result } from "../result.js";
@@ -114,8 +114,11 @@ export class Context {
     value: unknown,
     options?: RegisterOptions,
   ): Promise<Result<VariableId>> {
+    const checked = optionsObject(options, "register");
+    if (!checked.ok) return this.#refuse(checked);
+    const given = checked.value;
     return this.#write(
-      (p, s) => p.registerVariable(s, name, type, value, options),
+      (p, s) => p.registerVariable(s, name, type, value, given),
       (registered) => registered.id,
     );
   }
@@ -129,7 +132,10 @@ export class Context {
   }
 
   /** Sets a value and answers the variable's new version. */
-  set(identifier: Identifier, value: unknown, options: SetOptions = {}): Promise<Result<number>> {
+  set(identifier: Identifier, value: unknown, given?: SetOptions): Promise<Result<number>> {
+    const checked = optionsObject(given, "set");
+    if (!checked.ok) return this.#refuse(checked);
+    const options = checked.value ?? {};
     const write =
       options.expectedVersion === undefined
         ? undefined
@@ -144,6 +150,11 @@ export class Context {
   getMany(
     identifiers: readonly Identifier[],
   ): Promise<Result<Readonly<Record<Identifier, VariableValue>>>> {
+    if (!Array.isArray(identifiers)) {
+      return this.#refuse(
+        err(StateErrors.invalidArgument("getMany expects an array of identifiers")),
+      );
+    }
     return this.#read((p, s) => p.getVariables(s, identifiers));
   }
 
@@ -153,8 +164,16 @@ export class Context {
    */
   updateMany(
     updates: Readonly<Record<Identifier, unknown>>,
-    options: UpdateManyOptions = {},
+    given?: UpdateManyOptions,
   ): Promise<Result<Readonly<Record<Identifier, number>>>> {
+    if (typeof updates !== "object" || updates === null || Array.isArray(updates)) {
+      return this.#refuse(
+        err(StateErrors.invalidArgument("updateMany expects an object of identifier → value")),
+      );
+    }
+    const checked = optionsObject(given, "updateMany");
+    if (!checked.ok) return this.#refuse(checked);
+    const options = checked.value ?? {};
     const batch =
       options.expectedVersions === undefined
         ? undefined
@@ -371,6 +390,11 @@ export class Context {
     return err(StateErrors.closed("Context"));
   }
 
+  /** Answers a caller's mistake; after close, `closed` like every other call. */
+  #refuse(error: Err<StateError>): Promise<Result<never>> {
+    return Promise.resolve(this.#closed ? this.#closedError() : error);
+  }
+
   #read<T>(
     call: (provider: AnyProvider, state: unknown) => Promise<Result<T>>,
   ): Promise<Result<T>> {
@@ -534,6 +558,20 @@ export class Context {
     this.#bridgedProvider = provider as AnyProvider;
     return ok(this.#bridgedProvider);
   }
+}
+
+/** An optional options argument: absent or null means none; anything but an object is a mistake. */
+function optionsObject<T extends object>(
+  options: T | null | undefined,
+  method: string,
+): Result<T | undefined> {
+  if (options === undefined || options === null) return ok(undefined);
+  if (typeof options !== "object" || Array.isArray(options)) {
+    return err(
+      StateErrors.invalidArgument(`${method} expects an options object, got ${typeof options}`),
+    );
+  }
+  return ok(options);
 }
 
 function checkLabel(what: string, name: unknown): Result<string> {
