@@ -17,6 +17,7 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
+import type { Any__Output } from "./generated/google/protobuf/Any.js";
 import type { BatchGetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchGetVariablesRequest.js";
 import type { BatchGetVariablesResponse__Input } from "./generated/snakepit/bridge/BatchGetVariablesResponse.js";
 import type { BatchSetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchSetVariablesRequest.js";
@@ -392,14 +393,10 @@ function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeSer
     SetVariable(call, callback) {
       const { session_id, variable_identifier, value, metadata, expected_version, binary_value } =
         call.request;
-      const current = store.get(session_id, variable_identifier);
-      if (!current.ok) return fail(callback, current.error);
-      const decoded = decodeWireValue(current.value.type, value, binary_value, current.value.name);
-      if (!decoded.ok) return fail(callback, decoded.error);
-      const written = store.set(
+      const written = store.setPending(
         session_id,
         variable_identifier,
-        decoded.value,
+        pendingValue(store, session_id, variable_identifier, value, binary_value),
         wireMetadata(metadata),
         // 0 is proto3's "unset": no expectation.
         expected_version === 0 ? undefined : expected_version,
@@ -492,6 +489,23 @@ function registerFromWire(
   return registered.ok ? ok(registered.value.id) : registered;
 }
 
+/**
+ * A wire value decoded for the variable it is meant for. An unknown variable gets a placeholder:
+ * the store reports it as not found (before any decoding error, and inside a batch as an item).
+ */
+function pendingValue(
+  store: SessionStore,
+  sessionId: string,
+  identifier: string,
+  any: Any__Output | null | undefined,
+  binary: Buffer | undefined,
+): PendingValue {
+  const current = store.peekByIdentifier(sessionId, identifier);
+  if (current === undefined) return { value: undefined };
+  const decoded = decodeWireValue(current.type, any, binary, current.name);
+  return decoded.ok ? { value: decoded.value } : { error: decoded.error };
+}
+
 function batchGet(
   store: SessionStore,
   request: BatchGetVariablesRequest__Output,
@@ -522,19 +536,16 @@ function batchSet(
   const pending = new Map<string, PendingValue>();
   const identifiers = new Set([...Object.keys(updates), ...Object.keys(binary_updates)]);
   for (const identifier of identifiers) {
-    const current = store.peekByIdentifier(session_id, identifier);
-    // An unknown identifier stays in the batch: the store reports it as a failing item.
-    if (current === undefined) {
-      pending.set(identifier, { value: undefined });
-      continue;
-    }
-    const decoded = decodeWireValue(
-      current.type,
-      own(updates, identifier),
-      own(binary_updates, identifier),
-      current.name,
+    pending.set(
+      identifier,
+      pendingValue(
+        store,
+        session_id,
+        identifier,
+        own(updates, identifier),
+        own(binary_updates, identifier),
+      ),
     );
-    pending.set(identifier, decoded.ok ? { value: decoded.value } : { error: decoded.error });
   }
   const expectedVersions: Record<string, number> = {};
   for (const [identifier, version] of Object.entries(expected_versions)) {

@@ -393,9 +393,23 @@ export class SessionStore {
     metadata?: Metadata,
     expectedVersion?: number,
   ): Result<VariableRecord> {
+    return this.setPending(sessionId, identifier, { value }, metadata, expectedVersion);
+  }
+
+  /**
+   * As `set`, for a value decoded from the wire (or that failed to decode): an unknown session
+   * or variable is reported before the decoding error, and the call counts as one operation.
+   */
+  setPending(
+    sessionId: string,
+    identifier: Identifier,
+    pending: PendingValue,
+    metadata?: Metadata,
+    expectedVersion?: number,
+  ): Result<VariableRecord> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const prepared = this.#prepare(session.value, identifier, { value }, metadata, expectedVersion);
+    const prepared = this.#prepare(session.value, identifier, pending, metadata, expectedVersion);
     if (!prepared.ok) return prepared;
     const { record, event } = this.#commit(session.value, prepared.value);
     session.value.subscribers.emit(event);

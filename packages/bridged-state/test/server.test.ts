@@ -35,6 +35,30 @@ describe("BridgeServer", () => {
     expect(server.address).toBe(`127.0.0.1:${server.port}`);
   });
 
+  it("counts one store operation per data call, SetVariable included", async () => {
+    const client = rawClient(server.address);
+    try {
+      await unary(client, "InitializeSession", { session_id: "ops" });
+      const count = async (method: string, request: object) => {
+        const before = server.store.stats().operations;
+        await unary(client, method, { session_id: "ops", ...request });
+        return server.store.stats().operations - before;
+      };
+      const register = { name: "n", type: "integer", initial_value: any("integer", 1) };
+      expect(await count("RegisterVariable", register)).toBe(1);
+      expect(await count("GetVariable", { variable_identifier: "n" })).toBe(1);
+      const set = { variable_identifier: "n", value: any("integer", 2) };
+      expect(await count("SetVariable", set)).toBe(1);
+      const failing = { variable_identifier: "n", value: any("integer", 2.5) };
+      expect(await count("SetVariable", failing)).toBe(1);
+      const notDecodable = { variable_identifier: "n", value: any("string", "x") };
+      expect(await count("SetVariable", notDecodable)).toBe(1);
+      expect(await count("SetVariables", { updates: { n: any("integer", 3) } })).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+
   it("answers Ping, Heartbeat, GetSession, GetExposedElixirTools (empty)", async () => {
     const client = rawClient(server.address);
     try {
