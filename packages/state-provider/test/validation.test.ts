@@ -205,6 +205,20 @@ describe("normalisation", () => {
     expect(Object.isFrozen((tensor.value as Tensor).shape)).toBe(true);
   });
 
+  it("turns -0 into 0 in a tensor's shape and in numeric constraints", () => {
+    const tensor = checkValue("v", "tensor", { shape: [-0], data: [] });
+    if (!tensor.ok) throw new Error("expected ok");
+    expect(Object.is((tensor.value as Tensor).shape[0], 0)).toBe(true);
+    expect(Object.is(constraintsFor("tensor", { shape: [2, -0] }).shape?.[1], 0)).toBe(true);
+    expect(Object.is(constraintsFor("float", { min: -0 }).min, 0)).toBe(true);
+  });
+
+  it("rejects a tensor whose shape array has a hole", () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const error = rejection(checkValue("v", "tensor", { shape: [2, , 1], data: [1, 2] }));
+    expect(error).toMatchObject({ code: "validation_failed", rule: "type" });
+  });
+
   it("accepts an empty tensor whose shape has a zero", () => {
     expect(checkValue("v", "tensor", { shape: [0, 3], data: [] }).ok).toBe(true);
   });
@@ -243,6 +257,17 @@ describe("checkConstraints", () => {
       expect(error.message).toContain(text);
     });
   }
+
+  it("names the variable, the constraint and the offending value", () => {
+    const error = rejection(checkConstraints("integer", { max: 2.5 }, "max_tokens"));
+    expect(error.message).toContain('"max_tokens"');
+    expect(error.message).toContain("constraint max");
+    expect(error.message).toContain("2.5");
+    expect(rejection(checkConstraints("float", { min: "low" }, "t")).message).toContain('"low"');
+    expect(rejection(checkConstraints("tensor", { shape: [2, -1] }, "t")).message).toContain(
+      "[2,-1]",
+    );
+  });
 
   it("returns frozen constraints", () => {
     const c = constraintsFor("choice", { choices: ["a", "b"] });

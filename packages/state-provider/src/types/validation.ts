@@ -100,7 +100,12 @@ const constraintSchemas: Readonly<Record<VariableType, z.ZodType>> = {
   tensor: z.strictObject({ shape: z.array(z.number().int().min(0)).optional() }),
 };
 
-function constraintIssue(variable: string | undefined, type: VariableType, error: z.ZodError) {
+function constraintIssue(
+  variable: string | undefined,
+  type: VariableType,
+  raw: object,
+  error: z.ZodError,
+) {
   const issue = error.issues[0];
   const key = issue?.path.length ? String(issue.path[0]) : undefined;
   if (issue?.code === "unrecognized_keys") {
@@ -112,10 +117,12 @@ function constraintIssue(variable: string | undefined, type: VariableType, error
     );
   }
   const where = key === undefined ? "constraints" : `constraint ${key}`;
+  const got =
+    key === undefined ? "" : `, got ${describeValue((raw as Record<string, unknown>)[key])}`;
   return StateErrors.validation(
     variable,
     "constraints",
-    `${where} for ${type}: ${issue?.message ?? "invalid"}`,
+    `${where} for ${type}: ${issue?.message ?? "invalid"}${got}`,
   );
 }
 
@@ -159,8 +166,8 @@ export function checkConstraints(
     );
   }
   const parsed = constraintSchemas[type].safeParse(raw);
-  if (!parsed.success) return err(constraintIssue(variable, type, parsed.error));
-  const c = parsed.data as Constraints;
+  if (!parsed.success) return err(constraintIssue(variable, type, raw, parsed.error));
+  const c = withoutNegativeZero(parsed.data as Constraints);
   if (c.min !== undefined && c.max !== undefined && c.min > c.max) {
     return err(
       StateErrors.validation(variable, "constraints", `min ${c.min} is greater than max ${c.max}`),
@@ -195,6 +202,17 @@ export function checkConstraints(
     }
   }
   return ok(deepFreeze(c));
+}
+
+/** -0 becomes 0 in constraints too, so they survive JSON (export, the wire) unchanged. */
+function withoutNegativeZero(c: Constraints): Constraints {
+  const zeroed = (n: number) => (n === 0 ? 0 : n);
+  return {
+    ...c,
+    ...(c.min === undefined ? {} : { min: zeroed(c.min) }),
+    ...(c.max === undefined ? {} : { max: zeroed(c.max) }),
+    ...(c.shape === undefined ? {} : { shape: c.shape.map(zeroed) }),
+  };
 }
 
 function deepFreeze<T extends object>(value: T): T {
@@ -412,7 +430,8 @@ function checkTensor(
     return fail(variable, "type", `tensor has unexpected field ${JSON.stringify(extra[0])}`);
   if (
     !Array.isArray(rawShape) ||
-    rawShape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)
+    // Array.from: a hole in a sparse array is checked (as undefined) rather than skipped.
+    Array.from(rawShape).some((d) => !Number.isSafeInteger(d) || (d as number) < 0)
   ) {
     return fail(
       variable,
@@ -422,7 +441,7 @@ function checkTensor(
   }
   const data = toNumberArray(variable, "tensor", "data", rawData);
   if (!data.ok) return data;
-  const shape = Object.freeze([...(rawShape as number[])]);
+  const shape = Object.freeze(Array.from(rawShape as number[], (d) => (d === 0 ? 0 : d)));
   const size = shape.reduce((product, d) => product * d, 1);
   if (size !== data.value.length) {
     return fail(
