@@ -6,6 +6,7 @@ import math
 import queue
 import threading
 import time
+from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import grpc
@@ -18,6 +19,8 @@ NamesOrPattern = Union[None, str, Iterable[str]]
 
 _END = object()
 MISS = object()
+# Forgetting an older one only costs caching: an own delete of it then bars its name for good.
+_DELETIONS_REMEMBERED = 4096
 
 
 def watch_request(session_id: str, names_or_pattern: NamesOrPattern, include_initial: bool) -> "pb.WatchVariablesRequest":
@@ -152,6 +155,8 @@ class VariableCache:
         # name -> id this client registered under it, until the stream delivers that id: older
         # messages still in flight about a variable the name belonged to before are skipped.
         self._pins: Dict[str, str] = {}
+        # ids whose deletion the stream delivered lately (an own delete may return after that).
+        self._deleted_ids: "OrderedDict[str, None]" = OrderedDict()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._changed = threading.Condition(self._lock)
@@ -208,15 +213,22 @@ class VariableCache:
     def note_write(self, identifier: str, version: float) -> None:
         """This client committed `version` of identifier: stop serving older cached values."""
         with self._lock:
-            for key in self._keys(identifier):
-                if version > self._floors.get(key, 0):
-                    self._floors[key] = version
-                entry = self._entries.get(key)
-                if entry is not None and entry.version < version:
-                    self._drop(entry)
+            self._raise_floor(identifier, version)
 
     def note_delete(self, identifier: str) -> None:
-        self.note_write(identifier, math.inf)
+        """This client deleted identifier: bar it until the stream delivers the deletion."""
+        with self._lock:
+            if any(key in self._deleted_ids for key in self._keys(identifier)):
+                return  # delivered already: nothing older about that variable can follow
+            self._raise_floor(identifier, math.inf)
+
+    def _raise_floor(self, identifier: str, version: float) -> None:
+        for key in self._keys(identifier):
+            if version > self._floors.get(key, 0):
+                self._floors[key] = version
+            entry = self._entries.get(key)
+            if entry is not None and entry.version < version:
+                self._drop(entry)
 
     def note_register(self, name: str, var_id: str) -> None:
         """This client registered `var_id` as `name`: a variable cached under that name before
@@ -248,6 +260,15 @@ class VariableCache:
                         self._drop(entry)
                 if record is not None and self._pins.get(record.name) == message.variable_id:
                     del self._pins[record.name]
+                # An own delete bars the id and the name; once the stream delivered that very
+                # deletion, nothing older about the variable can follow: a later variable of
+                # that name is cacheable again (own writes to it keep their floor by its id).
+                own_delete = self._floors.pop(message.variable_id, None) == math.inf
+                if own_delete and record is not None and self._floors.get(record.name) == math.inf:
+                    del self._floors[record.name]
+                self._deleted_ids[message.variable_id] = None
+                if len(self._deleted_ids) > _DELETIONS_REMEMBERED:
+                    self._deleted_ids.popitem(last=False)
             elif record is not None:
                 pinned = self._pins.get(record.name)
                 if pinned is not None:
@@ -275,6 +296,7 @@ class VariableCache:
             self._entries = {}
             self._floors = {}
             self._pins = {}
+            self._deleted_ids = OrderedDict()
             self._last_message = 0.0
             self._changed.notify_all()
 

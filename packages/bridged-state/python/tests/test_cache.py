@@ -190,3 +190,16 @@ def test_own_register_is_never_shadowed_by_the_variable_it_replaced(client, peer
     hits = cache.hits
     assert ctx.get("x") == "fresh" and cache.hits == hits + 1  # the new x is served from the cache
     ctx.cleanup()
+
+
+def test_a_name_this_client_deleted_is_cached_again_when_typescript_registers_it(client, peer):
+    ctx = client.session(f"c-{uuid.uuid4().hex[:8]}")
+    ctx.register("x", "integer", 1)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("x")
+    ctx.delete("x")
+    peer.call("register", session=ctx.session_id, name="x", type="string", value="from ts")
+    assert cache.wait_until_cached("x"), "the new x never reached the cache"
+    hits = cache.hits
+    assert ctx.get("x") == "from ts" and cache.hits == hits + 1
+    ctx.cleanup()
