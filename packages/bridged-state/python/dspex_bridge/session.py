@@ -28,6 +28,12 @@ class _AttributeNotFoundError(NotFoundError, AttributeError):
     """`ctx.missing`: a NotFoundError that hasattr()/getattr(default) also understand."""
 
 
+def _check_expected_version(what: str, version: Any) -> None:
+    # On the wire 0 means "no expectation": a 0 (or a bool, a float) here would silently drop it.
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValidationError(f"{what}: expected_version must be an integer >= 1 (versions start at 1), got {version!r}")
+
+
 def _infer_type(value: Any) -> str:
     # Only for identifiers the server will reject anyway (unknown in a batch): any url will do.
     if isinstance(value, bool):
@@ -216,8 +222,8 @@ class SessionContext:
             metadata: Optional[Mapping[str, str]] = None) -> int:
         """Writes a value; returns the new version. `expected_version` makes it a compare-and-set
         (VersionConflictError when the stored version differs)."""
-        if expected_version is not None and (isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < 1):
-            raise ValidationError(f"set {identifier!r}: expected_version must be an integer >= 1 (versions start at 1), got {expected_version!r}")
+        if expected_version is not None:
+            _check_expected_version(f"set {identifier!r}", expected_version)
         write_md = self._write_metadata(metadata)
         known = identifier in self._types
         var_type = self._type_of(identifier)
@@ -289,6 +295,7 @@ class SessionContext:
         for identifier, version in (expected_versions or {}).items():
             if identifier not in updates:
                 raise ValidationError(f"update_many: expected_versions names {identifier!r}, which is not in updates")
+            _check_expected_version(f"update_many {identifier!r}", version)
             request.expected_versions[identifier] = version
         response = self._rpc("SetVariables", request, "update_many")
         versions = dict(response.new_versions)

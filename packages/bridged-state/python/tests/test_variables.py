@@ -198,3 +198,14 @@ def test_ndarray_like_values_are_accepted(ctx):
     assert ctx.get("t") == {"shape": [2, 2], "data": [1.0, 2.0, 3.0, 4.0]}
     ctx.set("t", [[5, 6], [7, 8]])  # nested lists work as tensors too
     assert ctx.get("t") == {"shape": [2, 2], "data": [5.0, 6.0, 7.0, 8.0]}
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "1"])
+def test_update_many_expected_versions_follow_the_same_rule_as_set(ctx, bad):
+    # 0 would mean "no expectation" on the wire: the batch would apply unconditionally.
+    ctx.register("a", "integer", 1)
+    ctx.set("a", 2)
+    with pytest.raises(ValidationError, match="expected_version"):
+        ctx.update_many({"a": 3}, expected_versions={"a": bad})
+    record = ctx.get_record("a")
+    assert (record.value, record.version) == (2, 2)
