@@ -224,7 +224,9 @@ export class MemoryProvider implements StateProvider<MemorySession> {
     await this.#pause();
     if (state.closed) return this.#closed();
     const prepared: PreparedWrite[] = [];
-    const failed: Record<string, StateError> = {};
+    const failed: [Identifier, StateError][] = [];
+    // A variable named twice (by id and by name): the later entry sees the earlier one's write.
+    const pending = new Map<VariableId, number>();
     for (const [identifier, value] of Object.entries(updates)) {
       const checked = prepareWrite(
         state,
@@ -232,14 +234,22 @@ export class MemoryProvider implements StateProvider<MemorySession> {
         value,
         metadata,
         options.expectedVersions?.[identifier],
+        pending,
       );
-      if (checked.ok) prepared.push(checked.value);
-      else failed[identifier] = checked.error;
+      if (!checked.ok) {
+        failed.push([identifier, checked.error]);
+        continue;
+      }
+      const { current } = checked.value;
+      pending.set(current.id, (pending.get(current.id) ?? current.version) + 1);
+      prepared.push(checked.value);
     }
-    if (Object.keys(failed).length > 0) return err(StateErrors.partialFailure(failed, []));
-    const versions: Record<Identifier, number> = {};
-    for (const write of prepared) versions[write.identifier] = this.#commit(state, write).version;
-    return ok({ state, versions });
+    // Object.fromEntries, not assignment: an identifier such as `__proto__` stays an own key.
+    if (failed.length > 0) return err(StateErrors.partialFailure(Object.fromEntries(failed), []));
+    const versions: [Identifier, number][] = [];
+    for (const write of prepared)
+      versions.push([write.identifier, this.#commit(state, write).version]);
+    return ok({ state, versions: Object.fromEntries(versions) });
   }
 
   async deleteVariable(
@@ -324,8 +334,9 @@ export class MemoryProvider implements StateProvider<MemorySession> {
    */
   #newId(state: MemorySession): VariableId {
     let id: VariableId;
+    // Ids resolve before names: an id equal to an existing name would hide that variable.
     do id = `${this.#idPrefix}_${++idCounter}`;
-    while (state.records.has(id));
+    while (state.records.has(id) || state.idsByName.has(id));
     return id;
   }
 
@@ -335,7 +346,8 @@ export class MemoryProvider implements StateProvider<MemorySession> {
   }
 
   #commit(state: MemorySession, write: PreparedWrite): VariableRecord {
-    const { current } = write;
+    // The stored record, which an earlier entry of the same batch may have replaced.
+    const current = state.records.get(write.current.id) ?? write.current;
     const now = Date.now();
     const record = writtenRecord(current, write.value, write.metadata, now);
     state.records.set(record.id, record);
@@ -370,11 +382,13 @@ function prepareWrite(
   value: unknown,
   metadata: Metadata | undefined,
   expectedVersion: number | undefined,
+  pending?: ReadonlyMap<VariableId, number>,
 ): Result<PreparedWrite> {
   const current = resolve(state, identifier);
   if (current === undefined) return err(StateErrors.notFound(identifier));
-  if (expectedVersion !== undefined && expectedVersion !== current.version) {
-    return err(StateErrors.versionConflict(identifier, expectedVersion, current.version));
+  const version = pending?.get(current.id) ?? current.version;
+  if (expectedVersion !== undefined && expectedVersion !== version) {
+    return err(StateErrors.versionConflict(identifier, expectedVersion, version));
   }
   const checkedValue = checkValue(current.name, current.type, value, current.constraints);
   if (!checkedValue.ok) return checkedValue;
