@@ -1,6 +1,8 @@
 """Connecting and sessions: Ping, InitializeSession, GetSession, Heartbeat, CleanupSession."""
 
 import socket
+import threading
+import time
 import uuid
 
 import pytest
@@ -84,3 +86,34 @@ def test_cleanup_by_another_client_ends_a_watch_stream_cleanly(client, bridge):
         with pytest.raises(StopIteration):
             while True:
                 watch.next(timeout=5)
+
+
+def _threads_started_since(before, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:  # grpc's own polling threads end a moment after their last call
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not extra or time.monotonic() > deadline:
+            return extra
+        time.sleep(0.02)
+
+
+def test_closing_leaves_no_thread_behind(bridge):
+    before = set(threading.enumerate())
+    client = dspex_bridge.connect(bridge.address)
+    ctx = client.session()
+    ctx.register("a", "integer", 1)
+    cancelled = ctx.watch()
+    assert cancelled.next(timeout=5).kind == "initial_value"
+    cancelled.cancel()
+    assert not cancelled.active  # cancel() joins its reader thread
+    for update in ctx.watch():  # left without closing: ctx.close() ends it
+        assert update.name == "a"
+        break
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("a")
+    other = client.session()
+    other.watch("a", include_initial=False)  # a second context, closed by client.close()
+    assert any(t.name.startswith("dspex-bridge") for t in threading.enumerate())
+    ctx.cleanup()
+    client.close()
+    assert _threads_started_since(before) == []
