@@ -182,3 +182,21 @@ describe("type urls and constraints_json", () => {
     }
   });
 });
+
+describe("wire decoding and Object.prototype member names", () => {
+  it("a float encoded as the string toString is an ordinary wrong-type string", () => {
+    const decoded = decodeValueJson("float", '"toString"');
+    expect(decoded).toEqual({ ok: true, value: "toString" });
+    const checked = checkValue("t", "float", decoded.ok ? decoded.value : undefined);
+    expect(checked.ok ? "" : checked.error.message).toContain('"toString"');
+  });
+
+  it("constraints_json keys __proto__ and constructor are unknown keys, never inherited", () => {
+    for (const text of ['{"__proto__": {"min": 5}}', '{"constructor": 1}']) {
+      const decoded = decodeConstraintsJson("float", text, "t");
+      expect(decoded.ok, text).toBe(false);
+      if (!decoded.ok)
+        expect(decoded.error.message).toMatch(/does not take constraint "(__proto__|constructor)"/);
+    }
+  });
+});

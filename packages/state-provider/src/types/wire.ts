@@ -62,7 +62,7 @@ export function toJsonValue(type: VariableType, value: VariableValue): JsonValue
 
 /** The inverse of `toJsonValue`: special-float strings become numbers for float variables. */
 export function fromJsonValue(type: VariableType, json: unknown): unknown {
-  if (type === "float" && typeof json === "string" && json in SPECIAL_FLOATS)
+  if (type === "float" && typeof json === "string" && Object.hasOwn(SPECIAL_FLOATS, json))
     return SPECIAL_FLOATS[json];
   return json;
 }
@@ -138,7 +138,12 @@ export function decodeConstraintsJson(
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return checkConstraints(type, parsed, variable);
   }
-  const camel: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parsed)) camel[FROM_WIRE_KEY[key] ?? key] = value;
+  // Own keys only, built with fromEntries: `constructor` or `__proto__` stay unknown keys.
+  const camel = Object.fromEntries(
+    Object.entries(parsed).map(([key, value]) => [
+      Object.hasOwn(FROM_WIRE_KEY, key) ? FROM_WIRE_KEY[key] : key,
+      value,
+    ]),
+  );
   return checkConstraints(type, camel, variable);
 }
