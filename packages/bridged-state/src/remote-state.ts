@@ -44,7 +44,7 @@ import type { Variable__Output } from "./generated/snakepit/bridge/Variable.js";
 import type { VariableUpdate__Output } from "./generated/snakepit/bridge/VariableUpdate.js";
 import { define, own } from "./own-keys.js";
 import { loadBridgeProto } from "./proto.js";
-import { fromServiceError } from "./status.js";
+import { errorFromTrailer, fromServiceError } from "./status.js";
 import { decodeWireValue, fromTimestamp } from "./wire-codec.js";
 
 export interface RemoteStateOptions {
@@ -320,6 +320,7 @@ export class RemoteState implements StateProvider<RemoteSession> {
       return err(StateErrors.versionConflict(identifier, expected, current.value.version));
     }
     for (let attempt = 0; ; attempt++) {
+      const cached = attempt === 0 && state.shapes.has(identifier);
       const shape = await this.#shape(state, identifier);
       if (!shape.ok) return shape;
       const checked = checkValue(
@@ -328,7 +329,14 @@ export class RemoteState implements StateProvider<RemoteSession> {
         value,
         shape.value.constraints,
       );
-      if (!checked.ok) return checked;
+      if (!checked.ok) {
+        // Cached rules may be stale (the name registered again elsewhere): look them up once.
+        if (cached) {
+          forget(state, identifier);
+          continue;
+        }
+        return checked;
+      }
       const checkedMetadata = checkMetadata(metadata, shape.value.name);
       if (!checkedMetadata.ok) return checkedMetadata;
       const encoded = encodeForWire(shape.value.type, checked.value);
@@ -413,84 +421,104 @@ export class RemoteState implements StateProvider<RemoteSession> {
       if (isWireVersion(version)) define(expectedVersions, identifier, version);
       else unexpressible.push(identifier);
     }
-    const unknown = identifiers.filter(
-      (identifier) => !state.shapes.has(identifier) || unexpressible.includes(identifier),
-    );
-    const versionsSeen = new Map<string, number>();
-    if (unknown.length > 0) {
-      const fetched = await this.#call<{ variables: Record<string, Variable__Output> }>(
-        "GetVariables",
-        { session_id: state.sessionId, variable_identifiers: unknown },
+    // Cached rules may be stale (a name deleted and registered again elsewhere): items they
+    // refuse, here or on the server, are looked up again and the batch is tried once more.
+    for (let attempt = 0; ; attempt++) {
+      const unknown = identifiers.filter(
+        (identifier) => !state.shapes.has(identifier) || unexpressible.includes(identifier),
+      );
+      const versionsSeen = new Map<string, number>();
+      if (unknown.length > 0) {
+        const fetched = await this.#call<{ variables: Record<string, Variable__Output> }>(
+          "GetVariables",
+          { session_id: state.sessionId, variable_identifiers: unknown },
+          { sessionId: state.sessionId },
+        );
+        if ("error" in fetched) return err(fetched.error);
+        for (const [identifier, variable] of Object.entries(fetched.response.variables)) {
+          rememberWire(state, variable);
+          versionsSeen.set(identifier, variable.version);
+        }
+      }
+      const fromCache = (identifier: string) => attempt === 0 && !unknown.includes(identifier);
+      const wireUpdates: Record<string, { type_url: string; value: Buffer }> = {};
+      const binaryUpdates: Record<string, Buffer> = {};
+      const localFailures: Record<string, StateError> = {};
+      const suspects: string[] = [];
+      for (const identifier of identifiers) {
+        const shape = state.shapes.get(identifier);
+        if (shape === undefined) {
+          // Unknown here: the server reports it (not_found) with the rest of the batch.
+          define(wireUpdates, identifier, REJECTED_PLACEHOLDER("string"));
+          continue;
+        }
+        if (unexpressible.includes(identifier)) {
+          const expected = own(options.expectedVersions, identifier) ?? 0;
+          define(
+            localFailures,
+            identifier,
+            StateErrors.versionConflict(identifier, expected, versionsSeen.get(identifier) ?? 0),
+          );
+          define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
+          continue;
+        }
+        const checked = checkValue(shape.name, shape.type, updates[identifier], shape.constraints);
+        if (!checked.ok) {
+          if (fromCache(identifier)) suspects.push(identifier);
+          define(localFailures, identifier, checked.error);
+          // Sent as a value the server must reject, so an atomic batch applies nothing.
+          define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
+          continue;
+        }
+        const encoded = encodeForWire(shape.type, checked.value);
+        define(wireUpdates, identifier, encoded.any);
+        if (encoded.binary.length > 0) define(binaryUpdates, identifier, encoded.binary);
+      }
+      if (suspects.length > 0) {
+        for (const identifier of suspects) forget(state, identifier);
+        continue;
+      }
+      const answer = await this.#call<{
+        success: boolean;
+        errors: Record<string, string>;
+        new_versions: Record<string, number>;
+      }>(
+        "SetVariables",
+        {
+          session_id: state.sessionId,
+          updates: wireUpdates,
+          binary_updates: binaryUpdates,
+          metadata: checkedMetadata.value,
+          atomic: true,
+          expected_versions: expectedVersions,
+        },
         { sessionId: state.sessionId },
       );
-      if ("error" in fetched) return err(fetched.error);
-      for (const [identifier, variable] of Object.entries(fetched.response.variables)) {
-        rememberWire(state, variable);
-        versionsSeen.set(identifier, variable.version);
-      }
-    }
-    const wireUpdates: Record<string, { type_url: string; value: Buffer }> = {};
-    const binaryUpdates: Record<string, Buffer> = {};
-    const localFailures: Record<string, StateError> = {};
-    for (const identifier of identifiers) {
-      const shape = state.shapes.get(identifier);
-      if (shape === undefined) {
-        // Unknown here: the server reports it (not_found) with the rest of the batch.
-        define(wireUpdates, identifier, REJECTED_PLACEHOLDER("string"));
-        continue;
-      }
-      if (unexpressible.includes(identifier)) {
-        const expected = own(options.expectedVersions, identifier) ?? 0;
+      if ("error" in answer) return err(answer.error);
+      const { success, errors, new_versions } = answer.response;
+      if (success) return ok({ state, versions: { ...new_versions } });
+      const carried = errorFromTrailer(answer.trailer);
+      const carriedFailures = carried?.code === "partial_failure" ? carried.failed : undefined;
+      const failed: Record<string, StateError> = {};
+      for (const identifier of Object.keys(errors)) {
         define(
-          localFailures,
+          failed,
           identifier,
-          StateErrors.versionConflict(identifier, expected, versionsSeen.get(identifier) ?? 0),
+          own(localFailures, identifier) ??
+            own(carriedFailures, identifier) ??
+            StateErrors.validation(identifier, "value", own(errors, identifier) ?? "failed"),
         );
-        define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
-        continue;
       }
-      const checked = checkValue(shape.name, shape.type, updates[identifier], shape.constraints);
-      if (!checked.ok) {
-        define(localFailures, identifier, checked.error);
-        // Sent as a value the server must reject, so an atomic batch applies nothing.
-        define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
-        continue;
-      }
-      const encoded = encodeForWire(shape.type, checked.value);
-      define(wireUpdates, identifier, encoded.any);
-      if (encoded.binary.length > 0) define(binaryUpdates, identifier, encoded.binary);
-    }
-    const answer = await this.#call<{
-      success: boolean;
-      errors: Record<string, string>;
-      new_versions: Record<string, number>;
-    }>(
-      "SetVariables",
-      {
-        session_id: state.sessionId,
-        updates: wireUpdates,
-        binary_updates: binaryUpdates,
-        metadata: checkedMetadata.value,
-        atomic: true,
-        expected_versions: expectedVersions,
-      },
-      { sessionId: state.sessionId },
-    );
-    if ("error" in answer) return err(answer.error);
-    const { success, errors, new_versions } = answer.response;
-    if (success) return ok({ state, versions: { ...new_versions } });
-    const carried = errorFromBatch(answer.trailer);
-    const failed: Record<string, StateError> = {};
-    for (const identifier of Object.keys(errors)) {
-      define(
-        failed,
-        identifier,
-        own(localFailures, identifier) ??
-          own(carried?.failed, identifier) ??
-          StateErrors.validation(identifier, "value", own(errors, identifier) ?? "failed"),
+      // Atomic: nothing was applied, so a batch refused for stale cached types can go again.
+      const stale = Object.keys(failed).filter(
+        (identifier) => fromCache(identifier) && isStale(own(failed, identifier)),
       );
+      if (stale.length > 0) {
+        for (const identifier of stale) forget(state, identifier);
+        continue;
+      }
+      return err(StateErrors.partialFailure(failed, Object.keys(new_versions)));
     }
-    return err(StateErrors.partialFailure(failed, Object.keys(new_versions)));
   }
 
   async deleteVariable(
@@ -656,8 +684,8 @@ function isWireVersion(version: number): boolean {
   return Number.isInteger(version) && version >= 1 && version <= 2 ** 31 - 1;
 }
 
-function isStale(error: StateError): boolean {
-  return error.code === "validation_failed" && error.rule === "type";
+function isStale(error: StateError | undefined): boolean {
+  return error?.code === "validation_failed" && error.rule === "type";
 }
 
 function remember(state: RemoteSession, shape: VariableShape): void {
@@ -731,17 +759,6 @@ function valueFromWire(
   const decoded = decodeWireValue(type, any, binary, name);
   if (!decoded.ok) return decoded;
   return checkValue(name, type, decoded.value);
-}
-
-function errorFromBatch(trailer: grpc.Metadata | undefined) {
-  const raw = trailer?.get("dspex-error-bin")[0];
-  if (raw === undefined) return undefined;
-  try {
-    const error = JSON.parse(Buffer.isBuffer(raw) ? raw.toString("utf8") : raw) as StateError;
-    return error.code === "partial_failure" ? error : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const EVENT_KIND: Readonly<Record<string, VariableEvent["kind"]>> = {

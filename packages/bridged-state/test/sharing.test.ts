@@ -136,6 +136,48 @@ describe("RemoteState", () => {
     expect(!refused.ok && refused.error.message).toMatch(/token/);
   });
 
+  it("a name re-registered elsewhere with another type or constraints is written by its new rules", async () => {
+    const server = await BridgeServer.start();
+    cleanups.push(() => server.close());
+    const a = new RemoteState({ address: server.address });
+    const b = new RemoteState({ address: server.address });
+    const sa = await a.init({ sessionId: "reregistered" });
+    const sb = await b.init({ sessionId: "reregistered" });
+    if (!sa.ok || !sb.ok) throw new Error("init failed");
+    // a learns (and caches) the rules of x and y.
+    await a.registerVariable(sa.value, "x", "float", 0.5, { constraints: { max: 1 } });
+    await a.registerVariable(sa.value, "y", "float", 0.5, { constraints: { max: 1 } });
+    await a.registerVariable(sa.value, "z", "float", 0.5);
+    expect((await a.setVariable(sa.value, "x", 0.6)).ok).toBe(true);
+    expect((await a.updateVariables(sa.value, { y: 0.6, z: 0.6 })).ok).toBe(true);
+    // b replaces them: x becomes a string, y a float up to 10, z an integer (3 passes the
+    // float rules a remembers, so only the server can tell a that z changed).
+    for (const name of ["x", "y", "z"]) {
+      expect((await b.deleteVariable(sb.value, name)).ok).toBe(true);
+    }
+    await b.registerVariable(sb.value, "x", "string", "start");
+    await b.registerVariable(sb.value, "y", "float", 0.5, { constraints: { max: 10 } });
+    await b.registerVariable(sb.value, "z", "integer", 1);
+    const z = await a.updateVariables(sa.value, { z: 3 });
+    expect(z.ok && z.value.versions).toEqual({ z: 2 });
+
+    const x = await a.setVariable(sa.value, "x", "hello");
+    expect(x).toMatchObject({ ok: true, value: { version: 2 } });
+    const y = await a.updateVariables(sa.value, { y: 5 });
+    expect(y.ok && y.value.versions).toEqual({ y: 2 });
+    const bx = await b.getVariable(sb.value, "x");
+    const by = await b.getVariable(sb.value, "y");
+    expect([bx, by]).toEqual([
+      { ok: true, value: "hello" },
+      { ok: true, value: 5 },
+    ]);
+    // The new rules are enforced as ever.
+    const tooBig = await a.setVariable(sa.value, "y", 11);
+    expect(!tooBig.ok && tooBig.error).toMatchObject({ code: "validation_failed", rule: "max" });
+    await b.cleanup(sb.value);
+    await a.cleanup(sa.value);
+  });
+
   it("answers unavailable (no hang) while the server is down, reconnects and resubscribes when it is back", async () => {
     const store = new SessionStore();
     cleanups.push(() => store.close());
