@@ -53,7 +53,8 @@ class SessionContext:
     """A session on the bridge. Create with `BridgeClient.session(...)`.
 
     Variables are reachable as `ctx.get("x")`, `ctx["x"]` and `ctx.x` (assignment writes).
-    Names that collide with a method (get, set, list, ...) need the item or method form.
+    Names that collide with a method or attribute (get, set, list, session_id, ...) need the
+    item or method form.
     Thread-safe: share one context between threads.
     """
 
@@ -406,7 +407,8 @@ class SessionContext:
             raise _AttributeNotFoundError(error.message, error.code, error.details) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_") or hasattr(type(self), name):
+        # session_id and created live in the instance: ctx.session_id reads them, not a variable.
+        if name.startswith("_") or hasattr(type(self), name) or name in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} as a variable: use ctx[{name!r}] = value")
         self.set(name, value)
 

@@ -166,6 +166,10 @@ def test_attribute_access(ctx):
         ctx.missing
     with pytest.raises(AttributeError, match="ctx\\['get'\\]"):
         ctx.get = 1  # a method name: must use the item form
+    ctx.register("session_id", "string", "a variable")
+    with pytest.raises(AttributeError, match="ctx\\['session_id'\\]"):
+        ctx.session_id = "other"  # the context's own attribute, read as ctx.session_id too
+    assert ctx["session_id"] == "a variable" and ctx.session_id.startswith("test-")
     del ctx.temperature
     assert "temperature" not in ctx
 
