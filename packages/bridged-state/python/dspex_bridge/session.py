@@ -13,6 +13,7 @@ from .errors import (
     BatchUpdateError,
     BridgeError,
     NotFoundError,
+    SessionNotFoundError,
     ValidationError,
     from_rpc_error,
 )
@@ -388,7 +389,9 @@ class SessionContext:
             return False
         try:
             self.get_record(identifier)
-        except NotFoundError:
+        except NotFoundError as error:
+            if isinstance(error, SessionNotFoundError):  # the session is gone, not the variable
+                raise
             return False
         return True
 
@@ -404,6 +407,8 @@ class SessionContext:
         try:
             return self.get(name)
         except NotFoundError as error:
+            if isinstance(error, SessionNotFoundError):  # not an AttributeError: hasattr must not hide it
+                raise
             raise _AttributeNotFoundError(error.message, error.code, error.details) from None
 
     def __setattr__(self, name: str, value: Any) -> None:

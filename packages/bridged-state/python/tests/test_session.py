@@ -117,3 +117,20 @@ def test_closing_leaves_no_thread_behind(bridge):
     ctx.cleanup()
     client.close()
     assert _threads_started_since(before) == []
+
+
+def test_a_lost_session_is_not_reported_as_a_missing_variable(client):
+    # Like get(x, default), membership and getattr(ctx, x, default) must not hide that the
+    # session itself is gone (e.g. after a server restart).
+    ctx = client.session()
+    ctx.register("a", "integer", 1)
+    with dspex_bridge.connect(client.address) as other:
+        other.session(ctx.session_id, create=False).cleanup()
+    with pytest.raises(SessionNotFoundError):
+        ctx.get("a", default=None)
+    with pytest.raises(SessionNotFoundError):
+        "a" in ctx  # noqa: B015
+    with pytest.raises(SessionNotFoundError):
+        getattr(ctx, "a", None)
+    with pytest.raises(SessionNotFoundError):
+        hasattr(ctx, "a")
