@@ -72,7 +72,7 @@ export function fromServiceError(
   const details = error.details || error.message;
   switch (error.code) {
     case status.NOT_FOUND:
-      if (subject.identifier !== undefined && !/session/i.test(details)) {
+      if (subject.identifier !== undefined && !namesSession(details)) {
         return StateErrors.notFound(subject.identifier);
       }
       return StateErrors.sessionNotFound(subject.sessionId ?? "");
@@ -100,4 +100,14 @@ export function fromServiceError(
         `bridge unavailable (${status[error.code] ?? error.code}): ${details}`,
       );
   }
+}
+
+/**
+ * Whether a NOT_FOUND text is about the session: its subject ("Session not found: s",
+ * `session "s" not found`), not a variable whose name contains the word.
+ */
+function namesSession(details: string): boolean {
+  const subject = /^\W*(session|variable)\b/i.exec(details)?.[1];
+  if (subject !== undefined) return subject.toLowerCase() === "session";
+  return /\bsession\b/i.test(details);
 }

@@ -75,6 +75,23 @@ describe("status mapping", () => {
     expect(fromServiceError(failure(grpc.status.NOT_FOUND, 'session "s" not found'), on).code).toBe(
       "session_not_found",
     );
+    // The subject of the sentence decides, not a variable name that happens to say "session".
+    const sessionNamed = { sessionId: "s", identifier: "session_count" };
+    expect(
+      fromServiceError(
+        failure(grpc.status.NOT_FOUND, 'variable "session_count" not found'),
+        sessionNamed,
+      ).code,
+    ).toBe("not_found");
+    expect(
+      fromServiceError(
+        failure(grpc.status.NOT_FOUND, "Variable not found: session_count"),
+        sessionNamed,
+      ).code,
+    ).toBe("not_found");
+    expect(
+      fromServiceError(failure(grpc.status.NOT_FOUND, "Session not found: s"), sessionNamed).code,
+    ).toBe("session_not_found");
     expect(
       fromServiceError(failure(grpc.status.INVALID_ARGUMENT, 'unknown type "complex"'), on),
     ).toMatchObject({
