@@ -34,6 +34,7 @@ export const DEFECT_TABLE: Readonly<
       "[compareAndSet] setVariable with the current expectedVersion succeeds; a stale one answers version_conflict and changes nothing",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
       "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
+      "[compareAndSet] expectedVersions is read for its own keys only: constructor or toString without an entry are written",
       "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "import merges: a record with an existing id replaces it, new ones are added, others are kept",
@@ -254,6 +255,12 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "a batch naming one variable twice (by name and by id) applies both in order",
       "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
+    ],
+  },
+  "expected-versions-inherited": {
+    what: "updateVariables reads expectedVersions[identifier] without an own-key check, so `constructor` expects Object",
+    caughtBy: [
+      "[compareAndSet] expectedVersions is read for its own keys only: constructor or toString without an entry are written",
     ],
   },
 };

@@ -65,6 +65,7 @@ export const DEFECTS = [
   "writes-keep-caller-arrays",
   "result-keys-assigned",
   "batch-repeat-reads-stale-record",
+  "expected-versions-inherited",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -350,7 +351,12 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           stored && !has("batch-repeat-reads-stale-record")
             ? (pending.get(stored.id) ?? stored)
             : stored;
-        const expected = batchOptions?.expectedVersions?.[identifier];
+        const expectations = batchOptions?.expectedVersions;
+        const expected =
+          expectations !== undefined &&
+          (has("expected-versions-inherited") || Object.hasOwn(expectations, identifier))
+            ? expectations[identifier]
+            : undefined;
         let problem: StateError | undefined;
         let checkedValue: VariableValue | undefined;
         if (!record) problem = StateErrors.notFound(identifier);

@@ -94,6 +94,24 @@ export const compareAndSetTests: ConformanceTest[] = [
     },
   },
   {
+    name: "[compareAndSet] expectedVersions is read for its own keys only: constructor or toString without an entry are written",
+    requires: "compareAndSet",
+    async run({ open }) {
+      const s = await open();
+      await s.add("constructor", "integer", 1);
+      await s.add("toString", "integer", 1);
+      await s.add("x", "integer", 1);
+      const written = must(
+        await s.update({ constructor: 2, toString: 2, x: 2 }, undefined, {
+          expectedVersions: { x: 1 },
+        }),
+        "update with an expectation for x only",
+      );
+      assert.deepEqual({ ...written.versions }, { constructor: 2, toString: 2, x: 2 });
+      assert.equal(must(await s.get("constructor"), "get constructor"), 2);
+    },
+  },
+  {
     name: `[compareAndSet] ${WRITERS} concurrent compare-and-set increment loops lose no increment`,
     requires: "compareAndSet",
     async run({ open }) {

@@ -233,7 +233,10 @@ export class MemoryProvider implements StateProvider<MemorySession> {
         identifier,
         value,
         metadata,
-        options.expectedVersions?.[identifier],
+        options.expectedVersions !== undefined &&
+          Object.hasOwn(options.expectedVersions, identifier)
+          ? options.expectedVersions[identifier]
+          : undefined,
         pending,
       );
       if (!checked.ok) {
