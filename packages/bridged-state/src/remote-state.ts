@@ -873,7 +873,9 @@ class RemoteWatch {
       if (this.#stopped) return;
       const mapped = error === undefined ? undefined : fromServiceError(error, { sessionId });
       if (!subscribed && mapped !== undefined) {
-        if (mapped.code !== "unavailable") return onFailedFirst(mapped);
+        // The first open answers `subscribe` at once, as a unary call would; a re-open keeps
+        // trying while the server is unavailable.
+        if (!reopening || mapped.code !== "unavailable") return onFailedFirst(mapped);
       }
       // The session is gone for good: nothing to re-open.
       if (mapped?.code === "session_not_found") return this.stop();

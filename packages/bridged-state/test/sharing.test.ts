@@ -190,12 +190,22 @@ describe("RemoteState", () => {
     await remote.registerVariable(state, "n", "integer", 1);
     const events: VariableEvent[] = [];
     await remote.subscribe(state, "*", (e) => events.push(e));
+    const patient = new RemoteState({ address: server.address, deadlineMs: 10_000 });
+    const patientState = await patient.init({ sessionId: "flaky" });
+    if (!patientState.ok) throw new Error(patientState.error.message);
 
     await server.close();
     const started = Date.now();
     const down = await remote.getVariable(state, "n");
     expect(!down.ok && down.error.code).toBe("unavailable");
     expect(Date.now() - started).toBeLessThan(1_500);
+    // A new subscription is refused as promptly, with the reason, not after its 10 s deadline.
+    const subscribing = Date.now();
+    const refused = await patient.subscribe(patientState.value, "*", () => {});
+    expect(!refused.ok && refused.error.code).toBe("unavailable");
+    expect(!refused.ok && refused.error.message).toMatch(/UNAVAILABLE/);
+    expect(Date.now() - subscribing).toBeLessThan(1_500);
+    await patient.cleanup(patientState.value);
 
     // Changes made while this client cannot hear them (another writer on the same store).
     store.set("flaky", "n", 7);
