@@ -1,10 +1,13 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_PYTHON } from "../src/worker-process.js";
+import { STORY_LINES } from "./story-lines.js";
 
 /*
  * Runs the demo as a user does, in a child process (node with the tsx loader, so that SIGINT
@@ -141,6 +144,8 @@ describe("the example app", () => {
     expect(stdout).toContain("the two score formulas agree");
     expect(stdout).toMatch(/LocalState -> BridgedState {2}ok {2}[\d.]+ ms/);
     expect(stdout).toMatch(/get +[\d.]+ us +[\d.]+ us +[\d.]+ us/);
+    // Every line the README's sample output shows (readme.test.ts checks the README side).
+    for (const line of STORY_LINES) expect(stdout, String(line)).toMatch(line);
 
     // Nothing is left: the worker has exited and the port no longer accepts connections.
     expect(isAlive(workerPid(stdout))).toBe(false);
@@ -165,6 +170,36 @@ describe("the example app", () => {
     // Its stdin closes with the parent; it notices within moments.
     for (let i = 0; i < 50 && isAlive(pid); i++) await delay(100);
     expect(isAlive(pid)).toBe(false);
+  });
+
+  it("when the worker crashes fails with its error, exits 1 and stops the server", async () => {
+    // A python3 that passes the dependency check, then crashes as the worker after `ready`.
+    const dir = mkdtempSync(join(tmpdir(), "dspex-example-"));
+    const python = join(dir, "python3");
+    writeFileSync(
+      python,
+      [
+        "#!/bin/sh",
+        `[ "$1" = "-c" ] && exec ${DEFAULT_PYTHON} "$@"`,
+        `echo '{"event":"ready","pid":'$$'}'`,
+        "sleep 0.3",
+        "echo 'worker traceback: boom' >&2",
+        "exit 3",
+        "",
+      ].join("\n"),
+    );
+    chmodSync(python, 0o755);
+    try {
+      const run = await runDemo({ env: { DSPEX_PYTHON: python } });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("demo failed: the worker exited with code 3");
+      expect(run.stderr).toContain("worker traceback: boom");
+      expect(run.stdout).not.toContain("Final variables");
+      expect(isAlive(workerPid(run.stdout))).toBe(false);
+      expect(await probePort(serverPort(run.stdout))).toBe("ECONNREFUSED");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("without a usable Python says exactly what to install and exits 1", async () => {
