@@ -16,7 +16,10 @@ const reportToConsole: SubscriberErrorHandler = (error, event) => {
  * or the subscribers after it.
  */
 export class SubscriberSet {
-  readonly #entries = new Map<SubscriptionId, { matches: NameMatcher; subscriber: Subscriber }>();
+  readonly #entries = new Map<
+    SubscriptionId,
+    { matches: NameMatcher; subscriber: Subscriber; seq: number }
+  >();
   readonly #onError: SubscriberErrorHandler;
   #next = 0;
 
@@ -29,8 +32,9 @@ export class SubscriberSet {
   }
 
   add(pattern: string, subscriber: Subscriber): SubscriptionId {
-    const id = `sub_${++this.#next}`;
-    this.#entries.set(id, { matches: compilePattern(pattern), subscriber });
+    const seq = ++this.#next;
+    const id = `sub_${seq}`;
+    this.#entries.set(id, { matches: compilePattern(pattern), subscriber, seq });
     return id;
   }
 
@@ -45,7 +49,11 @@ export class SubscriberSet {
 
   emit(event: VariableEvent): void {
     if (this.#entries.size === 0) return;
-    for (const { matches, subscriber } of this.#entries.values()) {
+    // A subscriber added by a callback during this emit subscribed after the change committed:
+    // it gets later events only. Entries iterate in insertion order, so stop at the first one.
+    const last = this.#next;
+    for (const { matches, subscriber, seq } of this.#entries.values()) {
+      if (seq > last) break;
       if (!matches(event.name)) continue;
       try {
         subscriber(event);

@@ -27,6 +27,18 @@ describe("SubscriberSet", () => {
     expect(seen).toEqual(["temp:temperature", "all:temperature", "all:max_tokens"]);
   });
 
+  it("a subscriber added while an event is delivered gets only later events", () => {
+    const set = new SubscriberSet();
+    const late: number[] = [];
+    set.add("*", (e) => {
+      if (e.version === 1) set.add("*", (later) => late.push(later.version));
+    });
+    set.emit(event("x", 1));
+    expect(late).toEqual([]);
+    set.emit(event("x", 2));
+    expect(late).toEqual([2]);
+  });
+
   it("isolates a throwing subscriber and reports it", () => {
     const reported: unknown[] = [];
     const set = new SubscriberSet((error) => reported.push(error));
