@@ -73,12 +73,6 @@ interface GuardState {
   shuttingDown: boolean;
 }
 
-/**
- * The grpc-js server every bridge runs on: message size limits, and an interceptor that answers
- * UNAVAILABLE while shutting down and UNAUTHENTICATED without the right token, for every service
- * on it (bridge, health, reflection). The benchmark builds its echo server with this too.
- */
-
 /** Token checks compare digests in constant time, so timing tells nothing about the token. */
 function digest(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
@@ -88,6 +82,11 @@ function sameDigest(given: grpc.MetadataValue | undefined, expected: Buffer): bo
   return typeof given === "string" && timingSafeEqual(digest(given), expected);
 }
 
+/**
+ * The grpc-js server every bridge runs on: message size limits, and an interceptor that answers
+ * UNAVAILABLE while shutting down and UNAUTHENTICATED without the right token, for every service
+ * on it (bridge, health, reflection). The benchmark builds its echo server with this too.
+ */
 export function createGrpcServer(
   options: { token?: string | undefined; maxMessageBytes?: number | undefined },
   guard: GuardState,

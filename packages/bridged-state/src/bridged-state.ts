@@ -81,8 +81,8 @@ const NAME = "BridgedState";
  * TypeScript reads and writes in-process, Python workers (or other Node processes through
  * RemoteState) share the same session over gRPC.
  *
- * Sessions opened by `init` are pinned (they never expire while held) and deleted by `cleanup`
- * when `init` created them.
+ * Sessions `init` creates are pinned (they never expire while held) and deleted by `cleanup`.
+ * A session `init` joins keeps its creator's idle TTL (each call touches it) and outlives `cleanup`.
  */
 export class BridgedState implements StateProvider<BridgedSession> {
   readonly name = NAME;
