@@ -292,6 +292,13 @@ describe("checkName and checkMetadata", () => {
     expect(checkMetadata({ owner: "me" }).ok).toBe(true);
     expect(rejection(checkMetadata("nope")).code).toBe("validation_failed");
   });
+
+  it("rejects a Map or other class instance instead of reading it as empty", () => {
+    for (const bad of [new Map([["owner", "me"]]), new Date(), [["owner", "me"]], null]) {
+      expect(rejection(checkMetadata(bad, "v"))).toMatchObject({ rule: "metadata" });
+    }
+    expect(checkMetadata(Object.assign(Object.create(null), { owner: "me" })).ok).toBe(true);
+  });
 });
 
 describe("checkRegistration", () => {

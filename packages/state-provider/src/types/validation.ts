@@ -41,7 +41,10 @@ export function checkName(name: unknown): Result<string> {
 
 export function checkMetadata(metadata: unknown, variable?: string): Result<Metadata> {
   if (metadata === undefined) return ok(EMPTY_METADATA);
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+  // Plain objects only: a Map (or any class instance) has no own entries and would be read as {}.
+  const proto =
+    typeof metadata === "object" && metadata !== null && Object.getPrototypeOf(metadata);
+  if (proto !== Object.prototype && proto !== null) {
     return err(
       StateErrors.validation(
         variable,
@@ -50,7 +53,7 @@ export function checkMetadata(metadata: unknown, variable?: string): Result<Meta
       ),
     );
   }
-  const entries = Object.entries(metadata);
+  const entries = Object.entries(metadata as object);
   if (entries.length > MAX_METADATA_ENTRIES) {
     return err(
       StateErrors.validation(
