@@ -247,6 +247,7 @@ describe("checkConstraints", () => {
     ["embedding", { dimensions: 0 }, "constraint dimensions"],
     ["tensor", { shape: [2, -1] }, "constraint shape"],
     ["float", [1, 2], "constraints must be an object"],
+    ["float", new Map([["min", 0]]), "constraints must be an object"],
     ["float", { min: Number.NaN }, "constraint min"],
   ];
   for (const [type, raw, text] of bad) {

@@ -159,7 +159,9 @@ export function checkConstraints(
     }
     return ok(EMPTY_CONSTRAINTS);
   }
-  if (typeof raw !== "object" || Array.isArray(raw)) {
+  // Plain objects only: a Map (or any class instance) has no own keys and would be read as {}.
+  const proto = typeof raw === "object" && Object.getPrototypeOf(raw);
+  if (proto !== Object.prototype && proto !== null) {
     return err(
       StateErrors.validation(
         variable,
