@@ -17,6 +17,7 @@ import {
   type Identifier,
   type InitOptions,
   type Metadata,
+  mergeMetadata,
   type Ok,
   ok,
   parseExport,
@@ -485,6 +486,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     if (!parsed.ok) return parsed;
     const imported = importRecords(session, parsed.value.records);
     if (!imported.ok) return imported;
+    session.metadata = mergeMetadata(session.metadata, parsed.value.metadata);
     return ok({ state });
   }
 

@@ -93,6 +93,19 @@ describe("LocalState specifics", () => {
     await LocalState.cleanup(state);
   });
 
+  test("importState merges the document's session metadata, as SessionStore does", async () => {
+    const source = unwrap(await LocalState.init({ metadata: { owner: "a", run: "1" } }));
+    const target = unwrap(await LocalState.init({ metadata: { owner: "b", keep: "yes" } }));
+    unwrap(await LocalState.importState(target, unwrap(await LocalState.exportState(source))));
+    expect({ ...unwrap(await LocalState.exportState(target)).metadata }).toEqual({
+      owner: "a",
+      run: "1",
+      keep: "yes",
+    });
+    await LocalState.cleanup(source);
+    await LocalState.cleanup(target);
+  });
+
   test("records and values handed out are frozen", async () => {
     const state = unwrap(await LocalState.init());
     unwrap(await LocalState.registerVariable(state, "v", "embedding", [1, 2]));
