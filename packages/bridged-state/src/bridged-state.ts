@@ -92,6 +92,8 @@ export class BridgedState implements StateProvider<BridgedSession> {
   readonly #serveOptions: ServeOptions | undefined;
   #server: BridgeServer | undefined;
   #starting: Promise<BridgeServer> | undefined;
+  /** After `close()` nothing starts again: a new server would keep the process alive. */
+  #closed = false;
 
   constructor(options: BridgedStateOptions = {}) {
     this.#ownsStore = options.store === undefined;
@@ -121,6 +123,9 @@ export class BridgedState implements StateProvider<BridgedSession> {
 
   /** Starts serving the store over gRPC (idempotent; options default to the constructor's). */
   serve(options: ServeOptions | undefined = this.#serveOptions): Promise<BridgeServer> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`${NAME} was closed: it can no longer serve`));
+    }
     this.#starting ??= BridgeServer.start({ ...options, store: this.store }).then(
       (server) => {
         this.#server = server;
@@ -134,8 +139,12 @@ export class BridgedState implements StateProvider<BridgedSession> {
     return this.#starting;
   }
 
-  /** Stops the server (graceful) and closes the store if this provider created it. */
+  /**
+   * Stops the server (graceful) and closes the store if this provider created it. Final:
+   * afterwards `init` answers `closed` and `serve` rejects.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     const server = this.#server ?? (await this.#starting?.catch(() => undefined));
     this.#server = undefined;
     this.#starting = undefined;
@@ -159,6 +168,7 @@ export class BridgedState implements StateProvider<BridgedSession> {
   }
 
   async init(options: InitOptions = {}): Promise<Result<BridgedSession>> {
+    if (this.#closed) return closed();
     if (this.#serveOptions !== undefined && this.#server === undefined) {
       try {
         await this.serve();

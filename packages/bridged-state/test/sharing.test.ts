@@ -78,6 +78,23 @@ describe("BridgedState shares its session over gRPC", () => {
   });
 });
 
+describe("BridgedState.close", () => {
+  it("is final: a later init answers closed and starts no server (which would keep the process alive)", async () => {
+    const bridged = new BridgedState({ serve: { port: 0 } });
+    const init = await bridged.init();
+    if (!init.ok) throw new Error(init.error.message);
+    expect(bridged.server).toBeDefined();
+    await bridged.cleanup(init.value);
+    await bridged.close();
+    const again = await bridged.init();
+    expect(!again.ok && again.error.code).toBe("closed");
+    expect(bridged.server).toBeUndefined();
+    await expect(bridged.serve()).rejects.toThrow(/closed/);
+    expect(bridged.server).toBeUndefined();
+    await bridged.close();
+  });
+});
+
 describe("RemoteState", () => {
   it("two processes share a session through a dspex-bridge CLI process", async () => {
     const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
