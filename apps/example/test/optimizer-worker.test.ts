@@ -102,6 +102,32 @@ describe("the optimizer worker", () => {
     expect(score(values as TuningValues)).toBeCloseTo(summary.best_score, 12);
   });
 
+  it("never leaves a candidate half-written when a compare-and-set fails midway", async () => {
+    const { ctx, ...target } = await bridgedContext();
+    let evaluating: () => void = () => undefined;
+    const firstTrialStarted = new Promise<void>((resolve) => {
+      evaluating = resolve;
+    });
+    // With seed 7, trial 1 changes max_tokens and system_prompt (in that order of writing).
+    const worker = await startWorker(target, { trials: 1, evalDelayMs: 600 }, 20_000, (m) => {
+      if (m.event === "latency") evaluating();
+    });
+    await firstTrialStarted;
+    await delay(150);
+    // Only the prompt changes meanwhile, to one the candidate cannot beat: the worker's write of
+    // max_tokens would still match its snapshot, its write of the prompt cannot.
+    const best = `${PROMPT_BASE} Think step by step. Be concise. Cite your sources.`;
+    unwrap(await ctx.set("system_prompt", best, { metadata: { source: "typescript" } }));
+    const summary = await worker.finished;
+
+    expect(summary).toMatchObject({ conflicts: 1, improvements: 0, writes: 0 });
+    const records = unwrap(await ctx.list());
+    // All or nothing: the rejected candidate left no trace, max_tokens included.
+    expect(records.filter((record) => record.source === "python")).toEqual([]);
+    const maxTokens = records.find((record) => record.name === "max_tokens");
+    expect(maxTokens).toMatchObject({ value: 256, version: 1 });
+  });
+
   it("is stopped when it does not finish in time, and the run fails", async () => {
     const { address, token, sessionId } = await bridgedContext();
     const worker = await startWorker(

@@ -3,9 +3,9 @@
 The TypeScript program started this process after switching its Context to the bridged
 backend. It joins that session over gRPC with the dspex_bridge client, reads the four tuned
 variables (and their constraints, which bound the search), then runs a seeded random search.
-An improvement is written with compare-and-set against the versions the candidate was evaluated
-on; when TypeScript changed a variable meanwhile, the write fails with VersionConflictError and
-the worker re-reads, re-checks and retries.
+An improvement is written as one atomic batch, compare-and-set against the versions the candidate
+was evaluated on; when TypeScript changed a variable meanwhile, nothing is written (BatchUpdateError)
+and the worker re-reads, re-checks and retries.
 
 Input (environment, so the token never shows in `ps`):
   DSPEX_BRIDGE_ADDRESS    host:port of the bridge server
@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 
-from dspex_bridge import BridgeError, VersionConflictError, connect
+from dspex_bridge import BatchUpdateError, BridgeError, connect
 
 TUNED = ("temperature", "max_tokens", "model", "system_prompt")
 WRITE_ATTEMPTS = 4
@@ -93,26 +93,34 @@ def propose(rng, snapshot, p):
 
 
 def write_improvement(session, candidate, candidate_score, snapshot, trial, p, stats):
-    """Writes the changed variables with compare-and-set against `snapshot`. On a conflict the
-    evaluation was based on stale values: re-read, and retry only if the candidate still wins."""
+    """Writes the changed variables in one atomic batch, compare-and-set against `snapshot`: all
+    or nothing, so the program never runs a half-applied candidate. When TypeScript wrote one of
+    them meanwhile, the evaluation was based on stale values: re-read, and retry only if the
+    candidate still wins."""
     for _attempt in range(WRITE_ATTEMPTS):
         current = values_of(snapshot)
         if candidate_score <= score(current, p):
             return False
+        changes = {name: candidate[name] for name in TUNED if candidate[name] != current[name]}
         try:
-            for name in TUNED:
-                if candidate[name] != current[name]:
-                    version = session.set(name, candidate[name],
-                                          expected_version=snapshot[name].version,
-                                          metadata={"source": "python", "trial": str(trial)})
-                    stats["writes"] += 1
-                    emit("write", trial=trial, name=name, version=version)
-            return True
-        except VersionConflictError as conflict:
+            versions = session.update_many(
+                changes, atomic=True,
+                expected_versions={name: snapshot[name].version for name in changes},
+                metadata={"source": "python", "trial": str(trial)})
+        except BatchUpdateError as failure:
+            fresh = read_snapshot(session)
+            moved = [name for name in changes if fresh[name].version != snapshot[name].version]
+            if not moved:  # nobody wrote meanwhile: not a lost race but a real failure
+                raise
             stats["conflicts"] += 1
-            emit("conflict", trial=trial, message=conflict.details or str(conflict),
-                 current_version=conflict.current_version)
-            snapshot = read_snapshot(session)
+            emit("conflict", trial=trial, message=failure.errors.get(moved[0], str(failure)),
+                 current_version=fresh[moved[0]].version)
+            snapshot = fresh
+            continue
+        for name, version in versions.items():
+            stats["writes"] += 1
+            emit("write", trial=trial, name=name, version=version)
+        return True
     return False
 
 
