@@ -203,3 +203,37 @@ def test_a_name_this_client_deleted_is_cached_again_when_typescript_registers_it
     hits = cache.hits
     assert ctx.get("x") == "from ts" and cache.hits == hits + 1
     ctx.cleanup()
+
+
+def test_cache_shared_by_threads_keeps_each_threads_writes_and_never_goes_backwards(client, peer):
+    ctx = client.session(f"c-{uuid.uuid4().hex[:8]}")
+    threads = 4
+    for i in range(threads):
+        ctx.register(f"own{i}", "integer", 0)
+    ctx.register("step", "integer", 0)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("step", *[f"own{i}" for i in range(threads)])
+    pending = peer.start("sequence", session=ctx.session_id, name="step", type="integer", values=list(range(1, 151)))
+    problems = []
+
+    def work(i):
+        name, last_step = f"own{i}", 0
+        for k in range(1, 101):
+            ctx.set(name, k)
+            if ctx.get(name) != k:
+                problems.append(f"{name}: wrote {k}, read {ctx.get(name, fresh=True)}")
+            step = ctx.get("step")
+            if step < last_step:
+                problems.append(f"thread {i}: step went back from {last_step} to {step}")
+            last_step = step
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    peer.result(pending)
+    assert problems == []
+    assert cache.wait_until_cached("step", version=151)
+    assert ctx.get("step") == 150 and cache.hits > 0
+    ctx.cleanup()
