@@ -152,6 +152,21 @@ export function bind(
   });
 }
 
+/** Options are a programmer's choice: a bad one throws (a 0 heartbeat would flood watch streams). */
+function checkNumber(name: string, value: number | undefined, allowZero: boolean): void {
+  if (value === undefined) return;
+  if (
+    typeof value !== "number" ||
+    Number.isNaN(value) ||
+    value < 0 ||
+    (value === 0 && !allowZero)
+  ) {
+    throw new TypeError(
+      `BridgeServer: ${name} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}`,
+    );
+  }
+}
+
 type Respond<T> = grpc.sendUnaryData<T>;
 
 /**
@@ -244,6 +259,9 @@ export class BridgeServer {
 
   /** Starts a server; resolves once it accepts connections. */
   static async start(options: BridgeServerOptions = {}): Promise<BridgeServer> {
+    checkNumber("heartbeatMs", options.heartbeatMs, false);
+    checkNumber("maxMessageBytes", options.maxMessageBytes, false);
+    checkNumber("shutdownTimeoutMs", options.shutdownTimeoutMs, true);
     const ownsStore = options.store === undefined;
     const store = options.store ?? new SessionStore(options.storeOptions);
     const host = options.host ?? "127.0.0.1";

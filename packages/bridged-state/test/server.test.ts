@@ -297,6 +297,27 @@ describe("TLS", () => {
   });
 });
 
+describe("BridgeServer options", () => {
+  it("refuses non-positive intervals and sizes with a TypeError naming the option", async () => {
+    // A heartbeat interval of 0 would flood every watch stream with heartbeats.
+    for (const [option, value] of [
+      ["heartbeatMs", 0],
+      ["heartbeatMs", -5],
+      ["heartbeatMs", Number.NaN],
+      ["maxMessageBytes", 0],
+      ["shutdownTimeoutMs", -1],
+    ] as const) {
+      await expect(BridgeServer.start({ [option]: value }), option).rejects.toThrow(
+        new RegExp(`${option} must be`),
+      );
+    }
+    const store = new SessionStore();
+    await expect(BridgeServer.start({ store, heartbeatMs: 0 })).rejects.toThrow(TypeError);
+    expect(store.closed).toBe(false);
+    store.close();
+  });
+});
+
 describe("graceful shutdown", () => {
   it("ends watch streams with UNAVAILABLE, then refuses new calls; the store it was given survives", async () => {
     const store = new SessionStore();
