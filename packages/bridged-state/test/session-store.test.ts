@@ -138,6 +138,22 @@ describe("SessionStore", () => {
     store.close();
   });
 
+  it("a subscriber that writes from its callback does not reorder what later subscribers hear", () => {
+    const store = new SessionStore();
+    store.createSession("s");
+    store.register("s", { name: "n", type: "integer", value: 1 });
+    // The first subscriber reacts to version 2 by writing version 3 (a derived update).
+    store.subscribe("s", "*", (event) => {
+      if (event.version === 2) store.set("s", "n", 100);
+    });
+    const heard: number[] = [];
+    store.subscribe("s", "*", (event) => heard.push(event.version));
+    expect(store.set("s", "n", 2).ok).toBe(true);
+    expect(heard).toEqual([2, 3]);
+    expect(store.get("s", "n")).toMatchObject({ ok: true, value: { value: 100, version: 3 } });
+    store.close();
+  });
+
   it("deleting a session ends its subscriptions and tells its end listeners", () => {
     const store = new SessionStore();
     store.createSession("s");
