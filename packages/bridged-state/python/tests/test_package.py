@@ -2,6 +2,7 @@
 
 import filecmp
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -43,3 +44,21 @@ def test_binary_format_layout():
     assert codec.decode(packed, binary) == [1.0, -2.0] * 128
     small, no_binary = codec.encode("e", "embedding", [1.0] * 255)
     assert no_binary == b"" and small.value.startswith(b"[1.0")
+
+
+def test_readme_first_steps_run_as_written(bridge):
+    readme = (PYTHON_DIR / "README.md").read_text()
+    code = re.search(r"## First steps\n+```python\n(.*?)```", readme, re.S).group(1)
+    assert '"127.0.0.1:50051"' in code and "for update in updates:" in code
+    code = code.replace('"127.0.0.1:50051"', repr(bridge.address))
+    # The session id must be fresh per run, and the watch loop would wait forever: the example
+    # stops after the initial values.
+    code = code.replace('"optimizer-run-7"', repr(f"readme-{os.getpid()}-{id(code)}"))
+    code = code.replace("for update in updates:", "for update in updates.take(2):")
+    printed = []
+    namespace = {"print": lambda *args: printed.append(args)}
+    exec(compile(code, "README.md (First steps)", "exec"), namespace)
+    assert namespace["record"].value == 1.1 and namespace["version"] == namespace["record"].version
+    assert sorted(printed) == [("initial_value", "model", "gpt-4", 1, "python"),
+                               ("initial_value", "temperature", 1.1, 3, "python")]
+    namespace["client"].close()
