@@ -12,7 +12,7 @@ import { createLocalState, type LocalStateHandle } from "../src/index.js";
 
 /*
  * The real LocalState with one defect each, wrapped from outside: the suite has to catch every
- * one. (provider-tests checks itself the same way against a reference backend with 33 defects;
+ * one. (provider-tests checks itself the same way against a reference backend with 34 defects;
  * these prove the same holds for the backend we ship.)
  */
 

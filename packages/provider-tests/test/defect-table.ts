@@ -263,4 +263,8 @@ export const DEFECT_TABLE: Readonly<
       "[compareAndSet] expectedVersions is read for its own keys only: constructor or toString without an entry are written",
     ],
   },
+  "records-handed-out-mutable": {
+    what: "hands out its stored record objects unfrozen, so a caller's assignment changes the variable",
+    caughtBy: ["records and lists handed out cannot be used to change stored state"],
+  },
 };

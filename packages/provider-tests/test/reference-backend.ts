@@ -66,6 +66,7 @@ export const DEFECTS = [
   "result-keys-assigned",
   "batch-repeat-reads-stale-record",
   "expected-versions-inherited",
+  "records-handed-out-mutable",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -154,6 +155,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     kind: VariableEvent["kind"],
     previous: VariableValue | undefined,
   ) {
+    // Frozen, so a record handed out cannot be used to change the stored one.
+    if (!has("records-handed-out-mutable")) Object.freeze(record);
     if (has("events-before-commit")) {
       emit(store, eventOf(kind, record, previous));
       store.records.set(record.id, record);

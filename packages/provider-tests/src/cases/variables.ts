@@ -302,6 +302,53 @@ export const registerTests: ConformanceTest[] = [
     },
   },
   {
+    name: "records and lists handed out cannot be used to change stored state",
+    async run({ open }) {
+      const s = await open();
+      await s.add("vec", "embedding", [1, 2, 3], { metadata: { owner: "a" } });
+      await s.add("ten", "tensor", { shape: [2], data: [1, 2] });
+      const before = (await s.mustList()).map(plainRecord);
+      const tamper = (what: string, change: () => void) => {
+        try {
+          change();
+        } catch {
+          // Frozen objects throw in strict mode; either way the stored state must not change.
+        }
+        return what;
+      };
+      const record = (await s.mustRecord("vec")) as unknown as Record<string, unknown>;
+      tamper("version", () => {
+        record.version = 99;
+      });
+      tamper("name", () => {
+        record.name = "renamed";
+      });
+      tamper("metadata", () => {
+        (record.metadata as Record<string, string>).owner = "mallory";
+      });
+      tamper("value", () => {
+        (record.value as number[])[0] = 99;
+      });
+      const tensor = (await s.mustRecord("ten")).value as { shape: number[]; data: number[] };
+      tamper("tensor", () => {
+        tensor.data[0] = 99;
+        tensor.shape[0] = 9;
+      });
+      const list = (await s.mustList()) as unknown as Record<string, unknown>[];
+      tamper("list", () => {
+        list.pop();
+      });
+      tamper("list record", () => {
+        (list[0] as Record<string, unknown>).version = 42;
+      });
+      assert.deepStrictEqual((await s.mustList()).map(plainRecord), before);
+      assert.deepStrictEqual(
+        plainRecord(await s.mustRecord("vec")),
+        before.find((r) => r.name === "vec"),
+      );
+    },
+  },
+  {
     name: "special floats NaN, Infinity and -Infinity are stored",
     async run({ open }) {
       const s = await open();
