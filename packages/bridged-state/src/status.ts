@@ -68,6 +68,9 @@ export function fromServiceError(
   subject: { sessionId?: string; identifier?: string } = {},
 ): StateError {
   const carried = errorFromTrailer(error.metadata);
+  // `closed` is about the caller's own state; the server's store being closed is an outage.
+  if (carried?.code === "closed")
+    return StateErrors.unavailable(`bridge unavailable: ${carried.message}`);
   if (carried !== undefined) return carried;
   const details = error.details || error.message;
   switch (error.code) {

@@ -67,6 +67,15 @@ describe("status mapping", () => {
     ).toEqual(original);
   });
 
+  it("a server whose store was closed is unavailable to its clients, not `closed` (their state is live)", () => {
+    const serverSide = StateErrors.closed("SessionStore");
+    const mapped = fromServiceError(
+      failure(grpc.status.UNAVAILABLE, serverSide.message, errorTrailer(serverSide)),
+    );
+    expect(mapped.code).toBe("unavailable");
+    expect(mapped.message).toContain(serverSide.message);
+  });
+
   it("without a trailer (another server), status codes map to contract codes", () => {
     const on = { sessionId: "s", identifier: "x" };
     expect(
