@@ -356,11 +356,18 @@ class SessionContext:
         max_silence: seconds without any stream message (heartbeats count) after which cached
         entries are bypassed; set it above the server's heartbeat interval.
         """
+        # A list, once: the stream re-sends it on every reconnect (a generator would be spent).
+        selector = names_or_pattern if names_or_pattern is None or isinstance(names_or_pattern, str) else list(names_or_pattern)
         with self._lock:
             if self._cache is None:
-                cache = VariableCache(self._stub, self.session_id, names_or_pattern, self._call_md,
+                cache = VariableCache(self._stub, self.session_id, selector, self._call_md,
                                       self._aliases, max_silence=max_silence)
                 object.__setattr__(self, "_cache", cache)
+            elif (self._cache.selector, self._cache.max_silence) != (selector, max_silence):
+                # Handing back a cache without the asked-for max_silence would weaken its guarantee.
+                raise ValidationError(
+                    f"a cache is already enabled with names_or_pattern={self._cache.selector!r}, "
+                    f"max_silence={self._cache.max_silence!r}; call disable_cache() first")
             return self._cache
 
     def disable_cache(self) -> None:

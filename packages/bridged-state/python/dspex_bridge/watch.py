@@ -182,6 +182,15 @@ class VariableCache:
             return list(value) if isinstance(value, list) else {"shape": list(value["shape"]), "data": list(value["data"])}
         return value
 
+    @property
+    def selector(self) -> NamesOrPattern:
+        """The names or pattern this cache watches (None: every variable)."""
+        return self._selector
+
+    @property
+    def max_silence(self) -> Optional[float]:
+        return self._max_silence
+
     def cached_version(self, identifier: str) -> Optional[int]:
         entry = self._entries.get(identifier)
         return entry.version if entry else None

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 import dspex_bridge
-from dspex_bridge import NotFoundError, UnavailableError
+from dspex_bridge import NotFoundError, UnavailableError, ValidationError
 
 
 def _wait(predicate, timeout=5.0):
@@ -237,3 +237,20 @@ def test_cache_shared_by_threads_keeps_each_threads_writes_and_never_goes_backwa
     assert cache.wait_until_cached("step", version=151)
     assert ctx.get("step") == 150 and cache.hits > 0
     ctx.cleanup()
+
+
+def test_enable_cache_again_with_other_settings_is_refused_not_ignored(ctx):
+    ctx.register("a", "integer", 1)
+    cache = ctx.enable_cache()
+    assert ctx.enable_cache() is cache  # the same settings: the cache already running
+    # A caller asking for max_silence must not silently get a cache without it.
+    with pytest.raises(ValidationError, match="disable_cache"):
+        ctx.enable_cache(max_silence=1.0)
+    with pytest.raises(ValidationError, match="disable_cache"):
+        ctx.enable_cache("lm.*")
+    assert ctx.cache is cache
+    ctx.disable_cache()
+    assert ctx.enable_cache(max_silence=1.0) is not cache
+    ctx.disable_cache()
+    # Names given as a generator are kept as a list: every reconnect re-sends them.
+    assert ctx.enable_cache(name for name in ["a"]).selector == ["a"]
