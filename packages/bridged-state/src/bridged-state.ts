@@ -263,6 +263,9 @@ export class BridgedState implements StateProvider<BridgedSession> {
     identifiers: readonly Identifier[],
   ): Promise<Result<Readonly<Record<Identifier, VariableValue>>>> {
     if (state.closed) return closed();
+    if (!Array.isArray(identifiers)) {
+      return err(StateErrors.invalidArgument("getVariables expects an array of identifiers"));
+    }
     const got = this.store.getMany(state.sessionId, identifiers);
     if (!got.ok) return got;
     const values: Record<Identifier, VariableValue> = {};

@@ -384,6 +384,9 @@ export class RemoteState implements StateProvider<RemoteSession> {
     identifiers: readonly Identifier[],
   ): Promise<Result<Readonly<Record<Identifier, VariableValue>>>> {
     if (state.closed) return closed();
+    if (!Array.isArray(identifiers)) {
+      return err(StateErrors.invalidArgument("getVariables expects an array of identifiers"));
+    }
     const answer = await this.#call<{ variables: Record<string, Variable__Output> }>(
       "GetVariables",
       { session_id: state.sessionId, variable_identifiers: identifiers, prefer_binary: true },

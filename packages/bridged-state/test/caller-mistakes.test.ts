@@ -1,0 +1,43 @@
+import type { StateProvider } from "@dspex/state-provider";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BridgedState, BridgeServer, RemoteState } from "../src/index.js";
+
+/*
+ * Mistakes a JavaScript caller can make past the types get the answer LocalState gives
+ * (`invalid_argument`), from both backends: never `unavailable` (the bridge is fine) and never
+ * a silently wrong result.
+ */
+
+let server: BridgeServer;
+beforeAll(async () => {
+  server = await BridgeServer.start();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const backends: [string, () => StateProvider<unknown>][] = [
+  ["BridgedState", () => new BridgedState() as unknown as StateProvider<unknown>],
+  [
+    "RemoteState",
+    () => new RemoteState({ address: server.address }) as unknown as StateProvider<unknown>,
+  ],
+];
+
+describe.each(backends)("%s", (_name, create) => {
+  it("getVariables with identifiers that are not an array -> invalid_argument", async () => {
+    const provider = create();
+    const init = await provider.init();
+    if (!init.ok) throw new Error(init.error.message);
+    const state = init.value;
+    await provider.registerVariable(state, "a", "integer", 1);
+    for (const identifiers of ["a", undefined, { 0: "a" }]) {
+      const got = await provider.getVariables(state, identifiers as unknown as string[]);
+      expect(!got.ok && got.error.code, String(identifiers)).toBe("invalid_argument");
+      expect(!got.ok && got.error.message).toMatch(/array of identifiers/);
+    }
+    expect(await provider.getVariables(state, ["a"])).toMatchObject({ ok: true, value: { a: 1 } });
+    await provider.cleanup(state);
+    if (provider instanceof BridgedState) await provider.close();
+  });
+});
