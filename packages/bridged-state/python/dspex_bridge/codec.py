@@ -201,6 +201,13 @@ def decode_binary(var_type: str, header_text: bytes, raw: bytes) -> AnyValue:
 
 
 def _from_json(var_type: str, parsed: AnyValue) -> AnyValue:
+    try:
+        return _from_json_unchecked(var_type, parsed)
+    except (TypeError, ValueError):  # e.g. a string inside an embedding: not from a valid server
+        raise ValidationError(f"{var_type} value has the wrong shape: {json.dumps(parsed)[:80]}") from None
+
+
+def _from_json_unchecked(var_type: str, parsed: AnyValue) -> AnyValue:
     if var_type == "float":
         if isinstance(parsed, str) and parsed in _JSON_TO_SPECIAL:
             return _JSON_TO_SPECIAL[parsed]

@@ -70,6 +70,10 @@ class Watch:
                 self._queue.put(_Failure(from_rpc_error(error, "WatchVariables")))
         except BridgeError as error:  # an undecodable value
             self._queue.put(_Failure(error))
+            self._call.cancel()  # nobody reads the rest
+        except Exception as error:  # anything else must still end the iterator, never hang it
+            self._queue.put(_Failure(BridgeError(f"WatchVariables: cannot read the stream ({type(error).__name__}: {error})")))
+            self._call.cancel()
         self._queue.put(_END)
 
     def next(self, timeout: Optional[float] = None) -> Update:

@@ -104,3 +104,14 @@ def test_odd_shapes_round_trip_through_the_server(bridge, peer):
             assert ctx.get(name) == value, name
             assert peer.call("get", session=ctx.session_id, name=name)["value"] == value, name
         ctx.cleanup()
+
+
+@pytest.mark.parametrize("var_type, text", [
+    ("embedding", '["a", 1]'),
+    ("embedding", "[null]"),
+    ("tensor", '{"shape": 3, "data": [1]}'),
+    ("tensor", '{"shape": [1], "data": ["x"]}'),
+])
+def test_malformed_json_arrays_raise_validation_error(var_type, text):
+    with pytest.raises(ValidationError, match=var_type):
+        codec.decode(_any(var_type, text))

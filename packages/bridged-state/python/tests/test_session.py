@@ -134,3 +134,16 @@ def test_a_lost_session_is_not_reported_as_a_missing_variable(client):
         getattr(ctx, "a", None)
     with pytest.raises(SessionNotFoundError):
         hasattr(ctx, "a")
+
+
+def test_a_watch_whose_reader_fails_unexpectedly_raises_instead_of_hanging(ctx, monkeypatch):
+    ctx.register("a", "integer", 1)
+
+    def broken(message):
+        raise RuntimeError("cannot read this message")
+
+    monkeypatch.setattr(dspex_bridge.watch.Update, "from_proto", staticmethod(broken))
+    with ctx.watch() as watch:
+        with pytest.raises(dspex_bridge.BridgeError, match="cannot read this message"):
+            watch.next(timeout=5)
+    assert not watch.active
