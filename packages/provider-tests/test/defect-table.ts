@@ -206,6 +206,7 @@ export const DEFECT_TABLE: Readonly<
       "import of a name that belongs to another id answers already_exists and imports nothing",
       "sessions are isolated from each other",
       "cleanup of one session leaves other sessions working",
+      "init without a sessionId generates one, distinct per session",
       "[streaming] updateVariables sends one updated event per variable; import sends registered and updated",
       "[streaming] events of one session never reach another session's subscribers",
     ],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHook } from "node:async_hooks";
 import type { Result } from "@dspex/state-provider";
-import { type ConformanceTest, must, mustFail, type Session, sleep } from "../harness.js";
+import { type ConformanceTest, must, mustFail, Session, sleep } from "../harness.js";
 
 /** Every call the contract has, each against a closed state. */
 function everyCall(s: Session): [string, () => Promise<Result<unknown>>][] {
@@ -146,6 +146,31 @@ export const lifecycleTests: ConformanceTest[] = [
     async run({ open }) {
       const s = await open();
       assert.equal(must(await s.export(), "export").sessionId, s.sessionId);
+    },
+  },
+  {
+    name: "init without a sessionId generates one, distinct per session",
+    async run({ provider, initOptions, close }) {
+      const { sessionId: _given, ...rest } = initOptions();
+      const sessions: Session[] = [];
+      try {
+        for (let i = 0; i < 2; i++) {
+          const init = must(await provider.init(rest), "init without a sessionId");
+          const session = new Session(provider, init, "");
+          sessions.push(session);
+          await session.add("x", "integer", i);
+        }
+        const ids = [];
+        for (const session of sessions) ids.push(must(await session.export(), "export").sessionId);
+        assert.ok(
+          ids.every((id) => typeof id === "string" && id.length > 0),
+          `generated session ids ${JSON.stringify(ids)}`,
+        );
+        assert.notEqual(ids[0], ids[1], "two inits without a sessionId got the same session");
+        assert.equal(must(await sessions[0]!.get("x"), "get in the first session"), 0);
+      } finally {
+        for (const session of sessions) await close(session);
+      }
     },
   },
   {
