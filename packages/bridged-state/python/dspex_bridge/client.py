@@ -65,8 +65,17 @@ class BridgeClient:
             ctx.initialize(metadata)
         else:
             ctx.info()
-        self._sessions.append(ctx)
+        self._track(ctx)
         return ctx
+
+    def _forget(self, ctx: SessionContext) -> None:
+        # A cleaned-up context; initialize() on it again registers it anew.
+        if ctx in self._sessions:
+            self._sessions.remove(ctx)
+
+    def _track(self, ctx: SessionContext) -> None:
+        if ctx not in self._sessions:
+            self._sessions.append(ctx)
 
     def close(self) -> None:
         """Closes every session context (caches, watches) and the channel; idempotent."""

@@ -114,6 +114,7 @@ class SessionContext:
 
         Returns True when this call created it. Also the way back after a server restart lost it.
         """
+        self._client._track(self)  # again after cleanup(): client.close() must stop its cache
         request = pb.InitializeSessionRequest(session_id=self.session_id, metadata=self._write_metadata(metadata))
         try:
             response = self._stub.InitializeSession(request, timeout=self._timeout, metadata=self._call_md)
@@ -151,6 +152,7 @@ class SessionContext:
     def cleanup(self, force: bool = True) -> int:
         """Deletes the session on the server (ends its watches); returns resources cleaned."""
         self.close()
+        self._client._forget(self)  # nothing left for client.close() to stop
         request = pb.CleanupSessionRequest(session_id=self.session_id, force=force)
         return self._rpc("CleanupSession", request, f"cleanup session {self.session_id!r}").resources_cleaned
 

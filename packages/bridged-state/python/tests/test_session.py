@@ -147,3 +147,31 @@ def test_a_watch_whose_reader_fails_unexpectedly_raises_instead_of_hanging(ctx, 
         with pytest.raises(dspex_bridge.BridgeError, match="cannot read this message"):
             watch.next(timeout=5)
     assert not watch.active
+
+
+def test_the_client_does_not_keep_cleaned_up_contexts_alive(client):
+    # A long-running worker that opens a session per job must not grow without bound.
+    import gc
+    import weakref
+
+    refs = []
+    for _ in range(20):
+        ctx = client.session()
+        ctx.register("a", "integer", 1)
+        ctx.cleanup()
+        refs.append(weakref.ref(ctx))
+    del ctx
+    gc.collect()
+    assert [ref for ref in refs if ref() is not None] == []
+
+
+def test_a_context_initialized_again_after_cleanup_is_closed_with_the_client(bridge):
+    before = set(threading.enumerate())
+    client = dspex_bridge.connect(bridge.address)
+    ctx = client.session()
+    ctx.cleanup()
+    assert ctx.initialize() is True
+    ctx.register("a", "integer", 1)
+    assert ctx.enable_cache().wait_until_cached("a")
+    client.close()  # stops the cache of the re-initialized context too
+    assert ctx.cache is None and _threads_started_since(before) == []
