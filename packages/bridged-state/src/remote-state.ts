@@ -44,6 +44,7 @@ import type { Variable__Output } from "./generated/snakepit/bridge/Variable.js";
 import type { VariableUpdate__Output } from "./generated/snakepit/bridge/VariableUpdate.js";
 import { define, own } from "./own-keys.js";
 import { loadBridgeProto } from "./proto.js";
+import { checkSessionId } from "./session-store.js";
 import { errorFromTrailer, fromServiceError } from "./status.js";
 import { decodeWireValue, fromTimestamp } from "./wire-codec.js";
 
@@ -215,14 +216,16 @@ export class RemoteState implements StateProvider<RemoteSession> {
   // ---- contract ----
 
   async init(options: InitOptions = {}): Promise<Result<RemoteSession>> {
+    // Checked here as the store checks them: the wire would coerce them into something else.
+    const checkedId = checkSessionId(options.sessionId ?? `session_${randomUUID()}`);
+    if (!checkedId.ok) return checkedId;
+    const metadata = checkMetadata(options.metadata);
+    if (!metadata.ok) return metadata;
+    const sessionId = checkedId.value;
     this.#acquire();
-    const sessionId = options.sessionId ?? `session_${randomUUID()}`;
     const created = await this.#call(
       "InitializeSession",
-      {
-        session_id: sessionId,
-        metadata: options.metadata ?? {},
-      },
+      { session_id: sessionId, metadata: metadata.value },
       { sessionId },
     );
     let owns = true;

@@ -174,10 +174,11 @@ export class SessionStore {
 
   createSession(sessionId?: string, options: CreateSessionOptions = {}): Result<SessionInfo> {
     if (this.#closed) return err(StateErrors.closed("SessionStore"));
-    const id = sessionId ?? `session_${Date.now().toString(36)}_${++generatedSessions}`;
-    if (typeof id !== "string" || id === "") {
-      return err(StateErrors.invalidArgument("session id must be a non-empty string"));
-    }
+    const checked = checkSessionId(
+      sessionId ?? `session_${Date.now().toString(36)}_${++generatedSessions}`,
+    );
+    if (!checked.ok) return checked;
+    const id = checked.value;
     const existing = this.#live(id);
     if (existing !== undefined) {
       return err({
@@ -671,6 +672,14 @@ function deliver(session: Session, events: readonly VariableEvent[]): void {
     session.undelivered.length = 0;
     session.delivering = false;
   }
+}
+
+/** A caller-given session id must be a non-empty string (every way in checks it here). */
+export function checkSessionId(sessionId: unknown): Result<string> {
+  if (typeof sessionId !== "string" || sessionId === "") {
+    return err(StateErrors.invalidArgument("session id must be a non-empty string"));
+  }
+  return ok(sessionId);
 }
 
 function resolve(session: Session, identifier: Identifier): VariableRecord | undefined {

@@ -25,6 +25,23 @@ const backends: [string, () => StateProvider<unknown>][] = [
 ];
 
 describe.each(backends)("%s", (_name, create) => {
+  it("init with metadata that is not string -> string, or a session id that is not a string, creates nothing", async () => {
+    const provider = create();
+    const before = server.store.stats().sessions;
+    const badMetadata = await provider.init({
+      metadata: { attempt: 1 } as unknown as Record<string, string>,
+    });
+    expect(!badMetadata.ok && badMetadata.error).toMatchObject({
+      code: "validation_failed",
+      rule: "metadata",
+    });
+    const badId = await provider.init({ sessionId: 42 as unknown as string });
+    expect(!badId.ok && badId.error.code).toBe("invalid_argument");
+    expect(!badId.ok && badId.error.message).toMatch(/session id/);
+    expect(server.store.stats().sessions).toBe(before);
+    if (provider instanceof BridgedState) await provider.close();
+  });
+
   it("getVariables with identifiers that are not an array -> invalid_argument", async () => {
     const provider = create();
     const init = await provider.init();
