@@ -202,6 +202,13 @@ describe("bad input over the wire", () => {
       ["GetSession", { session_id: "nope" }],
       ["CleanupSession", { session_id: "nope" }],
       ["SetVariables", { session_id: "nope", updates: { temperature: any("float", 1) } }],
+      ["GetVariables", { session_id: "nope", variable_identifiers: ["temperature"] }],
+      [
+        "RegisterVariable",
+        { session_id: "nope", name: "x", type: "float", initial_value: any("float", 1) },
+      ],
+      ["DeleteVariable", { session_id: "nope", variable_identifier: "temperature" }],
+      ["ImportState", { session_id: "nope", export_json: "{}" }],
       ["GetVariable", { session_id: session, variable_identifier: "nope" }],
       ["DeleteVariable", { session_id: session, variable_identifier: "nope" }],
       ["SetVariable", { session_id: session, variable_identifier: "nope", value: any("float", 1) }],
