@@ -104,6 +104,9 @@ class SessionContext:
             return _PYTHON_METADATA
         if not isinstance(metadata, Mapping):
             raise ValidationError(f"metadata must be a mapping of strings, got {type(metadata).__name__}")
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise ValidationError(f"metadata must map strings to strings, got {key!r}: {value!r}")
         merged = dict(_PYTHON_METADATA)
         merged.update(metadata)  # an explicit source from the caller wins
         return merged

@@ -165,3 +165,15 @@ def test_malformed_wire_values_are_invalid_argument(client, ctx, type_url, value
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # never INTERNAL for a caller's mistake
     assert expected in failure.value.details()
     assert ctx.get_record(target).version == 1
+
+
+@pytest.mark.parametrize("metadata, named", [({"step": 3}, "'step'"), ({"a": None}, "'a'"), ({1: "a"}, "1")])
+def test_metadata_that_is_not_string_to_string_is_a_validation_error(ctx, metadata, named):
+    ctx.register("x", "integer", 1)
+    for write in (lambda: ctx.set("x", 2, metadata=metadata),
+                  lambda: ctx.update_many({"x": 2}, metadata=metadata),
+                  lambda: ctx.register("y", "integer", 1, metadata=metadata)):
+        with pytest.raises(ValidationError, match="metadata") as failure:
+            write()
+        assert named in str(failure.value)
+    assert ctx.get_record("x").version == 1 and "y" not in ctx
