@@ -348,3 +348,47 @@ describe("auth", () => {
     expect(right).toMatchObject({ ok: true, response: { message: "hi" } });
   });
 });
+
+describe("limits over the wire", () => {
+  it("sessions, variables per session and value size -> RESOURCE_EXHAUSTED naming the limit; nothing changes", async () => {
+    const limited = await BridgeServer.start({
+      storeOptions: { maxSessions: 1, maxVariablesPerSession: 1, maxValueBytes: 16 },
+    });
+    const c = rawClient(limited.address);
+    try {
+      expect((await unary(c, "InitializeSession", { session_id: "one" })).ok).toBe(true);
+      const second = await unary(c, "InitializeSession", { session_id: "two" });
+      expect(second).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
+      expect(!second.ok && second.details).toMatch(/maxSessions = 1/);
+      const big = await unary(c, "RegisterVariable", {
+        session_id: "one",
+        name: "s",
+        type: "string",
+        initial_value: any("string", "x".repeat(20)),
+      });
+      expect(big).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
+      expect(!big.ok && big.details).toMatch(/maxValueBytes = 16/);
+      const small = { session_id: "one", type: "string", initial_value: any("string", "x") };
+      expect((await unary(c, "RegisterVariable", { ...small, name: "s" })).ok).toBe(true);
+      const more = await unary(c, "RegisterVariable", { ...small, name: "t" });
+      expect(more).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
+      expect(!more.ok && more.details).toMatch(/maxVariablesPerSession = 1/);
+      const grow = await unary(c, "SetVariable", {
+        session_id: "one",
+        variable_identifier: "s",
+        value: any("string", "y".repeat(20)),
+      });
+      expect(grow).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
+      const s = await unary<GetVariableResponse__Output>(c, "GetVariable", {
+        session_id: "one",
+        variable_identifier: "s",
+      });
+      expect(s.ok && JSON.parse(s.response.variable!.value!.value.toString("utf8"))).toBe("x");
+      expect(s.ok && s.response.variable!.version).toBe(1);
+      expect(limited.store.stats()).toMatchObject({ sessions: 1, variables: 1 });
+    } finally {
+      c.close();
+      await limited.close();
+    }
+  });
+});
