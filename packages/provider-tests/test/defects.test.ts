@@ -33,6 +33,16 @@ describe("the suite against a correct reference backend", () => {
     expect(outcome.skipped).toEqual([]);
     expect(outcome.passed).toEqual(allNames);
   });
+
+  test("a correct backend without atomicUpdates passes the non-atomic form of every batch test", async () => {
+    const backend = referenceBackend({ atomicUpdates: false });
+    backends.push(backend);
+    const outcome = await runSuite(backend);
+    expect(Object.fromEntries(outcome.failed)).toEqual({});
+    expect(outcome.skipped).toContain(
+      "[atomicUpdates] a failing batch applies nothing: values, versions and metadata unchanged",
+    );
+  });
 });
 
 describe("the suite catches every deliberately broken backend", () => {

@@ -88,6 +88,8 @@ export interface ReferenceOptions {
   readonly defect?: Defect;
   /** Keeps each session's store after cleanup and shares it between inits (persistence + distribution). */
   readonly shared?: boolean;
+  /** `false`: a correct non-atomic backend (applies what passes, reports exactly that). */
+  readonly atomicUpdates?: boolean;
 }
 
 export interface ReferenceBackend extends StateProvider<Handle> {
@@ -107,7 +109,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
   const live = new Set<string>();
 
   const capabilities: Capabilities = {
-    atomicUpdates: !has("non-atomic-batch-misreports-applied"),
+    atomicUpdates: options.atomicUpdates !== false && !has("non-atomic-batch-misreports-applied"),
     streaming: true,
     persistence: options.shared === true,
     distribution: options.shared === true,
