@@ -595,6 +595,10 @@ function batchSet(
   callback(null, { success: false, errors, new_versions: versions }, errorTrailer(error));
 }
 
+function heartbeatMessage(): VariableUpdate__Input {
+  return { variable_id: "", update_type: "heartbeat", timestamp: toTimestamp(Date.now()) };
+}
+
 const UPDATE_TYPE: Readonly<Record<VariableEvent["kind"], string>> = {
   registered: "registered",
   updated: "value_change",
@@ -696,11 +700,14 @@ function watch(
         });
       }
     }
+    // One heartbeat right after the snapshot marks its end: a re-connecting client then knows
+    // which variables are gone without waiting a whole heartbeat interval.
+    call.write(heartbeatMessage());
   }
   heartbeat = setInterval(() => {
     // A connected watcher is a use of the session: it keeps an otherwise idle session alive.
     if (!store.touch(session_id)) return end();
-    call.write({ variable_id: "", update_type: "heartbeat", timestamp: toTimestamp(Date.now()) });
+    call.write(heartbeatMessage());
   }, options.heartbeatMs);
   heartbeat.unref();
 }

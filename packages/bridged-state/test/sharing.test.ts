@@ -195,6 +195,28 @@ describe("RemoteState", () => {
     await a.cleanup(sa.value);
   });
 
+  it("after a reconnect, variables deleted meanwhile are told at once, not at the next heartbeat", async () => {
+    const store = new SessionStore();
+    cleanups.push(() => store.close());
+    // The default heartbeat (30 s): the catch-up must not wait for one.
+    let server = await BridgeServer.start({ store });
+    const port = server.port;
+    const remote = new RemoteState({ address: server.address, deadlineMs: 1_000 });
+    const init = await remote.init({ sessionId: "deleted-meanwhile" });
+    if (!init.ok) throw new Error(init.error.message);
+    await remote.registerVariable(init.value, "gone", "integer", 1);
+    await remote.registerVariable(init.value, "kept", "integer", 1);
+    const events: VariableEvent[] = [];
+    await remote.subscribe(init.value, "*", (e) => events.push(e));
+    await server.close();
+    store.delete("deleted-meanwhile", "gone");
+    server = await BridgeServer.start({ store, port });
+    cleanups.push(() => server.close());
+    await until(() => events.some((e) => e.kind === "deleted"), "the deletion", 4_000);
+    expect(events.map((e) => [e.kind, e.name, e.value])).toEqual([["deleted", "gone", 1]]);
+    await remote.cleanup(init.value);
+  });
+
   it("answers unavailable (no hang) while the server is down, reconnects and resubscribes when it is back", async () => {
     const store = new SessionStore();
     cleanups.push(() => store.close());
