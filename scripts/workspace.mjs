@@ -4,6 +4,7 @@
 // installs the workspace from the lockfile and the Python packages, then runs the task.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -12,10 +13,25 @@ const { packageManager } = JSON.parse(readFileSync(join(root, "package.json"), "
 const pnpmVersion = packageManager.replace(/^pnpm@/, "");
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" };
 
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env, ...options });
+// Ctrl-C reaches the whole process group; stay alive until the child has cleaned up and
+// exit with its status rather than dying first and leaving its output after the prompt.
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => {});
+
+/** Runs a command; `quiet` keeps its output unless it fails. Answers the exit status. */
+function run(command, args, { quiet = false } = {}) {
+  const result = spawnSync(command, args, {
+    cwd: root,
+    env,
+    stdio: quiet ? ["ignore", "pipe", "pipe"] : "inherit",
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.error) throw result.error;
-  return result.status ?? 1;
+  const status = result.status ?? 128 + (constants.signals[result.signal] ?? 0);
+  if (quiet && status !== 0) {
+    process.stdout.write(result.stdout ?? "");
+    process.stderr.write(result.stderr ?? "");
+  }
+  return status;
 }
 
 function must(command, args, options) {
@@ -30,16 +46,20 @@ function pnpmCommand() {
 }
 
 const [pnpm, pnpmPrefix] = pnpmCommand();
-const pnpmRun = (...args) => run(pnpm, [...pnpmPrefix, ...args]);
-const pnpmMust = (...args) => must(pnpm, [...pnpmPrefix, ...args]);
+const pnpmRun = (args, options) => run(pnpm, [...pnpmPrefix, ...args], options);
+const pnpmMust = (args, options) => must(pnpm, [...pnpmPrefix, ...args], options);
 
 const task = process.argv[2];
-pnpmMust("install", "--frozen-lockfile", "--reporter=append-only");
-must("bash", ["scripts/setup-python.sh"]);
+// The demo shows the story, not the plumbing: its setup steps speak only when they fail.
+const quiet = task === "demo";
+if (quiet)
+  console.log(`setting up: pnpm ${pnpmVersion}, workspace install, Python packages, build\n`);
+pnpmMust(["install", "--frozen-lockfile", "--reporter=append-only"], { quiet });
+must("bash", ["scripts/setup-python.sh"], { quiet });
 
 switch (task) {
   case "test": {
-    const status = pnpmRun(
+    const status = pnpmRun([
       "exec",
       "turbo",
       "run",
@@ -50,25 +70,18 @@ switch (task) {
       "test",
       "--concurrency=2",
       "--output-logs=new-only",
-    );
+    ]);
     run("node", ["scripts/test-summary.mjs"]);
     process.exit(status);
     break;
   }
   case "bench":
     // One at a time: benchmarks on a shared machine would measure each other.
-    pnpmMust("exec", "turbo", "run", "bench", "--concurrency=1", "--output-logs=new-only");
+    pnpmMust(["exec", "turbo", "run", "bench", "--concurrency=1", "--output-logs=new-only"]);
     break;
   case "demo":
-    pnpmMust(
-      "exec",
-      "turbo",
-      "run",
-      "build",
-      "--filter=@dspex/example...",
-      "--output-logs=errors-only",
-    );
-    process.exit(pnpmRun("--filter", "@dspex/example", "run", "--silent", "demo"));
+    pnpmMust(["exec", "turbo", "run", "build", "--filter=@dspex/example..."], { quiet });
+    process.exit(pnpmRun(["--filter", "@dspex/example", "run", "--silent", "demo"]));
     break;
   default:
     console.error(`usage: node scripts/workspace.mjs <test|bench|demo> (got ${task ?? "nothing"})`);
