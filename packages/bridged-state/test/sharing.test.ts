@@ -195,6 +195,49 @@ describe("RemoteState", () => {
     await a.cleanup(sa.value);
   });
 
+  it("a server that stops answering (SIGSTOP) costs each call its deadline, never a hang", async () => {
+    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+    const child = spawn(process.execPath, [cli, "serve", "--port", "0"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    cleanups.push(async () => {
+      if (child.exitCode !== null) return;
+      child.kill("SIGCONT");
+      child.kill("SIGTERM");
+      await exited;
+    });
+    const address = await new Promise<string>((resolve) => {
+      let out = "";
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const match = /listening on (\S+)\n/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+    });
+    const remote = new RemoteState({ address, deadlineMs: 300 });
+    const init = await remote.init({ sessionId: "hung" });
+    if (!init.ok) throw new Error(init.error.message);
+    await remote.registerVariable(init.value, "n", "integer", 1);
+    child.kill("SIGSTOP");
+    for (const [what, call] of [
+      ["getVariable", () => remote.getVariable(init.value, "n")],
+      ["setVariable", () => remote.setVariable(init.value, "n", 2)],
+      ["subscribe", () => remote.subscribe(init.value, "*", () => {})],
+    ] as const) {
+      const started = Date.now();
+      const answer = await call();
+      expect(!answer.ok && answer.error.code, what).toBe("unavailable");
+      expect(Date.now() - started, what).toBeLessThan(1_500);
+    }
+    const cleaning = Date.now();
+    await remote.cleanup(init.value);
+    expect(Date.now() - cleaning).toBeLessThan(1_500);
+    child.kill("SIGCONT");
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
   it("after a reconnect, variables deleted meanwhile are told at once, not at the next heartbeat", async () => {
     const store = new SessionStore();
     cleanups.push(() => store.close());
