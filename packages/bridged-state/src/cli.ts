@@ -59,6 +59,7 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
   }
+  if (values.host === "") throw new UsageError("--host must not be empty");
   const ttlSeconds = count("session-ttl", values["session-ttl"], true);
   const token = values.token ?? process.env.DSPEX_BRIDGE_TOKEN;
   if (token === "") throw new UsageError("--token must not be empty");

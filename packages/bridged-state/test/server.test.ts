@@ -404,6 +404,25 @@ describe("dspex-bridge CLI", () => {
     expect(stderr).toMatch(/SIGTERM: shutting down/);
   });
 
+  it("an empty --host or --token is a usage error (exit 2), not a failed start", () => {
+    for (const [flag, message] of [
+      ["--host", /--host must not be empty/],
+      ["--token", /--token must not be empty/],
+    ] as const) {
+      let failure: { status: number; stderr: string } | undefined;
+      try {
+        execFileSync(process.execPath, [cli, "serve", "--port", "0", flag, ""], {
+          encoding: "utf8",
+          stdio: "pipe",
+        });
+      } catch (error) {
+        failure = error as { status: number; stderr: string };
+      }
+      expect(failure?.status, flag).toBe(2);
+      expect(failure?.stderr, flag).toMatch(message);
+    }
+  });
+
   it("--help prints usage and exits 0; a bad flag exits 2 with a clear message", () => {
     const help = execFileSync(process.execPath, [cli, "--help"], { encoding: "utf8" });
     expect(help).toMatch(/Usage: dspex-bridge serve/);
