@@ -702,10 +702,10 @@ function remember(state: RemoteSession, shape: VariableShape): void {
 function forget(state: RemoteSession, identifier: Identifier): void {
   const shape = state.shapes.get(identifier);
   state.shapes.delete(identifier);
-  if (shape !== undefined) {
-    state.shapes.delete(shape.id);
-    state.shapes.delete(shape.name);
-  }
+  if (shape === undefined) return;
+  // Only keys still meaning this variable: its name may already belong to a newer one.
+  if (state.shapes.get(shape.id) === shape) state.shapes.delete(shape.id);
+  if (state.shapes.get(shape.name) === shape) state.shapes.delete(shape.name);
 }
 
 function rememberWire(state: RemoteSession, variable: Variable__Output): void {
@@ -775,6 +775,8 @@ const EVENT_KIND: Readonly<Record<string, VariableEvent["kind"]>> = {
 
 /** What a watch last told its subscriber about one variable (to catch up after a reconnect). */
 interface Seen {
+  readonly name: string;
+  readonly type: VariableType;
   readonly version: number;
   readonly value: VariableValue;
   readonly metadata: Metadata;
@@ -786,8 +788,8 @@ interface Seen {
 /**
  * One subscription: a WatchVariables stream, re-opened with backoff until stopped. Each stream
  * asks for initial values: the first gives the baseline (nothing is told), a re-opened one is
- * compared with what the subscriber last heard, and the differences are told as `registered`,
- * `updated` and `deleted` events, so the subscriber converges on the server's state (the
+ * compared with what the subscriber last heard, and the differences are told as `deleted`, then
+ * `registered` and `updated` events, so the subscriber converges on the server's state (the
  * intermediate versions made while disconnected are not replayed).
  */
 class RemoteWatch {
@@ -797,8 +799,8 @@ class RemoteWatch {
   #delayMs = 50;
   #opens = 0;
   readonly #seen = new Map<string, Seen>();
-  /** While a re-opened stream sends its initial values: the ids it has sent. */
-  #catchingUp: Set<string> | undefined;
+  /** While a re-opened stream sends its initial values: what it has sent, by id, in order. */
+  #catchingUp: Map<string, DecodedUpdate> | undefined;
 
   constructor(
     private readonly options: {
@@ -860,7 +862,7 @@ class RemoteWatch {
     call.on("metadata", () => {
       subscribed = true;
       this.#delayMs = 50;
-      if (reopening) this.#catchingUp = new Set();
+      if (reopening) this.#catchingUp = new Map();
       onSubscribed();
     });
     call.on("data", (update: VariableUpdate__Output) => {
@@ -899,50 +901,51 @@ class RemoteWatch {
     if (decoded === undefined) return;
     const { variable, type, value } = decoded;
     rememberWire(this.options.session, variable);
-    const known = this.#seen.get(variable.id);
-    if (!reopening) {
-      this.#seen.set(variable.id, seenOf(variable, value, false));
-      return;
-    }
-    this.#catchingUp?.add(variable.id);
-    if (known !== undefined && known.version === variable.version) return;
-    this.#seen.set(variable.id, seenOf(variable, value, true));
-    this.#tell({
-      kind: known === undefined ? "registered" : "updated",
-      id: variable.id,
-      name: variable.name,
-      type,
-      value,
-      previousValue: known?.value,
-      version: variable.version,
-      metadata: Object.freeze({ ...variable.metadata }),
-      source: variable.source_name,
-      timestamp: fromTimestamp(variable.last_updated_at),
-    });
+    if (reopening) this.#catchingUp?.set(variable.id, decoded);
+    else this.#seen.set(variable.id, seenOf(variable, type, value, false));
   }
 
-  /** After a re-opened stream's initial values: what it did not send was deleted meanwhile. */
+  /**
+   * After a re-opened stream's initial values: what it did not send was deleted meanwhile (told
+   * first, so a name deleted and registered again ends up registered), then what is new or
+   * changed. Nothing is told, or remembered as told, if the stream ends before this point.
+   */
   #finishCatchUp(): void {
-    const present = this.#catchingUp;
-    if (present === undefined) return;
+    const snapshot = this.#catchingUp;
+    if (snapshot === undefined) return;
     this.#catchingUp = undefined;
     for (const [id, seen] of [...this.#seen]) {
-      if (present.has(id)) continue;
+      if (snapshot.has(id)) continue;
       this.#seen.delete(id);
-      const shape = this.options.session.shapes.get(id);
       forget(this.options.session, id);
-      if (shape === undefined) continue;
       this.#tell({
         kind: "deleted",
         id,
-        name: shape.name,
-        type: shape.type,
+        name: seen.name,
+        type: seen.type,
         value: seen.value,
         previousValue: seen.value,
         version: seen.version,
         metadata: seen.metadata,
         source: seen.source,
         timestamp: Date.now(),
+      });
+    }
+    for (const { variable, type, value } of snapshot.values()) {
+      const known = this.#seen.get(variable.id);
+      if (known !== undefined && known.version === variable.version) continue;
+      this.#seen.set(variable.id, seenOf(variable, type, value, true));
+      this.#tell({
+        kind: known === undefined ? "registered" : "updated",
+        id: variable.id,
+        name: variable.name,
+        type,
+        value,
+        previousValue: known?.value,
+        version: variable.version,
+        metadata: Object.freeze({ ...variable.metadata }),
+        source: variable.source_name,
+        timestamp: fromTimestamp(variable.last_updated_at),
       });
     }
   }
@@ -968,7 +971,7 @@ class RemoteWatch {
       this.#seen.delete(variable.id);
       forget(this.options.session, variable.id);
     } else {
-      this.#seen.set(variable.id, seenOf(variable, value, false));
+      this.#seen.set(variable.id, seenOf(variable, type, value, false));
       rememberWire(this.options.session, variable);
     }
     this.#tell({
@@ -1004,8 +1007,15 @@ class RemoteWatch {
   }
 }
 
-function seenOf(variable: Variable__Output, value: VariableValue, fromCatchUp: boolean): Seen {
+function seenOf(
+  variable: Variable__Output,
+  type: VariableType,
+  value: VariableValue,
+  fromCatchUp: boolean,
+): Seen {
   return {
+    name: variable.name,
+    type,
     version: variable.version,
     value,
     metadata: Object.freeze({ ...variable.metadata }),
@@ -1014,9 +1024,13 @@ function seenOf(variable: Variable__Output, value: VariableValue, fromCatchUp: b
   };
 }
 
-function decodeUpdate(
-  update: VariableUpdate__Output,
-): { variable: Variable__Output; type: VariableType; value: VariableValue } | undefined {
+interface DecodedUpdate {
+  readonly variable: Variable__Output;
+  readonly type: VariableType;
+  readonly value: VariableValue;
+}
+
+function decodeUpdate(update: VariableUpdate__Output): DecodedUpdate | undefined {
   const variable = update.variable;
   if (variable === null || !isVariableType(variable.type)) return undefined;
   const value = valueFromWire(variable.type, variable.value, variable.binary_value, variable.name);

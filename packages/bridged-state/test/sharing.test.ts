@@ -238,7 +238,7 @@ describe("RemoteState", () => {
     expect(await exited).toBe(0);
   });
 
-  it("after a reconnect, variables deleted meanwhile are told at once, not at the next heartbeat", async () => {
+  it("after a reconnect, variables deleted meanwhile are told at once (before new ones), not at the next heartbeat", async () => {
     const store = new SessionStore();
     cleanups.push(() => store.close());
     // The default heartbeat (30 s): the catch-up must not wait for one.
@@ -253,10 +253,18 @@ describe("RemoteState", () => {
     await remote.subscribe(init.value, "*", (e) => events.push(e));
     await server.close();
     store.delete("deleted-meanwhile", "gone");
+    // Deleted and registered again under the same name: the deletion must be told first, or a
+    // subscriber that keys by name ends up without the variable.
+    store.delete("deleted-meanwhile", "kept");
+    store.register("deleted-meanwhile", { name: "kept", type: "string", value: "again" });
     server = await BridgeServer.start({ store, port });
     cleanups.push(() => server.close());
-    await until(() => events.some((e) => e.kind === "deleted"), "the deletion", 4_000);
-    expect(events.map((e) => [e.kind, e.name, e.value])).toEqual([["deleted", "gone", 1]]);
+    await until(() => events.length >= 3, "the catch-up", 4_000);
+    expect(events.map((e) => [e.kind, e.name, e.value])).toEqual([
+      ["deleted", "gone", 1],
+      ["deleted", "kept", 1],
+      ["registered", "kept", "again"],
+    ]);
     await remote.cleanup(init.value);
   });
 
