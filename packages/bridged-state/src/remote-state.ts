@@ -10,6 +10,7 @@ import {
   checkMetadata,
   checkRegistration,
   checkValue,
+  compilePattern,
   decodeConstraintsJson,
   type ExportedState,
   encodeConstraintsJson,
@@ -19,6 +20,7 @@ import {
   type InitOptions,
   isVariableType,
   type Metadata,
+  type NameMatcher,
   ok,
   type Registered,
   type RegisterOptions,
@@ -799,6 +801,11 @@ class RemoteWatch {
   #delayMs = 50;
   #opens = 0;
   readonly #seen = new Map<string, Seen>();
+  /**
+   * The pattern is also applied here: the server's `pattern` field is an extension (a Snakepit
+   * server ignores it), and there `""` means "everything" where the contract's glob matches nothing.
+   */
+  readonly #matches: NameMatcher;
   /** While a re-opened stream sends its initial values: what it has sent, by id, in order. */
   #catchingUp: Map<string, DecodedUpdate> | undefined;
 
@@ -813,7 +820,9 @@ class RemoteWatch {
       maxDelayMs: number;
       session: RemoteSession;
     },
-  ) {}
+  ) {
+    this.#matches = compilePattern(options.pattern);
+  }
 
   /** Opens the stream; resolves once the server has subscribed (it sends headers then). */
   start(): Promise<Result<undefined>> {
@@ -898,7 +907,7 @@ class RemoteWatch {
 
   #initial(update: VariableUpdate__Output, reopening: boolean): void {
     const decoded = decodeUpdate(update);
-    if (decoded === undefined) return;
+    if (decoded === undefined || !this.#matches(decoded.variable.name)) return;
     const { variable, type, value } = decoded;
     rememberWire(this.options.session, variable);
     if (reopening) this.#catchingUp?.set(variable.id, decoded);
@@ -954,7 +963,7 @@ class RemoteWatch {
     const kind = EVENT_KIND[update.update_type];
     if (kind === undefined) return;
     const decoded = decodeUpdate(update);
-    if (decoded === undefined) return;
+    if (decoded === undefined || !this.#matches(decoded.variable.name)) return;
     const { variable, type, value } = decoded;
     const known = this.#seen.get(variable.id);
     // The catch-up already told this exact change (it committed as the stream re-opened).

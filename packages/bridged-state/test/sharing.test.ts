@@ -195,6 +195,26 @@ describe("RemoteState", () => {
     await a.cleanup(sa.value);
   });
 
+  it("subscriptions match names exactly as the contract's globs do, the empty pattern included", async () => {
+    const server = await BridgeServer.start();
+    cleanups.push(() => server.close());
+    const remote = new RemoteState({ address: server.address });
+    const init = await remote.init({ sessionId: "patterns" });
+    if (!init.ok) throw new Error(init.error.message);
+    const heard: Record<string, string[]> = { "": [], "temp*": [], "*": [] };
+    for (const pattern of Object.keys(heard)) {
+      const sub = await remote.subscribe(init.value, pattern, (e) => heard[pattern]!.push(e.name));
+      expect(sub.ok).toBe(true);
+    }
+    await remote.registerVariable(init.value, "temperature", "float", 0.5);
+    await remote.registerVariable(init.value, "other", "float", 0.5);
+    await until(() => heard["*"]!.length === 2, "both registrations");
+    // Events for one stream arrive in order: once `*` heard both, the others had their chance.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(heard).toEqual({ "": [], "temp*": ["temperature"], "*": ["temperature", "other"] });
+    await remote.cleanup(init.value);
+  });
+
   it("a server that stops answering (SIGSTOP) costs each call its deadline, never a hang", async () => {
     const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
     const child = spawn(process.execPath, [cli, "serve", "--port", "0"], {
