@@ -29,7 +29,12 @@ import type { VariableUpdate__Input } from "./generated/snakepit/bridge/Variable
 import type { WatchVariablesRequest__Output } from "./generated/snakepit/bridge/WatchVariablesRequest.js";
 import { define, own } from "./own-keys.js";
 import { loadBridgeProto, SERVICE_NAME } from "./proto.js";
-import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
+import {
+  MAX_TIMER_MS,
+  type PendingValue,
+  SessionStore,
+  type SessionStoreOptions,
+} from "./session-store.js";
 import { errorTrailer, toStatus } from "./status.js";
 import {
   decodeRegistrationValue,
@@ -153,16 +158,23 @@ export function bind(
 }
 
 /** Options are a programmer's choice: a bad one throws (a 0 heartbeat would flood watch streams). */
-function checkNumber(name: string, value: number | undefined, allowZero: boolean): void {
+function checkNumber(
+  name: string,
+  value: number | undefined,
+  allowZero: boolean,
+  max = Number.POSITIVE_INFINITY,
+): void {
   if (value === undefined) return;
   if (
     typeof value !== "number" ||
     Number.isNaN(value) ||
     value < 0 ||
-    (value === 0 && !allowZero)
+    (value === 0 && !allowZero) ||
+    value > max
   ) {
+    const range = max === Number.POSITIVE_INFINITY ? "" : ` at most ${max}`;
     throw new TypeError(
-      `BridgeServer: ${name} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}`,
+      `BridgeServer: ${name} must be a ${allowZero ? "non-negative" : "positive"} number${range}, got ${String(value)}`,
     );
   }
 }
@@ -259,9 +271,9 @@ export class BridgeServer {
 
   /** Starts a server; resolves once it accepts connections. */
   static async start(options: BridgeServerOptions = {}): Promise<BridgeServer> {
-    checkNumber("heartbeatMs", options.heartbeatMs, false);
+    checkNumber("heartbeatMs", options.heartbeatMs, false, MAX_TIMER_MS);
     checkNumber("maxMessageBytes", options.maxMessageBytes, false);
-    checkNumber("shutdownTimeoutMs", options.shutdownTimeoutMs, true);
+    checkNumber("shutdownTimeoutMs", options.shutdownTimeoutMs, true, MAX_TIMER_MS);
     const ownsStore = options.store === undefined;
     const store = options.store ?? new SessionStore(options.storeOptions);
     const host = options.host ?? "127.0.0.1";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { BridgeServer, type BridgeServerOptions } from "./bridge-server.js";
+import { MAX_TIMER_MS } from "./session-store.js";
 
 const USAGE = `Usage: dspex-bridge serve [options]
 
@@ -26,12 +27,17 @@ Options:
 
 class UsageError extends Error {}
 
-function count(flag: string, text: string | undefined, allowZero = false): number | undefined {
+function count(
+  flag: string,
+  text: string | undefined,
+  allowZero = false,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && !allowZero)) {
+  if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && !allowZero) || n > max) {
     throw new UsageError(
-      `--${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${JSON.stringify(text)}`,
+      `--${flag} must be a ${allowZero ? "non-negative" : "positive"} integer${max === Number.MAX_SAFE_INTEGER ? "" : ` up to ${max}`}, got ${JSON.stringify(text)}`,
     );
   }
   return n;
@@ -86,10 +92,10 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     ...optional("token", token),
     ...optional("tls", tls),
     ...optional("maxMessageBytes", count("max-message-bytes", values["max-message-bytes"])),
-    ...optional("heartbeatMs", count("heartbeat-ms", values["heartbeat-ms"])),
+    ...optional("heartbeatMs", count("heartbeat-ms", values["heartbeat-ms"], false, MAX_TIMER_MS)),
     ...optional(
       "shutdownTimeoutMs",
-      count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true),
+      count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true, MAX_TIMER_MS),
     ),
   };
 }

@@ -149,6 +149,7 @@ export class SessionStore {
         "sweepIntervalMs",
         options.sweepIntervalMs,
         Math.min(this.#ttlMs, 60_000),
+        MAX_TIMER_MS,
       );
       // Unref'd: an idle store must not keep the process alive.
       this.#sweep = setInterval(() => this.sweepExpired(), every);
@@ -700,10 +701,21 @@ function infoOf(session: Session): SessionInfo {
   };
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+/** Node turns a timer delay above this into 1 ms, so timer options must stay below it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function positive(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  max = Number.POSITIVE_INFINITY,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
-    throw new TypeError(`SessionStore: ${name} must be a positive number, got ${String(value)}`);
+  if (typeof value !== "number" || Number.isNaN(value) || value <= 0 || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? "" : ` at most ${max}`;
+    throw new TypeError(
+      `SessionStore: ${name} must be a positive number${range}, got ${String(value)}`,
+    );
   }
   return value;
 }

@@ -304,6 +304,8 @@ describe("BridgeServer options", () => {
       ["heartbeatMs", 0],
       ["heartbeatMs", -5],
       ["heartbeatMs", Number.NaN],
+      // Node turns a timer delay above 2^31-1 ms into 1 ms.
+      ["heartbeatMs", 2 ** 31],
       ["maxMessageBytes", 0],
       ["shutdownTimeoutMs", -1],
     ] as const) {
@@ -404,14 +406,15 @@ describe("dspex-bridge CLI", () => {
     expect(stderr).toMatch(/SIGTERM: shutting down/);
   });
 
-  it("an empty --host or --token is a usage error (exit 2), not a failed start", () => {
-    for (const [flag, message] of [
-      ["--host", /--host must not be empty/],
-      ["--token", /--token must not be empty/],
+  it("an empty --host or --token, or a timer beyond Node's range, is a usage error (exit 2)", () => {
+    for (const [flag, value, message] of [
+      ["--host", "", /--host must not be empty/],
+      ["--token", "", /--token must not be empty/],
+      ["--heartbeat-ms", String(2 ** 31), /--heartbeat-ms must be .* up to 2147483647/],
     ] as const) {
       let failure: { status: number; stderr: string } | undefined;
       try {
-        execFileSync(process.execPath, [cli, "serve", "--port", "0", flag, ""], {
+        execFileSync(process.execPath, [cli, "serve", "--port", "0", flag, value], {
           encoding: "utf8",
           stdio: "pipe",
         });

@@ -184,5 +184,7 @@ describe("SessionStore", () => {
 
   it("rejects bad options with a TypeError naming the option", () => {
     expect(() => new SessionStore({ maxSessions: 0 })).toThrow(/maxSessions/);
+    // Node turns a timer delay above 2^31-1 ms into 1 ms: the sweep would spin.
+    expect(() => new SessionStore({ sweepIntervalMs: 2 ** 31 })).toThrow(/sweepIntervalMs/);
   });
 });
