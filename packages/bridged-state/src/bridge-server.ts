@@ -27,14 +27,10 @@ import type { GetVariableResponse__Input } from "./generated/snakepit/bridge/Get
 import type { Variable__Input } from "./generated/snakepit/bridge/Variable.js";
 import type { VariableUpdate__Input } from "./generated/snakepit/bridge/VariableUpdate.js";
 import type { WatchVariablesRequest__Output } from "./generated/snakepit/bridge/WatchVariablesRequest.js";
+import { MAX_TIMER_MS, numberOption } from "./options.js";
 import { define, own } from "./own-keys.js";
 import { loadBridgeProto, SERVICE_NAME } from "./proto.js";
-import {
-  MAX_TIMER_MS,
-  type PendingValue,
-  SessionStore,
-  type SessionStoreOptions,
-} from "./session-store.js";
+import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
 import { errorTrailer, toStatus } from "./status.js";
 import {
   decodeRegistrationValue,
@@ -73,6 +69,7 @@ export interface BridgeServerOptions {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 30_000;
+const SERVER = "BridgeServer";
 
 interface GuardState {
   shuttingDown: boolean;
@@ -155,28 +152,6 @@ export function bind(
       error ? reject(error) : resolve(bound),
     );
   });
-}
-
-/** Options are a programmer's choice: a bad one throws (a 0 heartbeat would flood watch streams). */
-function checkNumber(
-  name: string,
-  value: number | undefined,
-  allowZero: boolean,
-  max = Number.POSITIVE_INFINITY,
-): void {
-  if (value === undefined) return;
-  if (
-    typeof value !== "number" ||
-    Number.isNaN(value) ||
-    value < 0 ||
-    (value === 0 && !allowZero) ||
-    value > max
-  ) {
-    const range = max === Number.POSITIVE_INFINITY ? "" : ` at most ${max}`;
-    throw new TypeError(
-      `BridgeServer: ${name} must be a ${allowZero ? "non-negative" : "positive"} number${range}, got ${String(value)}`,
-    );
-  }
 }
 
 type Respond<T> = grpc.sendUnaryData<T>;
@@ -271,9 +246,27 @@ export class BridgeServer {
 
   /** Starts a server; resolves once it accepts connections. */
   static async start(options: BridgeServerOptions = {}): Promise<BridgeServer> {
-    checkNumber("heartbeatMs", options.heartbeatMs, false, MAX_TIMER_MS);
-    checkNumber("maxMessageBytes", options.maxMessageBytes, false);
-    checkNumber("shutdownTimeoutMs", options.shutdownTimeoutMs, true, MAX_TIMER_MS);
+    // A bad option throws (a 0 heartbeat would flood every watch stream).
+    const heartbeatMs = numberOption(
+      SERVER,
+      "heartbeatMs",
+      options.heartbeatMs,
+      DEFAULT_HEARTBEAT_MS,
+      {
+        max: MAX_TIMER_MS,
+      },
+    );
+    numberOption(SERVER, "maxMessageBytes", options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+    const shutdownTimeoutMs = numberOption(
+      SERVER,
+      "shutdownTimeoutMs",
+      options.shutdownTimeoutMs,
+      5_000,
+      {
+        allowZero: true,
+        max: MAX_TIMER_MS,
+      },
+    );
     const ownsStore = options.store === undefined;
     const store = options.store ?? new SessionStore(options.storeOptions);
     const host = options.host ?? "127.0.0.1";
@@ -282,7 +275,7 @@ export class BridgeServer {
     const { definition, grpcObject } = loadBridgeProto();
     const watchers = new Set<(status?: Partial<grpc.StatusObject>) => void>();
     const handlers = bridgeHandlers(store, {
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      heartbeatMs,
       watchers,
       log: options.log,
     });
@@ -308,7 +301,7 @@ export class BridgeServer {
       server,
       guard,
       health,
-      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5_000,
+      shutdownTimeoutMs,
       watchers,
     });
   }

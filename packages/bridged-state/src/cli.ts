@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { BridgeServer, type BridgeServerOptions } from "./bridge-server.js";
-import { MAX_TIMER_MS } from "./session-store.js";
+import { MAX_TIMER_MS } from "./options.js";
 
 const USAGE = `Usage: dspex-bridge serve [options]
 

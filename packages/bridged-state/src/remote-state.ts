@@ -44,6 +44,7 @@ import type { Any__Output } from "./generated/google/protobuf/Any.js";
 import type { BridgeServiceClient } from "./generated/snakepit/bridge/BridgeService.js";
 import type { Variable__Output } from "./generated/snakepit/bridge/Variable.js";
 import type { VariableUpdate__Output } from "./generated/snakepit/bridge/VariableUpdate.js";
+import { MAX_TIMER_MS, numberOption } from "./options.js";
 import { define, own } from "./own-keys.js";
 import { loadBridgeProto } from "./proto.js";
 import { checkSessionId } from "./session-store.js";
@@ -124,7 +125,13 @@ export class RemoteState implements StateProvider<RemoteSession> {
     }
     this.address = options.address;
     this.#options = options;
-    this.#deadlineMs = options.deadlineMs ?? 5_000;
+    this.#deadlineMs = numberOption(NAME, "deadlineMs", options.deadlineMs, 5_000, {
+      max: MAX_TIMER_MS,
+    });
+    numberOption(NAME, "maxResubscribeDelayMs", options.maxResubscribeDelayMs, 1_000, {
+      max: MAX_TIMER_MS,
+    });
+    numberOption(NAME, "maxMessageBytes", options.maxMessageBytes, 16 * 1024 * 1024);
   }
 
   requiresBridge(): boolean {

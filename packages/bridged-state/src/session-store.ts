@@ -25,6 +25,7 @@ import {
   type VariableValue,
   writtenRecord,
 } from "@dspex/state-provider";
+import { MAX_TIMER_MS, numberOption } from "./options.js";
 import { define, own } from "./own-keys.js";
 
 export interface SessionStoreOptions {
@@ -701,21 +702,6 @@ function infoOf(session: Session): SessionInfo {
   };
 }
 
-/** Node turns a timer delay above this into 1 ms, so timer options must stay below it. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function positive(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  max = Number.POSITIVE_INFINITY,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value <= 0 || value > max) {
-    const range = max === Number.POSITIVE_INFINITY ? "" : ` at most ${max}`;
-    throw new TypeError(
-      `SessionStore: ${name} must be a positive number${range}, got ${String(value)}`,
-    );
-  }
-  return value;
+function positive(name: string, value: number | undefined, fallback: number, max?: number): number {
+  return numberOption("SessionStore", name, value, fallback, max === undefined ? {} : { max });
 }

@@ -58,3 +58,22 @@ describe.each(backends)("%s", (_name, create) => {
     if (provider instanceof BridgedState) await provider.close();
   });
 });
+
+describe("RemoteState options", () => {
+  it("refuses deadlines and delays Node cannot time, with a TypeError naming the option", () => {
+    const address = "127.0.0.1:1";
+    for (const [option, value] of [
+      ["deadlineMs", 0],
+      ["deadlineMs", Number.NaN],
+      // Node turns a timer delay above 2^31-1 ms into 1 ms: subscribe would time out at once.
+      ["deadlineMs", 2 ** 31],
+      ["maxResubscribeDelayMs", 2 ** 31],
+      ["maxMessageBytes", -1],
+    ] as const) {
+      expect(() => new RemoteState({ address, [option]: value }), option).toThrow(
+        new RegExp(`RemoteState: ${option} must be`),
+      );
+    }
+    expect(new RemoteState({ address, deadlineMs: 2 ** 31 - 1 }).address).toBe(address);
+  });
+});
