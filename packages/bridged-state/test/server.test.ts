@@ -35,6 +35,51 @@ describe("BridgeServer", () => {
     expect(server.address).toBe(`127.0.0.1:${server.port}`);
   });
 
+  it("ListVariables filters by glob; GetVariables answers keyed by the identifiers as given", async () => {
+    const client = rawClient(server.address);
+    try {
+      const session = "reads";
+      await unary(client, "InitializeSession", { session_id: session });
+      const ids: Record<string, string> = {};
+      for (const name of ["temperature", "temp", "t", "top_p"]) {
+        const registered = await unary<{ variable_id: string }>(client, "RegisterVariable", {
+          session_id: session,
+          name,
+          type: "float",
+          initial_value: any("float", 0.5),
+        });
+        if (!registered.ok) throw new Error(registered.details);
+        ids[name] = registered.response.variable_id;
+      }
+      const names = async (pattern: string) => {
+        const listed = await unary<{ variables: { name: string }[] }>(client, "ListVariables", {
+          session_id: session,
+          pattern,
+        });
+        return listed.ok ? listed.response.variables.map((v) => v.name) : listed.details;
+      };
+      expect(await names("")).toEqual(["temperature", "temp", "t", "top_p"]);
+      expect(await names("temp*")).toEqual(["temperature", "temp"]);
+      expect(await names("?")).toEqual(["t"]);
+      expect(await names("t?p*")).toEqual(["top_p"]);
+      expect(await names("(.*)")).toEqual([]);
+      const got = await unary<{
+        variables: Record<string, { id: string; name: string }>;
+        missing_variables: string[];
+      }>(client, "GetVariables", {
+        session_id: session,
+        variable_identifiers: ["temp", ids.top_p, "nope", "t"],
+      });
+      if (!got.ok) throw new Error(got.details);
+      expect(Object.keys(got.response.variables).sort()).toEqual([ids.top_p, "t", "temp"].sort());
+      expect(got.response.variables[ids.top_p!]!.name).toBe("top_p");
+      expect(got.response.variables.temp!.id).toBe(ids.temp);
+      expect(got.response.missing_variables).toEqual(["nope"]);
+    } finally {
+      client.close();
+    }
+  });
+
   it("counts one store operation per data call, SetVariable included", async () => {
     const client = rawClient(server.address);
     try {
