@@ -63,7 +63,7 @@ export interface BridgeServerOptions {
   readonly heartbeatMs?: number;
   /** How long `close()` lets calls drain before it forces the server down. Default 5 000 ms. */
   readonly shutdownTimeoutMs?: number;
-  /** Where the server logs (one line per call). Default: nowhere. */
+  /** Where the server logs a line when a session is initialized or cleaned up. Default: nowhere. */
   readonly log?: (line: string) => void;
 }
 
