@@ -55,7 +55,10 @@ export interface SessionInfo {
 export interface SessionStoreStats {
   readonly sessions: number;
   readonly variables: number;
-  /** Data operations served (reads and writes), including failed ones. */
+  /**
+   * Data operations that reached the store (reads and writes), including failed ones; a wire
+   * registration refused while decoding (unknown type, bad Any) never reaches it.
+   */
   readonly operations: number;
   /** Sessions removed because they were idle longer than the TTL. */
   readonly expirations: number;
