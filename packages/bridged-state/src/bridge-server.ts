@@ -73,7 +73,14 @@ const SERVER = "BridgeServer";
 
 interface GuardState {
   shuttingDown: boolean;
+  /**
+   * Ends each open streaming call (health Watch, reflection, ...) with UNAVAILABLE: shutdown
+   * uses it so those streams do not hold the drain until the force timeout.
+   */
+  readonly streams?: Set<() => void>;
 }
+
+const SHUTTING_DOWN = { code: grpc.status.UNAVAILABLE, details: "dspex-bridge is shutting down" };
 
 /** Token checks compare digests in constant time, so timing tells nothing about the token. */
 function digest(text: string): Buffer {
@@ -95,14 +102,14 @@ export function createGrpcServer(
 ): grpc.Server {
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const expected = options.token === undefined ? undefined : digest(`Bearer ${options.token}`);
-  const interceptor: grpc.ServerInterceptor = (_method, call) => {
+  const interceptor: grpc.ServerInterceptor = (method, call) => {
+    const streaming =
+      guard.streams !== undefined && (method.responseStream || method.requestStream);
+    let end: (() => void) | undefined;
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         if (guard.shuttingDown) {
-          call.sendStatus({
-            code: grpc.status.UNAVAILABLE,
-            details: "dspex-bridge is shutting down",
-          });
+          call.sendStatus(SHUTTING_DOWN);
         } else if (
           expected !== undefined &&
           !sameDigest(metadata.get("authorization")[0], expected)
@@ -115,12 +122,27 @@ export function createGrpcServer(
               : "dspex-bridge: missing authorization metadata (Bearer token required)",
           });
         } else {
+          if (streaming) {
+            end = () => intercepting.sendStatus(SHUTTING_DOWN);
+            guard.streams?.add(end);
+          }
           next(metadata);
         }
       })
+      .withOnCancel(() => {
+        if (end !== undefined) guard.streams?.delete(end);
+      })
       .build();
-    const responder = new grpc.ResponderBuilder().withStart((next) => next(listener)).build();
-    return new grpc.ServerInterceptingCall(call, responder);
+    const responder = new grpc.ResponderBuilder().withStart((next) => next(listener));
+    // Unary calls (the hot path) skip the bookkeeping: they drain by themselves.
+    if (streaming) {
+      responder.withSendStatus((status, next) => {
+        if (end !== undefined) guard.streams?.delete(end);
+        next(status);
+      });
+    }
+    const intercepting = new grpc.ServerInterceptingCall(call, responder.build());
+    return intercepting;
   };
   return new grpc.Server({
     "grpc.max_receive_message_length": maxBytes,
@@ -270,7 +292,7 @@ export class BridgeServer {
     const ownsStore = options.store === undefined;
     const store = options.store ?? new SessionStore(options.storeOptions);
     const host = options.host ?? "127.0.0.1";
-    const guard: GuardState = { shuttingDown: false };
+    const guard: GuardState = { shuttingDown: false, streams: new Set() };
     const server = createGrpcServer(options, guard);
     const { definition, grpcObject } = loadBridgeProto();
     const watchers = new Set<(status?: Partial<grpc.StatusObject>) => void>();
@@ -329,11 +351,9 @@ export class BridgeServer {
     this.#health.setStatus("", "NOT_SERVING");
     this.#health.setStatus(SERVICE_NAME, "NOT_SERVING");
     // UNAVAILABLE, not OK: a watcher must be able to tell a shutdown from its session ending.
-    const shuttingDown = {
-      code: grpc.status.UNAVAILABLE,
-      details: "dspex-bridge is shutting down",
-    };
-    for (const end of [...this.#watchers]) end(shuttingDown);
+    for (const end of [...this.#watchers]) end(SHUTTING_DOWN);
+    // Other streams (health Watch after its NOT_SERVING, reflection) end the same way.
+    for (const end of [...(this.#guard.streams ?? [])]) end();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.#server.forceShutdown();

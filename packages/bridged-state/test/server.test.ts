@@ -390,6 +390,29 @@ describe("graceful shutdown", () => {
   });
 });
 
+describe("graceful shutdown of other streams", () => {
+  it("health Watch streams hear NOT_SERVING, then end with UNAVAILABLE instead of holding shutdown", async () => {
+    const server = await BridgeServer.start({ shutdownTimeoutMs: 4_000 });
+    const health = healthClient(server.address);
+    const call = (
+      health as unknown as {
+        Watch(request: object): grpc.ClientReadableStream<{ status: string }>;
+      }
+    ).Watch({ service: "" });
+    const heard: string[] = [];
+    call.on("data", (message: { status: string }) => heard.push(message.status));
+    call.on("error", () => {});
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+    await new Promise((resolve) => call.on("metadata", resolve));
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await status).code).toBe(grpc.status.UNAVAILABLE);
+    expect(heard).toEqual(["SERVING", "NOT_SERVING"]);
+    health.close();
+  });
+});
+
 describe("forced shutdown", () => {
   it("a call that never finishes is cut after shutdownTimeoutMs", async () => {
     const server = await BridgeServer.start({ shutdownTimeoutMs: 300 });
