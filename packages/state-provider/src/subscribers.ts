@@ -13,7 +13,9 @@ const reportToConsole: SubscriberErrorHandler = (error, event) => {
 /**
  * The subscriptions of one session: glob pattern → callback. Backends call `emit` after a
  * change commits. A subscriber that throws is reported and skipped: it never breaks the writer
- * or the subscribers after it.
+ * or the subscribers after it. A subscriber that writes from its callback commits a new change
+ * mid-delivery: that event waits until every subscriber has heard the current one, so all of
+ * them hear changes in commit order.
  */
 export class SubscriberSet {
   readonly #entries = new Map<
@@ -22,6 +24,9 @@ export class SubscriberSet {
   >();
   readonly #onError: SubscriberErrorHandler;
   #next = 0;
+  /** Events emitted while earlier ones are being delivered, with the last subscriber then. */
+  readonly #queue: { event: VariableEvent; last: number }[] = [];
+  #delivering = false;
 
   constructor(onError: SubscriberErrorHandler = reportToConsole) {
     this.#onError = onError;
@@ -48,10 +53,25 @@ export class SubscriberSet {
   }
 
   emit(event: VariableEvent): void {
-    if (this.#entries.size === 0) return;
-    // A subscriber added by a callback during this emit subscribed after the change committed:
-    // it gets later events only. Entries iterate in insertion order, so stop at the first one.
-    const last = this.#next;
+    if (this.#entries.size === 0 && !this.#delivering) return;
+    // A subscriber added after the change committed (by a callback) gets later events only.
+    this.#queue.push({ event, last: this.#next });
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      // The queue may grow while it is walked: writes made by subscribers.
+      for (let i = 0; i < this.#queue.length; i++) {
+        const { event: next, last } = this.#queue[i] as { event: VariableEvent; last: number };
+        this.#deliver(next, last);
+      }
+    } finally {
+      this.#queue.length = 0;
+      this.#delivering = false;
+    }
+  }
+
+  #deliver(event: VariableEvent, last: number): void {
+    // Entries iterate in insertion order, so the first one added too late ends the walk.
     for (const { matches, subscriber, seq } of this.#entries.values()) {
       if (seq > last) break;
       if (!matches(event.name)) continue;

@@ -64,3 +64,31 @@ describe("SubscriberSet", () => {
     expect(set.size).toBe(0);
   });
 });
+
+describe("SubscriberSet delivery order", () => {
+  it("delivers a change made by a subscriber after every subscriber heard the current one", () => {
+    const set = new SubscriberSet();
+    const heard: string[] = [];
+    set.add("*", (e) => {
+      heard.push(`first:${e.version}`);
+      // A subscriber that writes: the backend commits version 3 and emits it mid-delivery.
+      if (e.version === 2) set.emit(event("x", 3));
+    });
+    set.add("*", (e) => heard.push(`second:${e.version}`));
+    set.emit(event("x", 2));
+    expect(heard).toEqual(["first:2", "second:2", "first:3", "second:3"]);
+  });
+
+  it("gives a subscriber added during delivery the later changes only", () => {
+    const set = new SubscriberSet();
+    const late: number[] = [];
+    set.add("*", (e) => {
+      if (e.version === 2) {
+        set.add("*", (l) => late.push(l.version));
+        set.emit(event("x", 3));
+      }
+    });
+    set.emit(event("x", 2));
+    expect(late).toEqual([3]);
+  });
+});
