@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   buildExport,
   checkMetadata,
@@ -121,6 +122,20 @@ const DEFAULTS = {
 
 let generatedSessions = 0;
 
+// Ids are opaque: a process-wide counter keeps them short and distinct across stores, the random
+// tag keeps ids of different processes apart when one's export is imported into another.
+let idCounter = 0;
+const processTag = randomUUID().slice(0, 6);
+
+function newId(session: Session): string {
+  let id: string;
+  // Imported ids are kept, so skip any taken; ids resolve before names, so an id equal to an
+  // existing name would hide that variable.
+  do id = `var_${(++idCounter).toString(36)}_${processTag}`;
+  while (session.variables.has(id) || session.names.has(id));
+  return id;
+}
+
 /**
  * Sessions of variables, shared by every way in: BridgedState in-process, the BridgeService for
  * Python workers and remote Node processes. Every value is validated by the contract's type
@@ -135,7 +150,6 @@ export class SessionStore {
   readonly #maxValueBytes: number;
   readonly #sweep: NodeJS.Timeout | undefined;
   #operations = 0;
-  #nextVariable = 0;
   #expirations = 0;
   #closed = false;
 
@@ -330,11 +344,7 @@ export class SessionStore {
     }
     const tooLarge = this.#checkSize(name, type, value);
     if (tooLarge !== undefined) return err(tooLarge);
-    // Unique across the store's sessions (an id never resolves in the wrong session); imported
-    // ids are kept, so skip any already taken.
-    let id: string;
-    do id = `var_${++this.#nextVariable}`;
-    while (s.variables.has(id));
+    const id = newId(s);
     const now = Date.now();
     const record: VariableRecord = Object.freeze({
       id,

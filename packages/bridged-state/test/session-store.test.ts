@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import type { VariableEvent } from "@dspex/state-provider";
 import { describe, expect, it } from "vitest";
 import { SessionStore } from "../src/index.js";
@@ -90,6 +91,50 @@ describe("SessionStore", () => {
     const c = store.get("s", "c");
     expect(c.ok && [c.value.value, c.value.version]).toEqual(["ok", 1]);
     store.close();
+  });
+
+  it("a new id never equals the name of an existing variable (ids resolve first: it would hide it)", () => {
+    const store = new SessionStore();
+    store.createSession("s");
+    const first = store.register("s", { name: "first", type: "integer", value: 1 });
+    if (!first.ok) throw new Error(first.error.message);
+    // The id the registration after the next one would get, taken as a name by the next one.
+    const upcoming = first.value.id.replace(
+      /^var_([0-9a-z]+)/,
+      (_, counter: string) => `var_${(Number.parseInt(counter, 36) + 2).toString(36)}`,
+    );
+    expect(store.register("s", { name: upcoming, type: "string", value: "by name" }).ok).toBe(true);
+    const third = store.register("s", { name: "third", type: "integer", value: 3 });
+    expect(third.ok && third.value.id).not.toBe(upcoming);
+    const byName = store.get("s", upcoming);
+    expect(byName.ok && byName.value.value).toBe("by name");
+    store.close();
+  });
+
+  it("ids never repeat across stores or processes (an import replaces the variable with its id)", () => {
+    const firstId = (store: SessionStore) => {
+      store.createSession("s");
+      const registered = store.register("s", { name: "x", type: "integer", value: 1 });
+      store.close();
+      if (!registered.ok) throw new Error(registered.error.message);
+      return registered.value.id;
+    };
+    const here = [firstId(new SessionStore()), firstId(new SessionStore())];
+    // A fresh process starts its counter again; only the per-process tag keeps its ids apart.
+    const script = `import { SessionStore } from "./src/session-store.ts";
+      const store = new SessionStore(); store.createSession("s");
+      const r = store.register("s", { name: "x", type: "integer", value: 1 });
+      console.log(r.ok ? r.value.id : r.error.message); store.close();`;
+    const elsewhere = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      {
+        cwd: new URL("..", import.meta.url),
+        encoding: "utf8",
+      },
+    ).trim();
+    expect(new Set([...here, elsewhere]).size).toBe(3);
+    expect(elsewhere).toMatch(/^var_[0-9a-z]+_[0-9a-f]{6}$/);
   });
 
   it("stats count operations", () => {
