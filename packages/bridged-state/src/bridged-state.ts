@@ -283,13 +283,22 @@ export class BridgedState implements StateProvider<BridgedSession> {
     if (typeof updates !== "object" || updates === null || Array.isArray(updates)) {
       return err(StateErrors.invalidArgument("updates must be an object of identifier to value"));
     }
+    const expectedVersions = options.expectedVersions;
+    if (
+      expectedVersions !== undefined &&
+      (typeof expectedVersions !== "object" ||
+        expectedVersions === null ||
+        Array.isArray(expectedVersions))
+    ) {
+      return err(
+        StateErrors.invalidArgument("expectedVersions must be an object of identifier to version"),
+      );
+    }
     const pending = new Map<Identifier, PendingValue>();
     for (const [identifier, value] of Object.entries(updates)) pending.set(identifier, { value });
     const written = this.store.update(state.sessionId, pending, metadata, {
       atomic: true,
-      ...(options.expectedVersions === undefined
-        ? {}
-        : { expectedVersions: options.expectedVersions }),
+      ...(expectedVersions === undefined ? {} : { expectedVersions }),
     });
     if (!written.ok) return written;
     const versions: Record<Identifier, number> = {};

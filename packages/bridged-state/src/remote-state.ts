@@ -7,6 +7,7 @@ import {
   type Changed,
   CONTRACT_VERSION,
   type Constraints,
+  checkExpectedVersion,
   checkMetadata,
   checkRegistration,
   checkValue,
@@ -325,6 +326,10 @@ export class RemoteState implements StateProvider<RemoteSession> {
   ): Promise<Result<Written<RemoteSession>>> {
     if (state.closed) return closed();
     const expected = options.expectedVersion;
+    if (expected !== undefined) {
+      const argument = checkExpectedVersion(expected, identifier);
+      if (!argument.ok) return argument;
+    }
     if (expected !== undefined && !isWireVersion(expected)) {
       // The wire cannot carry it (0 means "no expectation" there); no version ever equals it.
       const current = await this.getVariableRecord(state, identifier);
@@ -431,8 +436,19 @@ export class RemoteState implements StateProvider<RemoteSession> {
     const identifiers = Object.keys(updates);
     const expectedVersions: Record<string, number> = {};
     const unexpressible: string[] = [];
-    for (const [identifier, version] of Object.entries(options.expectedVersions ?? {})) {
+    const expectations = options.expectedVersions;
+    if (
+      expectations !== undefined &&
+      (typeof expectations !== "object" || expectations === null || Array.isArray(expectations))
+    ) {
+      return err(
+        StateErrors.invalidArgument("expectedVersions must be an object of identifier to version"),
+      );
+    }
+    for (const [identifier, version] of Object.entries(expectations ?? {})) {
       if (!Object.hasOwn(updates, identifier)) continue;
+      const argument = checkExpectedVersion(version, identifier);
+      if (!argument.ok) return argument;
       if (isWireVersion(version)) define(expectedVersions, identifier, version);
       else unexpressible.push(identifier);
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   buildExport,
+  checkExpectedVersion,
   checkMetadata,
   checkRegistration,
   checkValue,
@@ -405,7 +406,8 @@ export class SessionStore {
 
   /**
    * Sets one variable. `value` is raw (checked here); `expectedVersion` undefined means no
-   * expectation (the wire's 0 is turned into undefined by the server). A failure changes nothing.
+   * expectation (the wire's 0 is turned into undefined by the server); one that is not a
+   * non-negative integer is `invalid_argument`. A failure changes nothing.
    */
   set(
     sessionId: string,
@@ -430,6 +432,10 @@ export class SessionStore {
   ): Result<VariableRecord> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
+    if (expectedVersion !== undefined) {
+      const argument = checkExpectedVersion(expectedVersion, identifier);
+      if (!argument.ok) return argument;
+    }
     const prepared = this.#prepare(session.value, identifier, pending, metadata, expectedVersion);
     if (!prepared.ok) return prepared;
     const { record, event } = this.#commit(session.value, prepared.value);
@@ -440,7 +446,8 @@ export class SessionStore {
   /**
    * Sets several variables. Atomic (default): everything is validated first and nothing is
    * applied when any item fails. Otherwise what passes is applied. Failures answer
-   * `partial_failure` naming each failing identifier and the applied ones.
+   * `partial_failure` naming each failing identifier and the applied ones. A malformed expected
+   * version is a wrong argument: `invalid_argument` for the whole call, nothing applied.
    */
   update(
     sessionId: string,
@@ -451,6 +458,14 @@ export class SessionStore {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
     const s = session.value;
+    const expectations = options.expectedVersions;
+    if (expectations !== undefined) {
+      for (const identifier of updates.keys()) {
+        if (!Object.hasOwn(expectations, identifier)) continue;
+        const argument = checkExpectedVersion(expectations[identifier], identifier);
+        if (!argument.ok) return argument;
+      }
+    }
     const atomic = options.atomic !== false;
     const failed: Record<string, StateError> = {};
     const prepared: [Identifier, Prepared][] = [];

@@ -227,6 +227,26 @@ describe("bad input over the wire", () => {
     await unchanged();
   });
 
+  it("a negative expected_version or expected_versions entry -> INVALID_ARGUMENT, nothing changes", async () => {
+    // int32 on the wire: 0 means "no expectation", a negative one can never match any version.
+    const single = await set(any("float", 0.9), { expected_version: -1 });
+    expect(single).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
+    expect(!single.ok && single.details).toMatch(/expected version .*-1/);
+    for (const atomic of [true, false]) {
+      const batch = await unary(client, "SetVariables", {
+        session_id: session,
+        updates: { model: any("string", "gpt-5"), temperature: any("float", 0.9) },
+        expected_versions: { temperature: -2 },
+        atomic,
+      });
+      expect(batch, `atomic ${atomic}`).toMatchObject({
+        ok: false,
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+    }
+    await unchanged();
+  });
+
   it("batch with an unknown identifier, atomic: reported in errors, nothing applied", async () => {
     const answer = await unary<{
       success: boolean;

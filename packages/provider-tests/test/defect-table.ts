@@ -130,6 +130,7 @@ export const DEFECT_TABLE: Readonly<
       "[compareAndSet] setVariable with the current expectedVersion succeeds; a stale one answers version_conflict and changes nothing",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
       "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
+      "[compareAndSet] a malformed expected version (negative, fractional, not a number) answers invalid_argument and changes nothing",
       "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
     ],
   },
@@ -267,5 +268,11 @@ export const DEFECT_TABLE: Readonly<
   "records-handed-out-mutable": {
     what: "hands out its stored record objects unfrozen, so a caller's assignment changes the variable",
     caughtBy: ["records and lists handed out cannot be used to change stored state"],
+  },
+  "malformed-expected-version-conflicts": {
+    what: "answers version_conflict, not invalid_argument, for an expected version that is not a non-negative integer",
+    caughtBy: [
+      "[compareAndSet] a malformed expected version (negative, fractional, not a number) answers invalid_argument and changes nothing",
+    ],
   },
 };

@@ -2,6 +2,7 @@ import {
   buildExport,
   type Capabilities,
   CONTRACT_VERSION,
+  checkExpectedVersion,
   checkMetadata,
   checkRegistration,
   checkValue,
@@ -67,6 +68,7 @@ export const DEFECTS = [
   "batch-repeat-reads-stale-record",
   "expected-versions-inherited",
   "records-handed-out-mutable",
+  "malformed-expected-version-conflicts",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -301,12 +303,13 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const record = resolve(h.store, identifier);
       if (!record) return err(StateErrors.notFound(identifier));
       const expected = writeOptions?.expectedVersion;
-      if (
-        expected !== undefined &&
-        expected !== record.version &&
-        !has("compare-and-set-ignored")
-      ) {
-        return err(StateErrors.versionConflict(identifier, expected, record.version));
+      if (expected !== undefined && !has("compare-and-set-ignored")) {
+        if (!has("malformed-expected-version-conflicts")) {
+          const argument = checkExpectedVersion(expected, identifier);
+          if (!argument.ok) return argument;
+        }
+        if (expected !== record.version)
+          return err(StateErrors.versionConflict(identifier, expected, record.version));
       }
       const checked = check(record, value);
       if (!checked.ok) {
@@ -343,6 +346,19 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       if (isClosed(h)) return closedError();
       const update = checkMetadata(metadata ?? EMPTY_METADATA);
       if (!update.ok) return update;
+      const expectations = batchOptions?.expectedVersions;
+      // A malformed expectation is a wrong argument: the whole call fails before anything else.
+      if (
+        expectations !== undefined &&
+        !has("compare-and-set-ignored") &&
+        !has("malformed-expected-version-conflicts")
+      ) {
+        for (const identifier of Object.keys(updates)) {
+          if (!Object.hasOwn(expectations, identifier)) continue;
+          const argument = checkExpectedVersion(expectations[identifier], identifier);
+          if (!argument.ok) return argument;
+        }
+      }
       const failed: [string, StateError][] = [];
       const planned: [string, VariableRecord, VariableRecord][] = [];
       const applied: string[] = [];
@@ -356,7 +372,6 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           stored && !has("batch-repeat-reads-stale-record")
             ? (pending.get(stored.id) ?? stored)
             : stored;
-        const expectations = batchOptions?.expectedVersions;
         const expected =
           expectations !== undefined &&
           (has("expected-versions-inherited") || Object.hasOwn(expectations, identifier))

@@ -112,6 +112,37 @@ export const compareAndSetTests: ConformanceTest[] = [
     },
   },
   {
+    name: "[compareAndSet] a malformed expected version (negative, fractional, not a number) answers invalid_argument and changes nothing",
+    requires: "compareAndSet",
+    async run({ open }) {
+      const s = await open();
+      await s.add("a", "integer", 1);
+      await s.add("b", "integer", 1);
+      const before = (await s.mustList()).map(plainRecord);
+      // Not a version_conflict: no version could ever match, so the caller's argument is wrong.
+      for (const malformed of [-1, 1.5, "1", Number.NaN]) {
+        const label = typeof malformed === "string" ? JSON.stringify(malformed) : malformed;
+        mustFail(
+          await s.set("a", 2, undefined, { expectedVersion: malformed as number }),
+          "invalid_argument",
+          `set expecting version ${label}`,
+        );
+        mustFail(
+          await s.update({ a: 2, b: 2 }, undefined, {
+            expectedVersions: { a: 1, b: malformed as number },
+          }),
+          "invalid_argument",
+          `updateVariables expecting version ${label} for b`,
+        );
+        assert.deepStrictEqual(
+          (await s.mustList()).map(plainRecord),
+          before,
+          `expecting version ${label} changed state`,
+        );
+      }
+    },
+  },
+  {
     name: `[compareAndSet] ${WRITERS} concurrent compare-and-set increment loops lose no increment`,
     requires: "compareAndSet",
     async run({ open }) {

@@ -5,6 +5,7 @@ import {
   type Capabilities,
   type Changed,
   CONTRACT_VERSION,
+  checkExpectedVersion,
   checkMetadata,
   checkRegistration,
   checkValue,
@@ -223,6 +224,15 @@ export class MemoryProvider implements StateProvider<MemorySession> {
   ): Promise<Result<BatchWritten<MemorySession>>> {
     await this.#pause();
     if (state.closed) return this.#closed();
+    const expectedVersions = options.expectedVersions;
+    // A malformed expectation is a wrong argument: the whole call fails before anything else.
+    if (expectedVersions !== undefined) {
+      for (const identifier of Object.keys(updates)) {
+        if (!Object.hasOwn(expectedVersions, identifier)) continue;
+        const argument = checkExpectedVersion(expectedVersions[identifier], identifier);
+        if (!argument.ok) return argument;
+      }
+    }
     const prepared: PreparedWrite[] = [];
     const failed: [Identifier, StateError][] = [];
     // A variable named twice (by id and by name): the later entry sees the earlier one's write.
@@ -233,9 +243,8 @@ export class MemoryProvider implements StateProvider<MemorySession> {
         identifier,
         value,
         metadata,
-        options.expectedVersions !== undefined &&
-          Object.hasOwn(options.expectedVersions, identifier)
-          ? options.expectedVersions[identifier]
+        expectedVersions !== undefined && Object.hasOwn(expectedVersions, identifier)
+          ? expectedVersions[identifier]
           : undefined,
         pending,
       );
@@ -389,6 +398,10 @@ function prepareWrite(
 ): Result<PreparedWrite> {
   const current = resolve(state, identifier);
   if (current === undefined) return err(StateErrors.notFound(identifier));
+  if (expectedVersion !== undefined) {
+    const argument = checkExpectedVersion(expectedVersion, identifier);
+    if (!argument.ok) return argument;
+  }
   const version = pending?.get(current.id) ?? current.version;
   if (expectedVersion !== undefined && expectedVersion !== version) {
     return err(StateErrors.versionConflict(identifier, expectedVersion, version));
