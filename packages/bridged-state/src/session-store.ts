@@ -520,8 +520,10 @@ export class SessionStore {
 
   /**
    * Merges an export document, all or nothing: records keep id, version, timestamps, metadata,
-   * source and constraints; a record replaces the one with its id; a name held by another id is
-   * `already_exists`. Emits `registered` for new variables and `updated` for replaced ones.
+   * source and constraints; a record replaces the one with its id; a name held by another id
+   * that the import does not replace is `already_exists` (names of replaced variables are free,
+   * so an import may swap names). Emits `registered` for new variables and `updated` for
+   * replaced ones.
    */
   import(sessionId: string, document: unknown): Result<number> {
     const session = this.#op(sessionId);
@@ -530,13 +532,15 @@ export class SessionStore {
     const parsed = parseExport(document);
     if (!parsed.ok) return parsed;
     const { records, metadata } = parsed.value;
-    let added = 0;
+    const replaced = new Set<string>();
+    for (const record of records) if (s.variables.has(record.id)) replaced.add(record.id);
+    const added = records.length - replaced.size;
     for (const record of records) {
+      // Conflicts are judged on the end state: the holder keeps its name only if it stays as is.
       const holder = s.names.get(record.name);
-      if (holder !== undefined && holder !== record.id) {
+      if (holder !== undefined && holder !== record.id && !replaced.has(holder)) {
         return err(StateErrors.alreadyExists(record.name));
       }
-      if (!s.variables.has(record.id)) added++;
       const tooLarge = this.#checkSize(record.name, record.type, record.value);
       if (tooLarge !== undefined) return err(tooLarge);
     }
@@ -549,10 +553,14 @@ export class SessionStore {
         ),
       );
     }
+    // Free the old names of replaced variables first: the import may swap names between them.
+    for (const id of replaced) {
+      const name = (s.variables.get(id) as VariableRecord).name;
+      if (s.names.get(name) === id) s.names.delete(name);
+    }
     const events: VariableEvent[] = [];
     for (const record of records) {
       const previous = s.variables.get(record.id);
-      if (previous !== undefined && previous.name !== record.name) s.names.delete(previous.name);
       s.variables.set(record.id, record);
       s.names.set(record.name, record.id);
       events.push(

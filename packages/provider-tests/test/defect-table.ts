@@ -149,6 +149,7 @@ export const DEFECT_TABLE: Readonly<
     what: "importState stores records up to the first clashing name",
     caughtBy: [
       "import of a name that belongs to another id answers already_exists and imports nothing",
+      "import may swap the names of variables it replaces; a name kept by a variable it does not replace answers already_exists and changes nothing",
     ],
   },
   "import-resets-versions-and-timestamps": {
@@ -273,6 +274,12 @@ export const DEFECT_TABLE: Readonly<
     what: "answers version_conflict, not invalid_argument, for an expected version that is not a non-negative integer",
     caughtBy: [
       "[compareAndSet] a malformed expected version (negative, fractional, not a number) answers invalid_argument and changes nothing",
+    ],
+  },
+  "import-rename-refused": {
+    what: "refuses an imported name held by another id even when the import replaces that id (a swap of two names)",
+    caughtBy: [
+      "import may swap the names of variables it replaces; a name kept by a variable it does not replace answers already_exists and changes nothing",
     ],
   },
 };

@@ -69,6 +69,7 @@ export const DEFECTS = [
   "expected-versions-inherited",
   "records-handed-out-mutable",
   "malformed-expected-version-conflicts",
+  "import-rename-refused",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -208,9 +209,9 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     }
     const clash = (r: VariableRecord) => {
       const owner = resolveName(store, r.name);
-      return (
-        owner !== undefined && owner.id !== r.id && !records.some((other) => other.id === owner.id)
-      );
+      // The owner frees the name when the import replaces it (conflicts are judged on the end state).
+      const replaced = !has("import-rename-refused") && records.some((o) => o.id === owner?.id);
+      return owner !== undefined && owner.id !== r.id && !replaced;
     };
     if (!has("import-not-all-or-nothing")) {
       const first = records.find(clash);

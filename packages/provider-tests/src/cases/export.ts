@@ -190,6 +190,55 @@ export const exportTests: ConformanceTest[] = [
     },
   },
   {
+    name: "import may swap the names of variables it replaces; a name kept by a variable it does not replace answers already_exists and changes nothing",
+    async run({ open }) {
+      const s = await open();
+      const alpha = await s.add("alpha", "integer", 1);
+      const beta = await s.add("beta", "string", "b");
+      const kept = await s.add("kept", "boolean", true);
+      const document = JSON.parse(
+        JSON.stringify(must(await s.export(), "export")),
+      ) as ExportedState;
+      const variable = (id: string, patch: object) => ({ ...document.variables[id]!, ...patch });
+      // Conflicts are judged on the state after the import: both old names are freed by it.
+      const swap = {
+        ...document,
+        variables: {
+          [alpha]: variable(alpha, { name: "beta", value: 10 }),
+          [beta]: variable(beta, { name: "alpha", value: "was beta" }),
+        },
+        variableIndex: { beta: alpha, alpha: beta },
+      };
+      must(await s.import(swap), "import swapping alpha and beta");
+      const named = async (name: string) => {
+        const record = await s.mustRecord(name);
+        return { id: record.id, value: record.value };
+      };
+      assert.deepEqual(await named("alpha"), { id: beta, value: "was beta" });
+      assert.deepEqual(await named("beta"), { id: alpha, value: 10 });
+      assert.deepEqual(await named("kept"), { id: kept, value: true });
+      assert.equal((await s.mustList()).length, 3);
+
+      const before = await snapshot(s);
+      // The clean record comes first, so an import that is not all or nothing has already stored it.
+      const clash = {
+        ...document,
+        variables: {
+          [beta]: variable(beta, { name: "alpha", value: "changed" }),
+          [alpha]: variable(alpha, { name: "kept", value: 20 }),
+        },
+        variableIndex: { alpha: beta, kept: alpha },
+      };
+      const error = mustFail(
+        await s.import(clash),
+        "already_exists",
+        "import taking the name of a variable it does not replace",
+      );
+      assert.equal(error.identifier, "kept");
+      assert.deepStrictEqual(await snapshot(s), before, "a failed import changed the target");
+    },
+  },
+  {
     name: "malformed exports are rejected with invalid_export and change nothing",
     async run({ open }) {
       const source = await open();

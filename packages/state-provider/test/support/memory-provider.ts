@@ -284,7 +284,10 @@ export class MemoryProvider implements StateProvider<MemorySession> {
     return ok(buildExport(state.sessionId, state.records.values(), state.metadata));
   }
 
-  /** Merges a document, all or nothing: every conflict is found before anything is stored. */
+  /**
+   * Merges a document, all or nothing: every conflict is found before anything is stored. A name
+   * conflicts only when its owner stays after the import (a variable the import does not replace).
+   */
   async importState(
     state: MemorySession,
     exported: unknown,
@@ -293,14 +296,20 @@ export class MemoryProvider implements StateProvider<MemorySession> {
     if (state.closed) return this.#closed();
     const parsed = parseExport(exported);
     if (!parsed.ok) return parsed;
-    for (const record of parsed.value.records) {
+    const records = parsed.value.records;
+    const replaced = new Set(records.filter((r) => state.records.has(r.id)).map((r) => r.id));
+    for (const record of records) {
       const owner = state.idsByName.get(record.name);
-      if (owner !== undefined && owner !== record.id)
+      if (owner !== undefined && owner !== record.id && !replaced.has(owner))
         return err(StateErrors.alreadyExists(record.name));
     }
-    for (const record of parsed.value.records) {
+    // Free the old names of replaced variables first: the import may swap names between them.
+    for (const id of replaced) {
+      const previous = state.records.get(id)!;
+      if (state.idsByName.get(previous.name) === id) state.idsByName.delete(previous.name);
+    }
+    for (const record of records) {
       const previous = state.records.get(record.id);
-      if (previous !== undefined) state.idsByName.delete(previous.name);
       this.#store(state, record);
       const kind = previous === undefined ? "registered" : "updated";
       state.subscribers.emit(eventOf(kind, record, previous?.value, Date.now()));
