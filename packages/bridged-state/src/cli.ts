@@ -1,7 +1,21 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { BridgeServer, type BridgeServerOptions } from "./bridge-server.js";
+import type { BridgeServer, BridgeServerOptions } from "./bridge-server.js";
 import { MAX_TIMER_MS } from "./options.js";
+
+/*
+ * SIGINT/SIGTERM handlers go in first thing, before the server code (gRPC) is even loaded:
+ * without them a signal during startup kills the process with the default action instead of a
+ * clean exit. A signal before the server is up is remembered and acted on once it is.
+ */
+let stopSignal: NodeJS.Signals | undefined;
+let onStop: ((signal: NodeJS.Signals) => void) | undefined;
+const requestStop = (signal: NodeJS.Signals) => {
+  stopSignal ??= signal;
+  onStop?.(signal);
+};
+process.once("SIGINT", requestStop);
+process.once("SIGTERM", requestStop);
 
 const USAGE = `Usage: dspex-bridge serve [options]
 
@@ -142,12 +156,19 @@ async function main(args: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // Loaded only now, so the signal handlers above are in place while gRPC loads.
+  const { BridgeServer } = await import("./bridge-server.js");
+  if (stopSignal !== undefined) {
+    log(`${stopSignal} before the server started: not starting`);
+    return 0;
+  }
   let server: BridgeServer;
   try {
     server = await BridgeServer.start({ ...options, log });
   } catch (error) {
     log(`cannot start: ${(error as Error).message}`);
-    return 1;
+    // Asked to stop meanwhile: it never started, which is what the signal asked for.
+    return stopSignal === undefined ? 1 : 0;
   }
   const limits = server.store.limits;
   log(
@@ -155,7 +176,7 @@ async function main(args: readonly string[]): Promise<number> {
   );
   process.stdout.write(`dspex-bridge listening on ${server.address}\n`);
   return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
+    onStop = (signal: NodeJS.Signals) => {
       log(`${signal}: shutting down`);
       server.close().then(
         () => {
@@ -168,8 +189,8 @@ async function main(args: readonly string[]): Promise<number> {
         },
       );
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    // A signal that came while the server was starting stops it now that it is up.
+    if (stopSignal !== undefined) onStop(stopSignal);
   });
 }
 

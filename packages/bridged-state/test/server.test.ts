@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -339,6 +340,33 @@ describe("TLS", () => {
     const exit = new Promise<number | null>((resolve) => child.on("exit", resolve));
     child.kill("SIGINT");
     expect(await exit).toBe(0);
+  });
+
+  it("the CLI exits 0 on a SIGTERM that arrives during startup (here: while it reads --tls-cert)", async () => {
+    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+    // A FIFO holds the CLI in its startup until the test writes the certificate: the signal
+    // lands at a known point before the server is up.
+    const fifo = join(dir, "cert.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const child = spawn(
+      process.execPath,
+      [cli, "serve", "--port", "0", "--tls-cert", fifo, "--tls-key", join(dir, "key.pem")],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+    // Opening the write end waits until the CLI has opened the read end.
+    const writer = await open(fifo, "w");
+    child.kill("SIGTERM");
+    await writer.writeFile(readFileSync(join(dir, "cert.pem")));
+    await writer.close();
+    expect(await exit, stderr).toEqual({ code: 0, signal: null });
+    expect(stderr).toMatch(/SIGTERM/);
   });
 });
 
