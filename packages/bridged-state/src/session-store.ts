@@ -108,9 +108,6 @@ interface Session {
   readonly variables: Map<string, VariableRecord>;
   readonly names: Map<string, string>;
   readonly subscribers: SubscriberSet;
-  /** Events committed while subscribers are being told of earlier ones (see `deliver`). */
-  readonly undelivered: VariableEvent[];
-  delivering: boolean;
   readonly endListeners: Set<(reason: SessionEndReason) => void>;
 }
 
@@ -231,8 +228,6 @@ export class SessionStore {
       variables: new Map(),
       names: new Map(),
       subscribers: new SubscriberSet(),
-      undelivered: [],
-      delivering: false,
       endListeners: new Set(),
     };
     this.#sessions.set(id, session);
@@ -361,7 +356,7 @@ export class SessionStore {
     });
     s.variables.set(id, record);
     s.names.set(name, id);
-    deliver(s, [eventOf("registered", record, undefined)]);
+    s.subscribers.emit(eventOf("registered", record, undefined));
     return ok(record);
   }
 
@@ -439,7 +434,7 @@ export class SessionStore {
     const prepared = this.#prepare(session.value, identifier, pending, metadata, expectedVersion);
     if (!prepared.ok) return prepared;
     const { record, event } = this.#commit(session.value, prepared.value);
-    deliver(session.value, [event]);
+    session.value.subscribers.emit(event);
     return ok(record);
   }
 
@@ -491,7 +486,7 @@ export class SessionStore {
       events.push(event);
     }
     // Subscribers hear of a batch once all of it has committed, in commit order.
-    deliver(s, events);
+    s.subscribers.emitAll(events);
     if (failures > 0) return err(StateErrors.partialFailure(failed, [...written.keys()]));
     return ok(written);
   }
@@ -504,7 +499,7 @@ export class SessionStore {
     if (record === undefined) return err(StateErrors.notFound(identifier));
     s.variables.delete(record.id);
     s.names.delete(record.name);
-    deliver(s, [eventOf("deleted", record, record.value, Date.now())]);
+    s.subscribers.emit(eventOf("deleted", record, record.value, Date.now()));
     return ok(record);
   }
 
@@ -570,7 +565,7 @@ export class SessionStore {
       );
     }
     s.metadata = mergeMetadata(s.metadata, metadata);
-    deliver(s, events);
+    s.subscribers.emitAll(events);
     return ok(records.length);
   }
 
@@ -688,28 +683,6 @@ interface Prepared {
   readonly current: VariableRecord;
   readonly value: VariableValue;
   readonly metadata: Metadata;
-}
-
-/**
- * Tells subscribers of committed events, in commit order. A subscriber may write from its
- * callback: that write's events wait until every subscriber has heard the current ones, so no
- * subscriber hears version 3 before version 2. Still synchronous: all is told before the
- * outermost write returns.
- */
-function deliver(session: Session, events: readonly VariableEvent[]): void {
-  if (!session.delivering && session.subscribers.size === 0) return;
-  for (const event of events) session.undelivered.push(event);
-  if (session.delivering) return;
-  session.delivering = true;
-  try {
-    // The queue may grow while it is walked (writes made by subscribers).
-    for (let i = 0; i < session.undelivered.length; i++) {
-      session.subscribers.emit(session.undelivered[i] as VariableEvent);
-    }
-  } finally {
-    session.undelivered.length = 0;
-    session.delivering = false;
-  }
 }
 
 /** A caller-given session id must be a non-empty string (every way in checks it here). */

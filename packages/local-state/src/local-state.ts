@@ -185,7 +185,7 @@ function importRecords(
     }
   }
   session.listed = undefined;
-  for (const event of events) session.subscribers.emit(event);
+  session.subscribers.emitAll(events);
   return ok();
 }
 
@@ -448,7 +448,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
       events?.push(eventOf("updated", record, previous.value));
     }
     session.listed = undefined;
-    if (events !== undefined) for (const event of events) session.subscribers.emit(event);
+    if (events !== undefined) session.subscribers.emitAll(events);
     return ok({ state, versions });
   }
 

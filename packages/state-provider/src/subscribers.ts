@@ -53,16 +53,24 @@ export class SubscriberSet {
   }
 
   emit(event: VariableEvent): void {
+    this.emitAll([event]);
+  }
+
+  /**
+   * Emits the events of one commit (a batch, an import) in order. They are queued together, so
+   * a change a subscriber makes meanwhile is heard after all of them, as it committed after.
+   */
+  emitAll(events: readonly VariableEvent[]): void {
     if (this.#entries.size === 0 && !this.#delivering) return;
     // A subscriber added after the change committed (by a callback) gets later events only.
-    this.#queue.push({ event, last: this.#next });
+    for (const event of events) this.#queue.push({ event, last: this.#next });
     if (this.#delivering) return;
     this.#delivering = true;
     try {
       // The queue may grow while it is walked: writes made by subscribers.
       for (let i = 0; i < this.#queue.length; i++) {
-        const { event: next, last } = this.#queue[i] as { event: VariableEvent; last: number };
-        this.#deliver(next, last);
+        const { event, last } = this.#queue[i] as { event: VariableEvent; last: number };
+        this.#deliver(event, last);
       }
     } finally {
       this.#queue.length = 0;

@@ -92,3 +92,16 @@ describe("SubscriberSet delivery order", () => {
     expect(late).toEqual([3]);
   });
 });
+
+describe("SubscriberSet.emitAll", () => {
+  it("delivers the events of one commit before a change a subscriber makes meanwhile", () => {
+    const set = new SubscriberSet();
+    const heard: string[] = [];
+    set.add("*", (e) => {
+      heard.push(`${e.name}:${e.version}`);
+      if (e.name === "a" && e.version === 2) set.emit(event("c", 9));
+    });
+    set.emitAll([event("a", 2), event("b", 2)]);
+    expect(heard).toEqual(["a:2", "b:2", "c:9"]);
+  });
+});
