@@ -40,6 +40,7 @@ export const DEFECT_TABLE: Readonly<
       "import merges: a record with an existing id replaces it, new ones are added, others are kept",
       "[streaming] subscribers receive registered, updated and deleted events with their full payload",
       "[streaming] events are sent after the change commits, in commit order",
+      "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
       "[streaming] a throwing subscriber does not break the writer or other subscribers",
       "concurrent writes to different variables all land",
     ],
@@ -162,7 +163,10 @@ export const DEFECT_TABLE: Readonly<
   },
   "events-before-commit": {
     what: "subscribers are called before the change is stored",
-    caughtBy: ["[streaming] events are sent after the change commits, in commit order"],
+    caughtBy: [
+      "[streaming] events are sent after the change commits, in commit order",
+      "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
+    ],
   },
   "events-for-failed-batch": {
     what: "a failing batch is rolled back after its events went out",
@@ -171,6 +175,7 @@ export const DEFECT_TABLE: Readonly<
   "throwing-subscriber-breaks-writer": {
     what: "a subscriber's exception propagates into the writer",
     caughtBy: [
+      "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
       "[streaming] a throwing subscriber does not break the writer or other subscribers",
       "[streaming] unsubscribe stops events and is idempotent",
     ],
@@ -194,6 +199,7 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "[streaming] subscribers receive registered, updated and deleted events with their full payload",
       "[streaming] events are sent after the change commits, in commit order",
+      "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
       "[streaming] patterns: * matches all, temp* matches prefixes, ? matches one character, others match exactly",
       "[streaming] a throwing subscriber does not break the writer or other subscribers",
       "[streaming] unsubscribe stops events and is idempotent",

@@ -130,6 +130,36 @@ export const streamingTests: ConformanceTest[] = [
     },
   },
   {
+    name: "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
+    requires: "streaming",
+    async run({ open, timeoutMs }) {
+      const s = await open();
+      await s.add("counter", "integer", 1);
+      const writes: Promise<unknown>[] = [];
+      // The first subscriber reacts to version 2 by writing version 3 from its callback.
+      must(
+        await s.subscribe("counter", (event) => {
+          if (event.version === 2) writes.push(s.set("counter", 3));
+        }),
+        "subscribe (writer)",
+      );
+      const { events, subscriber } = recorder();
+      must(await s.subscribe("counter", subscriber), "subscribe (listener)");
+      must(await s.set("counter", 2), "set 2");
+      await eventually(
+        () => events.length >= 2,
+        timeoutMs,
+        `expected 2 events, got ${events.length}`,
+      );
+      await Promise.all(writes);
+      assert.deepEqual(
+        events.map((e) => e.version),
+        [2, 3],
+        "the later subscriber heard the changes out of commit order",
+      );
+    },
+  },
+  {
     name: "[streaming] patterns: * matches all, temp* matches prefixes, ? matches one character, others match exactly",
     requires: "streaming",
     async run({ open, timeoutMs }) {
