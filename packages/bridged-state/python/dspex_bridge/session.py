@@ -88,15 +88,24 @@ class SessionContext:
             self._aliases[var.name] = var.id
             self._aliases[var.id] = var.name
 
-    def _type_of(self, identifier: str, refresh: bool = False) -> str:
+    def _type_of(self, identifier: str) -> str:
         # A write needs the stored type for the Any's type_url; learn it once per identifier.
-        var_type = None if refresh else self._types.get(identifier)
+        var_type = self._types.get(identifier)
         if var_type is None:
             request = pb.GetVariableRequest(session_id=self.session_id, variable_identifier=identifier, prefer_binary=True)
             var = self._rpc("GetVariable", request, f"set {identifier!r}").variable
             self._learn(var)
             var_type = var.type
         return var_type
+
+    def _relearn_types(self, identifiers: Iterable[str]) -> List[str]:
+        """Reads again the types this context already knew for `identifiers`; returns those that
+        changed. A variable deleted and re-registered under the same name may have a new type,
+        so a write refused under the old one is worth one retry (set and update_many)."""
+        before = {i: self._types[i] for i in identifiers if i in self._types}
+        if before:
+            self.get_records(before)  # learns; identifiers gone since are left out
+        return [i for i, var_type in before.items() if self._types.get(i, var_type) != var_type]
 
     @staticmethod
     def _write_metadata(metadata: Optional[Mapping[str, str]]) -> Mapping[str, str]:
@@ -237,8 +246,7 @@ class SessionContext:
         try:
             version = self._set_as(identifier, var_type, value, expected_version, write_md)
         except ValidationError:
-            # A variable deleted and re-registered under the same name may have a new type.
-            if not known or self._type_of(identifier, refresh=True) == var_type:
+            if not known or not self._relearn_types([identifier]):
                 raise
             version = self._set_as(identifier, self._types[identifier], value, expected_version, write_md)
         cache = self._cache
@@ -289,20 +297,51 @@ class SessionContext:
         the passing items are applied and listed in `.applied`.
         """
         updates = dict(updates)
+        expected = dict(expected_versions or {})
+        for identifier, version in expected.items():
+            if identifier not in updates:
+                raise ValidationError(f"update_many: expected_versions names {identifier!r}, which is not in updates")
+            _check_expected_version(f"update_many {identifier!r}", version)
+        write_md = self._write_metadata(metadata)
+        known = [i for i in updates if i in self._types]
         unknown = [i for i in updates if i not in self._types]
         if unknown:
             self.get_records(unknown)  # learns the types; still-unknown ones fail on the server
-        request = pb.BatchSetVariablesRequest(session_id=self.session_id, metadata=self._write_metadata(metadata), atomic=atomic)
+        try:
+            versions, errors, refused = self._update_as(updates, atomic, expected, write_md)
+        except ValidationError:  # a value the known type cannot encode: nothing was sent
+            if not self._relearn_types(known):
+                raise
+            versions, errors, refused = self._update_as(updates, atomic, expected, write_md)
+        else:
+            changed = self._relearn_types([i for i in errors if i in known]) if errors else []
+            if changed:
+                # Atomic: nothing was applied, so the whole batch goes again. Otherwise only the
+                # items refused under their old type; the rest stay applied (or failed) as they were.
+                retry = updates if atomic else {i: updates[i] for i in changed}
+                retry_expected = {i: v for i, v in expected.items() if i in retry}
+                retried, retry_errors, retry_refused = self._update_as(retry, atomic, retry_expected, write_md)
+                versions.update(retried)
+                if atomic:
+                    errors, refused = retry_errors, retry_refused
+                else:
+                    errors = {**{i: e for i, e in errors.items() if i not in retry}, **retry_errors}
+                    refused = retry_refused or bool(errors)
+        if refused:
+            raise BatchUpdateError(errors, versions, atomic)
+        return versions
+
+    def _update_as(self, updates: Mapping[str, Any], atomic: bool, expected_versions: Mapping[str, int],
+                   metadata: Mapping[str, str]) -> "tuple[Dict[str, int], Dict[str, str], bool]":
+        # One SetVariables with the types known now: new versions, item errors, and whether it failed.
+        request = pb.BatchSetVariablesRequest(session_id=self.session_id, metadata=metadata, atomic=atomic)
         for identifier, value in updates.items():
             var_type = self._types.get(identifier) or _infer_type(value)
             packed, binary = codec.encode(identifier, var_type, value, self._binary_threshold)
             request.updates[identifier].CopyFrom(packed)
             if binary:
                 request.binary_updates[identifier] = binary
-        for identifier, version in (expected_versions or {}).items():
-            if identifier not in updates:
-                raise ValidationError(f"update_many: expected_versions names {identifier!r}, which is not in updates")
-            _check_expected_version(f"update_many {identifier!r}", version)
+        for identifier, version in expected_versions.items():
             request.expected_versions[identifier] = version
         response = self._rpc("SetVariables", request, "update_many")
         versions = dict(response.new_versions)
@@ -310,9 +349,8 @@ class SessionContext:
         if cache is not None:
             for identifier, version in versions.items():
                 cache.note_write(identifier, version)
-        if not response.success or response.errors:
-            raise BatchUpdateError(dict(response.errors), versions, atomic)
-        return versions
+        errors = dict(response.errors)
+        return versions, errors, not response.success or bool(errors)
 
     def list(self, pattern: Optional[str] = None) -> List[VariableRecord]:
         """Every variable (or those whose name matches the glob: * and ?), as records."""

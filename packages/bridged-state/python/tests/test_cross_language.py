@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from dspex_bridge import VersionConflictError, pb
+from dspex_bridge import BatchUpdateError, VersionConflictError, pb
 
 # (type, constraints, value as Python reads it, the same value as JSON on the wire)
 CASES = [
@@ -221,6 +221,56 @@ def test_set_after_typescript_replaced_the_variable_with_another_type(client, pe
     peer.call("register", session=sid, name="v", type="string", value="a")
     assert ctx.set("v", "b") == 2  # re-learns the type instead of failing
     assert peer.call("get", session=sid, name="v")["value"] == "b"
+    ctx.cleanup()
+
+
+# (type and constraints TypeScript re-registers v with, its value there, the value Python
+# writes, that value as JSON on the wire)
+REPLACEMENTS = [
+    ("string", None, "a", "b", "b"),
+    ("choice", {"choices": ["gpt-4", "claude"]}, "gpt-4", "claude", "claude"),
+    ("float", None, 0.5, math.inf, "Infinity"),  # not even encodable as the old type (integer)
+    ("integer", {"min": 100}, 100, 150, 150),  # same type, other constraints
+]
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["atomic", "non-atomic"])
+@pytest.mark.parametrize("var_type, constraints, ts_value, py_value, wire_value", REPLACEMENTS,
+                         ids=[r[0] for r in REPLACEMENTS])
+def test_update_many_after_typescript_replaced_the_variable(client, peer, atomic, var_type, constraints, ts_value,
+                                                            py_value, wire_value):
+    ctx = _session(client, peer)
+    sid = ctx.session_id
+    ctx.register("v", "integer", 1, constraints={"max": 10})
+    ctx.register("w", "integer", 1)
+    assert ctx.update_many({"v": 2, "w": 2}) == {"v": 2, "w": 2}  # the context now knows v as an integer
+    peer.call("delete", session=sid, name="v")
+    peer.call("register", session=sid, name="v", type=var_type, value=ts_value, constraints=constraints)
+    # Re-learns v's type instead of failing; w is written exactly once.
+    assert ctx.update_many({"v": py_value, "w": 3}, atomic=atomic, expected_versions={"v": 1}) == {"v": 2, "w": 3}
+    seen = peer.call("get", session=sid, name="v")
+    assert (seen["type"], seen["value"], seen["version"]) == (var_type, wire_value, 2)
+    assert peer.call("get", session=sid, name="w")["version"] == 3
+    ctx.cleanup()
+
+
+def test_update_many_after_a_replacement_still_reports_real_failures(client, peer):
+    # The re-learned v is written; the bad value for w fails as before and, atomic, nothing is applied.
+    ctx = _session(client, peer)
+    sid = ctx.session_id
+    ctx.register("v", "integer", 1)
+    ctx.register("w", "integer", 1, constraints={"max": 10})
+    assert ctx.set("v", 2) == 2
+    peer.call("delete", session=sid, name="v")
+    peer.call("register", session=sid, name="v", type="string", value="a")
+    with pytest.raises(BatchUpdateError) as failure:
+        ctx.update_many({"v": "b", "w": 50})
+    assert list(failure.value.errors) == ["w"] and failure.value.applied == {}
+    assert ctx.get_many(["v", "w"]) == {"v": "a", "w": 1}
+    with pytest.raises(BatchUpdateError) as failure:
+        ctx.update_many({"v": "c", "w": 50}, atomic=False)
+    assert list(failure.value.errors) == ["w"] and failure.value.applied == {"v": 2}
+    assert ctx.get_many(["v", "w"]) == {"v": "c", "w": 1}
     ctx.cleanup()
 
 
