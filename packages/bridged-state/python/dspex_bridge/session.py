@@ -461,13 +461,19 @@ class SessionContext:
                 raise
             raise _AttributeNotFoundError(error.message, error.code, error.details) from None
 
+    def _is_own_attribute(self, name: str) -> bool:
+        # session_id and created live in the instance: ctx.session_id reads them, not a variable,
+        # so neither `ctx.session_id = v` nor `del ctx.session_id` may touch a variable of that name.
+        return name.startswith("_") or hasattr(type(self), name) or name in self.__dict__
+
     def __setattr__(self, name: str, value: Any) -> None:
-        # session_id and created live in the instance: ctx.session_id reads them, not a variable.
-        if name.startswith("_") or hasattr(type(self), name) or name in self.__dict__:
+        if self._is_own_attribute(name):
             raise AttributeError(f"cannot assign {name!r} as a variable: use ctx[{name!r}] = value")
         self.set(name, value)
 
     def __delattr__(self, name: str) -> None:
+        if self._is_own_attribute(name):
+            raise AttributeError(f"cannot delete {name!r} as a variable: use del ctx[{name!r}]")
         self.delete(name)
 
     def __repr__(self) -> str:

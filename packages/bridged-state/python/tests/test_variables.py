@@ -174,6 +174,17 @@ def test_attribute_access(ctx):
     assert "temperature" not in ctx
 
 
+@pytest.mark.parametrize("name", ["session_id", "created", "get", "_cache"])
+def test_del_of_an_own_attribute_or_method_name_is_refused_and_deletes_nothing(ctx, name):
+    session_id = ctx.session_id
+    ctx.register(name, "string", "a variable")
+    with pytest.raises(AttributeError, match=f"del ctx\\['{name}'\\]"):
+        delattr(ctx, name)  # del ctx.session_id: the context's own attribute, not the variable
+    assert ctx[name] == "a variable" and ctx.session_id == session_id
+    del ctx[name]  # the item form deletes the variable
+    assert name not in ctx
+
+
 def test_special_floats_round_trip(ctx):
     ctx.register("x", "float", math.inf)
     assert ctx.get("x") == math.inf
