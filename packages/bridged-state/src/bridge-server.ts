@@ -69,6 +69,12 @@ export interface BridgeServerOptions {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 30_000;
+/**
+ * Ping policy of every bridge server: keepalive pings are welcome without calls in flight and
+ * as often as this. The gRPC default (5 min, none without calls) answers a client pinging every
+ * 10 s with GOAWAY `too_many_pings`.
+ */
+export const MIN_PING_INTERVAL_MS = 250;
 const SERVER = "BridgeServer";
 
 interface GuardState {
@@ -147,6 +153,10 @@ export function createGrpcServer(
   return new grpc.Server({
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": maxBytes,
+    // grpc-js 1.14 leaves ping handling to Node's http2 (it acks every ping), so this states the
+    // policy for the day it enforces one, as gRPC core and grpc-go servers do.
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": MIN_PING_INTERVAL_MS,
     interceptors: [interceptor],
   });
 }

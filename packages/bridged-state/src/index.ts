@@ -11,6 +11,7 @@ export {
   type BridgeServerOptions,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  MIN_PING_INTERVAL_MS,
   type TlsOptions,
 } from "./bridge-server.js";
 export {
@@ -23,6 +24,8 @@ export {
 export { protoPath, SERVICE_NAME } from "./proto.js";
 export {
   createRemoteState,
+  DEFAULT_KEEPALIVE_TIME_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
   RemoteSession,
   RemoteState,
   type RemoteStateOptions,

@@ -65,7 +65,21 @@ export interface RemoteStateOptions {
   readonly maxMessageBytes?: number;
   /** Longest wait between attempts to re-open a watch stream. Default 1 000 ms. */
   readonly maxResubscribeDelayMs?: number;
+  /**
+   * Interval of HTTP/2 keepalive pings on the channel, with or without calls in flight.
+   * Default 10 000 ms. A BridgeServer accepts pings every 250 ms or slower
+   * (`MIN_PING_INTERVAL_MS`); other servers may answer faster pings with GOAWAY `too_many_pings`.
+   */
+  readonly keepaliveTimeMs?: number;
+  /**
+   * How long a ping may go unanswered before the connection counts as dead: its calls fail
+   * `unavailable` and watches re-open on a new connection. Default 5 000 ms.
+   */
+  readonly keepaliveTimeoutMs?: number;
 }
+
+export const DEFAULT_KEEPALIVE_TIME_MS = 10_000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 5_000;
 
 const NAME = "RemoteState";
 
@@ -117,6 +131,8 @@ export class RemoteState implements StateProvider<RemoteSession> {
   readonly address: string;
   readonly #options: RemoteStateOptions;
   readonly #deadlineMs: number;
+  readonly #keepaliveTimeMs: number;
+  readonly #keepaliveTimeoutMs: number;
   #client: BridgeServiceClient | undefined;
   #openSessions = 0;
 
@@ -133,6 +149,20 @@ export class RemoteState implements StateProvider<RemoteSession> {
       max: MAX_TIMER_MS,
     });
     numberOption(NAME, "maxMessageBytes", options.maxMessageBytes, 16 * 1024 * 1024);
+    this.#keepaliveTimeMs = numberOption(
+      NAME,
+      "keepaliveTimeMs",
+      options.keepaliveTimeMs,
+      DEFAULT_KEEPALIVE_TIME_MS,
+      { max: MAX_TIMER_MS },
+    );
+    this.#keepaliveTimeoutMs = numberOption(
+      NAME,
+      "keepaliveTimeoutMs",
+      options.keepaliveTimeoutMs,
+      DEFAULT_KEEPALIVE_TIMEOUT_MS,
+      { max: MAX_TIMER_MS },
+    );
   }
 
   requiresBridge(): boolean {
@@ -167,6 +197,11 @@ export class RemoteState implements StateProvider<RemoteSession> {
         // Come back quickly after the server restarts.
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": 1_000,
+        // Without pings, a call or watch on a connection whose peer went silent (host gone,
+        // process stopped, NAT dropped it) waits for its deadline, a watch forever.
+        "grpc.keepalive_time_ms": this.#keepaliveTimeMs,
+        "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
+        "grpc.keepalive_permit_without_calls": 1,
       });
     }
     this.#openSessions++;

@@ -69,6 +69,10 @@ describe("RemoteState options", () => {
       ["deadlineMs", 2 ** 31],
       ["maxResubscribeDelayMs", 2 ** 31],
       ["maxMessageBytes", -1],
+      ["keepaliveTimeMs", 0],
+      ["keepaliveTimeMs", 2 ** 31],
+      ["keepaliveTimeoutMs", -5],
+      ["keepaliveTimeoutMs", Number.NaN],
     ] as const) {
       expect(() => new RemoteState({ address, [option]: value }), option).toThrow(
         new RegExp(`RemoteState: ${option} must be`),

@@ -258,6 +258,67 @@ describe("RemoteState", () => {
     expect(await exited).toBe(0);
   });
 
+  it("keepalive: a connection to a server that stops answering (SIGSTOP) is dropped within the keepalive timeout, not the call's deadline; after SIGCONT the watch resubscribes", {
+    timeout: 30_000,
+  }, async () => {
+    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+    const child = spawn(process.execPath, [cli, "serve", "--port", "0"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    cleanups.push(async () => {
+      if (child.exitCode !== null) return;
+      child.kill("SIGCONT");
+      child.kill("SIGTERM");
+      await exited;
+    });
+    const address = await new Promise<string>((resolve) => {
+      let out = "";
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const match = /listening on (\S+)\n/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+    });
+    // A deadline far longer than the keepalive: only a keepalive can end the call early.
+    const remote = new RemoteState({
+      address,
+      deadlineMs: 10_000,
+      keepaliveTimeMs: 500,
+      keepaliveTimeoutMs: 500,
+    });
+    const init = await remote.init({ sessionId: "silent" });
+    if (!init.ok) throw new Error(init.error.message);
+    const state = init.value;
+    await remote.registerVariable(state, "n", "integer", 1);
+    const events: VariableEvent[] = [];
+    const sub = await remote.subscribe(state, "*", (e) => events.push(e));
+    expect(sub.ok).toBe(true);
+    await remote.setVariable(state, "n", 2);
+    await until(() => events.some((e) => e.value === 2), "the watch to deliver");
+
+    child.kill("SIGSTOP");
+    // The call goes out on the open connection; the unanswered ping ends that connection
+    // (UNAVAILABLE), where without a keepalive the call would wait out its 10 s deadline.
+    const stalled = await remote.getVariable(state, "n");
+    expect(!stalled.ok && stalled.error.code).toBe("unavailable");
+    expect(!stalled.ok && stalled.error.message).toMatch(/\(UNAVAILABLE\)/);
+
+    child.kill("SIGCONT");
+    let written = await remote.setVariable(state, "n", 3);
+    const deadline = Date.now() + 10_000;
+    while (!written.ok && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      written = await remote.setVariable(state, "n", 3);
+    }
+    expect(written.ok).toBe(true);
+    // The watch re-opened on the new connection: the write reaches the subscriber.
+    await until(() => events.some((e) => e.value === 3), "the resubscribed watch", 10_000);
+    await remote.cleanup(state);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
   it("after a reconnect, variables deleted meanwhile are told at once (before new ones), not at the next heartbeat", async () => {
     const store = new SessionStore();
     cleanups.push(() => store.close());
