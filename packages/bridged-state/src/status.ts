@@ -91,7 +91,7 @@ export function fromServiceError(
     case status.FAILED_PRECONDITION:
       return StateErrors.versionConflict(subject.identifier ?? "", 0, 0);
     case status.RESOURCE_EXHAUSTED:
-      return StateErrors.limitExceeded("server", 0, details);
+      return messageSizeError(details) ?? StateErrors.limitExceeded("server", 0, details);
     case status.UNIMPLEMENTED:
       return StateErrors.unsupported(details, "the bridge server");
     case status.UNAUTHENTICATED:
@@ -103,6 +103,19 @@ export function fromServiceError(
         `bridge unavailable (${status[error.code] ?? error.code}): ${details}`,
       );
   }
+}
+
+/**
+ * A message refused by grpc itself for its size (no trailer: the handler never ran), with the
+ * maximum that refused it when the details give one. The wordings of grpc-js and gRPC core:
+ * "Received message larger than max (X vs Y)", "Sent message larger than max (X vs. Y)",
+ * "Attempted to send message with a size larger than Y", "... decompresses to a size larger than Y".
+ */
+function messageSizeError(details: string): StateError | undefined {
+  if (!/\bmessage\b.*\blarger than\b/i.test(details)) return undefined;
+  const max =
+    /larger than max \(\d+ vs\.? (\d+)\)/i.exec(details) ?? /larger than (\d+)/i.exec(details);
+  return StateErrors.limitExceeded("maxMessageBytes", max ? Number(max[1]) : 0, details);
 }
 
 /**

@@ -116,12 +116,35 @@ describe("status mapping", () => {
     expect(fromServiceError(failure(grpc.status.ABORTED, "stale"), on).code).toBe(
       "version_conflict",
     );
-    expect(fromServiceError(failure(grpc.status.RESOURCE_EXHAUSTED, "full"), on).code).toBe(
-      "limit_exceeded",
-    );
+    expect(fromServiceError(failure(grpc.status.RESOURCE_EXHAUSTED, "full"), on)).toMatchObject({
+      code: "limit_exceeded",
+      limit: "server",
+      max: 0,
+    });
     expect(fromServiceError(failure(grpc.status.UNAVAILABLE, "down"), on).code).toBe("unavailable");
     expect(fromServiceError(failure(grpc.status.DEADLINE_EXCEEDED, "slow"), on).code).toBe(
       "unavailable",
     );
+  });
+
+  it("grpc's own message-size refusals name maxMessageBytes and the maximum from the details", () => {
+    for (const [details, max] of [
+      // grpc-js: the receiving side's decoder, a sending server, a sending client.
+      ["Received message larger than max (102415 vs 65536)", 65536],
+      ["Sent message larger than max (300021 vs. 262144)", 262144],
+      ["Attempted to send message with a size larger than 262144", 262144],
+      ["Received message that decompresses to a size larger than 4096", 4096],
+      // gRPC core (Python workers, other servers).
+      ["Received message larger than max (5000000 vs. 4194304)", 4194304],
+      ["grpc: received message larger than max (9 vs. 8)", 8],
+    ] as const) {
+      expect(fromServiceError(failure(grpc.status.RESOURCE_EXHAUSTED, details)), details).toEqual(
+        StateErrors.limitExceeded("maxMessageBytes", max, details),
+      );
+    }
+    // A size refusal whose maximum cannot be read still names the limit it hit.
+    expect(
+      fromServiceError(failure(grpc.status.RESOURCE_EXHAUSTED, "Received message larger than max")),
+    ).toMatchObject({ code: "limit_exceeded", limit: "maxMessageBytes", max: 0 });
   });
 });

@@ -319,6 +319,34 @@ describe("RemoteState", () => {
     expect(await exited).toBe(0);
   });
 
+  it("a message grpc refuses for its size answers limit_exceeded naming maxMessageBytes and the maximum that refused it", async () => {
+    const server = await BridgeServer.start({ maxMessageBytes: 64 * 1024 });
+    cleanups.push(() => server.close());
+    const remote = new RemoteState({ address: server.address, maxMessageBytes: 256 * 1024 });
+    const init = await remote.init({ sessionId: "oversized" });
+    if (!init.ok) throw new Error(init.error.message);
+    const state = init.value;
+    await remote.registerVariable(state, "text", "string", "small");
+    // Refused by the server's grpc (no dspex-error-bin trailer): its maximum is in the details.
+    const tooBigForServer = await remote.setVariable(state, "text", "x".repeat(100 * 1024));
+    expect(!tooBigForServer.ok && tooBigForServer.error).toMatchObject({
+      code: "limit_exceeded",
+      limit: "maxMessageBytes",
+      max: 64 * 1024,
+    });
+    // Refused by this client's grpc before sending.
+    const tooBigToSend = await remote.setVariable(state, "text", "x".repeat(300 * 1024));
+    expect(!tooBigToSend.ok && tooBigToSend.error).toMatchObject({
+      code: "limit_exceeded",
+      limit: "maxMessageBytes",
+      max: 256 * 1024,
+    });
+    // Nothing changed, and the connection still serves.
+    const record = await remote.getVariableRecord(state, "text");
+    expect(record.ok && [record.value.value, record.value.version]).toEqual(["small", 1]);
+    await remote.cleanup(state);
+  });
+
   it("after a reconnect, variables deleted meanwhile are told at once (before new ones), not at the next heartbeat", async () => {
     const store = new SessionStore();
     cleanups.push(() => store.close());
