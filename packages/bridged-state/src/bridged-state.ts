@@ -24,6 +24,7 @@ import {
   type Written,
 } from "@dspex/state-provider";
 import { BridgeServer, type BridgeServerOptions } from "./bridge-server.js";
+import { BRIDGE_CAPABILITIES } from "./capabilities.js";
 import { define } from "./own-keys.js";
 import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
 
@@ -157,14 +158,7 @@ export class BridgedState implements StateProvider<BridgedSession> {
   }
 
   capabilities(): Capabilities {
-    return {
-      atomicUpdates: true,
-      streaming: true,
-      persistence: false,
-      // Other processes share the session over gRPC (Python workers, RemoteState).
-      distribution: true,
-      compareAndSet: true,
-    };
+    return BRIDGE_CAPABILITIES;
   }
 
   async init(options: InitOptions = {}): Promise<Result<BridgedSession>> {

@@ -41,6 +41,7 @@ import {
 } from "@dspex/state-provider";
 import * as grpc from "@grpc/grpc-js";
 import { encodeBinary, wantsBinary } from "./binary-format.js";
+import { BRIDGE_CAPABILITIES } from "./capabilities.js";
 import type { Any__Output } from "./generated/google/protobuf/Any.js";
 import type { BridgeServiceClient } from "./generated/snakepit/bridge/BridgeService.js";
 import type { Variable__Output } from "./generated/snakepit/bridge/Variable.js";
@@ -170,13 +171,8 @@ export class RemoteState implements StateProvider<RemoteSession> {
   }
 
   capabilities(): Capabilities {
-    return {
-      atomicUpdates: true,
-      streaming: true,
-      persistence: false,
-      distribution: true,
-      compareAndSet: true,
-    };
+    // The server's store does the work, so a remote client delivers what BridgedState does.
+    return BRIDGE_CAPABILITIES;
   }
 
   // ---- transport ----

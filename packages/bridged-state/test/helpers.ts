@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
 import { loadBridgeProto } from "../src/proto.js";
@@ -45,3 +47,47 @@ export const any = (type: string, value: unknown) => ({
   type_url: `type.googleapis.com/snakepit.${type}`,
   value: json(value),
 });
+
+/** A `dspex-bridge serve` child process, started from the built CLI as a user would. */
+export interface CliServer {
+  readonly child: ChildProcess;
+  /** HOST:PORT from the CLI's one stdout line. */
+  readonly address: string;
+  readonly exited: Promise<number | null>;
+  /** Resumes it if stopped, sends SIGTERM and answers its exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function startCli(
+  args: readonly string[],
+  stderr: "inherit" | "ignore" = "inherit",
+): Promise<CliServer> {
+  const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+  const child = spawn(process.execPath, [cli, "serve", ...args], {
+    stdio: ["ignore", "pipe", stderr],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = /listening on (\S+)\n/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then((code) =>
+      reject(new Error(`dspex-bridge exited with ${code} before listening`)),
+    );
+  });
+  return {
+    child,
+    address,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGCONT");
+        child.kill("SIGTERM");
+      }
+      return exited;
+    },
+  };
+}

@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BridgeServer, RemoteState, SessionStore } from "../src/index.js";
-import { any, rawClient, unary } from "./helpers.js";
+import { any, rawClient, startCli, unary } from "./helpers.js";
 
 const require_ = (await import("node:module")).createRequire(import.meta.url);
 
@@ -307,29 +307,11 @@ describe("TLS", () => {
   });
 
   it("the CLI serves TLS from --tls-cert and --tls-key", async () => {
-    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
-    const child = spawn(
-      process.execPath,
-      [
-        cli,
-        "serve",
-        "--port",
-        "0",
-        "--tls-cert",
-        join(dir, "cert.pem"),
-        "--tls-key",
-        join(dir, "key.pem"),
-      ],
-      { stdio: ["ignore", "pipe", "ignore"] },
+    const server = await startCli(
+      ["--port", "0", "--tls-cert", join(dir, "cert.pem"), "--tls-key", join(dir, "key.pem")],
+      "ignore",
     );
-    const address = await new Promise<string>((resolve) => {
-      let out = "";
-      child.stdout.on("data", (chunk) => {
-        out += chunk;
-        const match = /listening on (\S+)\n/.exec(out);
-        if (match) resolve(match[1]!);
-      });
-    });
+    const { address, child } = server;
     const secure = rawClient(
       address,
       grpc.credentials.createSsl(readFileSync(join(dir, "cert.pem"))),
@@ -337,9 +319,8 @@ describe("TLS", () => {
     const ping = await unary<{ message: string }>(secure, "Ping", { message: "cli tls" });
     expect(ping).toMatchObject({ ok: true, response: { message: "cli tls" } });
     secure.close();
-    const exit = new Promise<number | null>((resolve) => child.on("exit", resolve));
     child.kill("SIGINT");
-    expect(await exit).toBe(0);
+    expect(await server.exited).toBe(0);
   });
 
   it("the CLI exits 0 on a SIGTERM that arrives during startup (here: while it reads --tls-cert)", async () => {

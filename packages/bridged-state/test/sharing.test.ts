@@ -1,12 +1,10 @@
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import type { VariableEvent } from "@dspex/state-provider";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import type { GetVariableResponse__Output } from "../src/generated/snakepit/bridge/GetVariableResponse.js";
 import type { VariableUpdate__Output } from "../src/generated/snakepit/bridge/VariableUpdate.js";
 import { BridgedState, BridgeServer, RemoteState, SessionStore } from "../src/index.js";
-import { any, rawClient, unary } from "./helpers.js";
+import { any, rawClient, startCli, unary } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -97,26 +95,11 @@ describe("BridgedState.close", () => {
 
 describe("RemoteState", () => {
   it("two processes share a session through a dspex-bridge CLI process", async () => {
-    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
-    const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--token", "t0k"], {
-      stdio: ["ignore", "pipe", "inherit"],
+    const server = await startCli(["--port", "0", "--token", "t0k"]);
+    cleanups.push(async () => {
+      await server.stop();
     });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.on("exit", () => resolve());
-          child.kill("SIGTERM");
-        }),
-    );
-    const address = await new Promise<string>((resolve) => {
-      let out = "";
-      child.stdout.on("data", (chunk) => {
-        out += chunk;
-        const match = /listening on (\S+)\n/.exec(out);
-        if (match) resolve(match[1]!);
-      });
-    });
+    const { address } = server;
     const a = new RemoteState({ address, token: "t0k" });
     const b = new RemoteState({ address, token: "t0k" });
     const sa = await a.init({ sessionId: "pair", metadata: { app: "demo" } });
@@ -216,25 +199,11 @@ describe("RemoteState", () => {
   });
 
   it("a server that stops answering (SIGSTOP) costs each call its deadline, never a hang", async () => {
-    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
-    const child = spawn(process.execPath, [cli, "serve", "--port", "0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const server = await startCli(["--port", "0"]);
     cleanups.push(async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGCONT");
-      child.kill("SIGTERM");
-      await exited;
+      await server.stop();
     });
-    const address = await new Promise<string>((resolve) => {
-      let out = "";
-      child.stdout.on("data", (chunk) => {
-        out += chunk;
-        const match = /listening on (\S+)\n/.exec(out);
-        if (match) resolve(match[1]!);
-      });
-    });
+    const { address, child, exited } = server;
     const remote = new RemoteState({ address, deadlineMs: 300 });
     const init = await remote.init({ sessionId: "hung" });
     if (!init.ok) throw new Error(init.error.message);
@@ -261,25 +230,11 @@ describe("RemoteState", () => {
   it("keepalive: a connection to a server that stops answering (SIGSTOP) is dropped within the keepalive timeout, not the call's deadline; after SIGCONT the watch resubscribes", {
     timeout: 30_000,
   }, async () => {
-    const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
-    const child = spawn(process.execPath, [cli, "serve", "--port", "0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const server = await startCli(["--port", "0"]);
     cleanups.push(async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGCONT");
-      child.kill("SIGTERM");
-      await exited;
+      await server.stop();
     });
-    const address = await new Promise<string>((resolve) => {
-      let out = "";
-      child.stdout.on("data", (chunk) => {
-        out += chunk;
-        const match = /listening on (\S+)\n/.exec(out);
-        if (match) resolve(match[1]!);
-      });
-    });
+    const { address, child, exited } = server;
     // A deadline far longer than the keepalive: only a keepalive can end the call early.
     const remote = new RemoteState({
       address,

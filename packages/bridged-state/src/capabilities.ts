@@ -1,0 +1,13 @@
+import type { Capabilities } from "@dspex/state-provider";
+
+/**
+ * What both bridge backends deliver: the SessionStore's atomic batches, compare-and-set and
+ * events, shared with other processes over gRPC (Python workers, RemoteState). Not persisted.
+ */
+export const BRIDGE_CAPABILITIES: Capabilities = Object.freeze({
+  atomicUpdates: true,
+  streaming: true,
+  persistence: false,
+  distribution: true,
+  compareAndSet: true,
+});
