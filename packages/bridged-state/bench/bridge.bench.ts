@@ -6,10 +6,10 @@
  */
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
-import { BridgeServer, bind, createGrpcServer } from "../src/bridge-server.js";
-import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
-import type { VariableUpdate__Output } from "../src/generated/snakepit/bridge/VariableUpdate.js";
-import { loadBridgeProto } from "../src/proto.js";
+import { BridgeServer, bind, createGrpcServer } from "../src/server/bridge-server.js";
+import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
+import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
+import { loadBridgeProto } from "../src/wire/proto.js";
 
 const SESSION = "bench";
 const identity = (b: Buffer) => b;

@@ -23,10 +23,14 @@ import {
   type WriteOptions,
   type Written,
 } from "@dspex/state-provider";
-import { BridgeServer, type BridgeServerOptions } from "./bridge-server.js";
 import { BRIDGE_CAPABILITIES } from "./capabilities.js";
 import { define } from "./own-keys.js";
-import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
+import { BridgeServer, type BridgeServerOptions } from "./server/bridge-server.js";
+import {
+  type PendingValue,
+  SessionStore,
+  type SessionStoreOptions,
+} from "./store/session-store.js";
 
 export type ServeOptions = Omit<BridgeServerOptions, "store" | "storeOptions">;
 

@@ -1,27 +1,10 @@
 export {
-  BINARY_MIN_ELEMENTS,
-  type BinaryDtype,
-  type BinaryHeader,
-  decodeBinary,
-  encodeBinary,
-  wantsBinary,
-} from "./binary-format.js";
-export {
-  BridgeServer,
-  type BridgeServerOptions,
-  DEFAULT_HEARTBEAT_MS,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  MIN_PING_INTERVAL_MS,
-  type TlsOptions,
-} from "./bridge-server.js";
-export {
   BridgedSession,
   BridgedState,
   type BridgedStateOptions,
   createBridgedState,
   type ServeOptions,
 } from "./bridged-state.js";
-export { protoPath, SERVICE_NAME } from "./proto.js";
 export {
   createRemoteState,
   DEFAULT_KEEPALIVE_TIME_MS,
@@ -29,7 +12,15 @@ export {
   RemoteSession,
   RemoteState,
   type RemoteStateOptions,
-} from "./remote-state.js";
+} from "./client/remote-state.js";
+export {
+  BridgeServer,
+  type BridgeServerOptions,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MIN_PING_INTERVAL_MS,
+  type TlsOptions,
+} from "./server/bridge-server.js";
 export {
   type BatchGet,
   type BatchOptions,
@@ -41,5 +32,14 @@ export {
   SessionStore,
   type SessionStoreOptions,
   type SessionStoreStats,
-} from "./session-store.js";
-export { ERROR_TRAILER, fromServiceError, statusFor } from "./status.js";
+} from "./store/session-store.js";
+export {
+  BINARY_MIN_ELEMENTS,
+  type BinaryDtype,
+  type BinaryHeader,
+  decodeBinary,
+  encodeBinary,
+  wantsBinary,
+} from "./wire/binary-format.js";
+export { protoPath, SERVICE_NAME } from "./wire/proto.js";
+export { ERROR_TRAILER, fromServiceError, statusFor } from "./wire/status.js";

@@ -8,7 +8,7 @@ import {
   statusFor,
   wantsBinary,
 } from "../src/index.js";
-import { errorTrailer } from "../src/status.js";
+import { errorTrailer } from "../src/wire/status.js";
 
 describe("binary format", () => {
   it("float64 round-trips exactly; float32 decodes to the nearest float32", () => {

@@ -22,7 +22,7 @@ describe("generated TypeScript types", () => {
 
   it("match what the .proto generates today (run `pnpm generate` after changing it)", () => {
     execFileSync(process.execPath, [join(root, "scripts/generate.mjs"), fresh]);
-    const committed = filesUnder(join(root, "src/generated"));
+    const committed = filesUnder(join(root, "src/wire/generated"));
     const regenerated = filesUnder(fresh);
     expect([...committed.keys()].sort()).toEqual([...regenerated.keys()].sort());
     for (const [path, text] of regenerated) expect(committed.get(path), path).toBe(text);

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
-import { loadBridgeProto } from "../src/proto.js";
+import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
+import { loadBridgeProto } from "../src/wire/proto.js";
 
 /** A raw BridgeService client, as a Python worker or any other language would use the wire. */
 export function rawClient(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
 import { BridgedState, BridgeServer, RemoteState } from "../src/index.js";
+import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import { any, rawClient, unary } from "./helpers.js";
 
 /*

@@ -121,7 +121,7 @@ describe("SessionStore", () => {
     };
     const here = [firstId(new SessionStore()), firstId(new SessionStore())];
     // A fresh process starts its counter again; only the per-process tag keeps its ids apart.
-    const script = `import { SessionStore } from "./src/session-store.ts";
+    const script = `import { SessionStore } from "./src/store/session-store.ts";
       const store = new SessionStore(); store.createSession("s");
       const r = store.register("s", { name: "x", type: "integer", value: 1 });
       console.log(r.ok ? r.value.id : r.error.message); store.close();`;

@@ -1,9 +1,9 @@
 import type { VariableEvent } from "@dspex/state-provider";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
-import type { GetVariableResponse__Output } from "../src/generated/snakepit/bridge/GetVariableResponse.js";
-import type { VariableUpdate__Output } from "../src/generated/snakepit/bridge/VariableUpdate.js";
 import { BridgedState, BridgeServer, RemoteState, SessionStore } from "../src/index.js";
+import type { GetVariableResponse__Output } from "../src/wire/generated/snakepit/bridge/GetVariableResponse.js";
+import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
 import { any, rawClient, startCli, unary } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];

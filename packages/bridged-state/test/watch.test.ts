@@ -1,8 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
-import type { VariableUpdate__Output } from "../src/generated/snakepit/bridge/VariableUpdate.js";
 import { BridgeServer } from "../src/index.js";
+import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
+import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
 import { any, rawClient, unary } from "./helpers.js";
 
 let server: BridgeServer;

@@ -1,8 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { BridgeServiceClient } from "../src/generated/snakepit/bridge/BridgeService.js";
-import type { GetVariableResponse__Output } from "../src/generated/snakepit/bridge/GetVariableResponse.js";
 import { BridgeServer } from "../src/index.js";
+import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
+import type { GetVariableResponse__Output } from "../src/wire/generated/snakepit/bridge/GetVariableResponse.js";
 import { any, json, rawClient, unary } from "./helpers.js";
 
 /*

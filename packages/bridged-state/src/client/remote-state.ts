@@ -40,18 +40,18 @@ import {
   type Written,
 } from "@dspex/state-provider";
 import * as grpc from "@grpc/grpc-js";
-import { encodeBinary, wantsBinary } from "./binary-format.js";
-import { BRIDGE_CAPABILITIES } from "./capabilities.js";
-import type { Any__Output } from "./generated/google/protobuf/Any.js";
-import type { BridgeServiceClient } from "./generated/snakepit/bridge/BridgeService.js";
-import type { Variable__Output } from "./generated/snakepit/bridge/Variable.js";
-import type { VariableUpdate__Output } from "./generated/snakepit/bridge/VariableUpdate.js";
-import { MAX_TIMER_MS, numberOption } from "./options.js";
-import { define, own } from "./own-keys.js";
-import { loadBridgeProto } from "./proto.js";
-import { checkSessionId } from "./session-store.js";
-import { errorFromTrailer, fromServiceError } from "./status.js";
-import { decodeWireValue, fromTimestamp } from "./wire-codec.js";
+import { BRIDGE_CAPABILITIES } from "../capabilities.js";
+import { MAX_TIMER_MS, numberOption } from "../options.js";
+import { define, own } from "../own-keys.js";
+import { checkSessionId } from "../store/session-store.js";
+import { encodeBinary, wantsBinary } from "../wire/binary-format.js";
+import { decodeWireValue, fromTimestamp } from "../wire/codec.js";
+import type { Any__Output } from "../wire/generated/google/protobuf/Any.js";
+import type { BridgeServiceClient } from "../wire/generated/snakepit/bridge/BridgeService.js";
+import type { Variable__Output } from "../wire/generated/snakepit/bridge/Variable.js";
+import type { VariableUpdate__Output } from "../wire/generated/snakepit/bridge/VariableUpdate.js";
+import { loadBridgeProto } from "../wire/proto.js";
+import { errorFromTrailer, fromServiceError } from "../wire/status.js";
 
 export interface RemoteStateOptions {
   /** `host:port` of a BridgeService (e.g. the line `dspex-bridge serve` prints). */

@@ -27,8 +27,8 @@ import {
   type VariableValue,
   writtenRecord,
 } from "@dspex/state-provider";
-import { MAX_TIMER_MS, numberOption } from "./options.js";
-import { define, own } from "./own-keys.js";
+import { MAX_TIMER_MS, numberOption } from "../options.js";
+import { define, own } from "../own-keys.js";
 
 export interface SessionStoreOptions {
   /** Idle time after which an unpinned session expires. Default 1 hour; `Infinity` never. */

@@ -17,27 +17,31 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
-import type { Any__Output } from "./generated/google/protobuf/Any.js";
-import type { BatchGetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchGetVariablesRequest.js";
-import type { BatchGetVariablesResponse__Input } from "./generated/snakepit/bridge/BatchGetVariablesResponse.js";
-import type { BatchSetVariablesRequest__Output } from "./generated/snakepit/bridge/BatchSetVariablesRequest.js";
-import type { BatchSetVariablesResponse__Input } from "./generated/snakepit/bridge/BatchSetVariablesResponse.js";
-import type { BridgeServiceHandlers } from "./generated/snakepit/bridge/BridgeService.js";
-import type { GetVariableResponse__Input } from "./generated/snakepit/bridge/GetVariableResponse.js";
-import type { Variable__Input } from "./generated/snakepit/bridge/Variable.js";
-import type { VariableUpdate__Input } from "./generated/snakepit/bridge/VariableUpdate.js";
-import type { WatchVariablesRequest__Output } from "./generated/snakepit/bridge/WatchVariablesRequest.js";
-import { MAX_TIMER_MS, numberOption } from "./options.js";
-import { define, own } from "./own-keys.js";
-import { loadBridgeProto, SERVICE_NAME } from "./proto.js";
-import { type PendingValue, SessionStore, type SessionStoreOptions } from "./session-store.js";
-import { errorTrailer, toStatus } from "./status.js";
+import { MAX_TIMER_MS, numberOption } from "../options.js";
+import { define, own } from "../own-keys.js";
+import {
+  type PendingValue,
+  SessionStore,
+  type SessionStoreOptions,
+} from "../store/session-store.js";
 import {
   decodeRegistrationValue,
   decodeWireValue,
   toTimestamp,
   toWireVariable,
-} from "./wire-codec.js";
+} from "../wire/codec.js";
+import type { Any__Output } from "../wire/generated/google/protobuf/Any.js";
+import type { BatchGetVariablesRequest__Output } from "../wire/generated/snakepit/bridge/BatchGetVariablesRequest.js";
+import type { BatchGetVariablesResponse__Input } from "../wire/generated/snakepit/bridge/BatchGetVariablesResponse.js";
+import type { BatchSetVariablesRequest__Output } from "../wire/generated/snakepit/bridge/BatchSetVariablesRequest.js";
+import type { BatchSetVariablesResponse__Input } from "../wire/generated/snakepit/bridge/BatchSetVariablesResponse.js";
+import type { BridgeServiceHandlers } from "../wire/generated/snakepit/bridge/BridgeService.js";
+import type { GetVariableResponse__Input } from "../wire/generated/snakepit/bridge/GetVariableResponse.js";
+import type { Variable__Input } from "../wire/generated/snakepit/bridge/Variable.js";
+import type { VariableUpdate__Input } from "../wire/generated/snakepit/bridge/VariableUpdate.js";
+import type { WatchVariablesRequest__Output } from "../wire/generated/snakepit/bridge/WatchVariablesRequest.js";
+import { loadBridgeProto, SERVICE_NAME } from "../wire/proto.js";
+import { errorTrailer, toStatus } from "../wire/status.js";
 
 export interface TlsOptions {
   /** PEM certificate chain. */

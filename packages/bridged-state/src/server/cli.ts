@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { MAX_TIMER_MS } from "../options.js";
 import type { BridgeServer, BridgeServerOptions } from "./bridge-server.js";
-import { MAX_TIMER_MS } from "./options.js";
 
 /*
  * SIGINT/SIGTERM handlers go in first thing, before the server code (gRPC) is even loaded:

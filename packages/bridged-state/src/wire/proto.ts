@@ -18,16 +18,16 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 export const SERVICE_NAME = "snakepit.bridge.BridgeService";
 
 /**
- * The package's one `.proto`. Both `src/` (tests) and `dist/` (ESM and CJS builds) sit one level
- * below the package root, where `proto/` ships.
+ * The package's one `.proto`, in `proto/` at the package root. This file runs from `src/wire/`
+ * (tests) and bundled into `dist/` (ESM and CJS builds), so the root is found by walking up.
  */
 export function protoPath(): string {
   const here = typeof __dirname === "string" ? __dirname : dirname(fileURLToPath(import.meta.url));
-  const candidate = join(here, "..", "proto", "snakepit_bridge.proto");
-  if (!existsSync(candidate)) {
-    throw new Error(`dspex-bridge: cannot find the bridge .proto at ${candidate}`);
+  for (const up of ["..", join("..", "..")]) {
+    const candidate = join(here, up, "proto", "snakepit_bridge.proto");
+    if (existsSync(candidate)) return candidate;
   }
-  return candidate;
+  throw new Error(`dspex-bridge: cannot find the bridge .proto above ${here}`);
 }
 
 let cached: { definition: protoLoader.PackageDefinition; grpcObject: ProtoGrpcType } | undefined;
