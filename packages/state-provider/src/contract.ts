@@ -91,6 +91,11 @@ export interface VariableEvent {
   readonly source: Source;
   /** Wall-clock epoch milliseconds of the commit. */
   readonly timestamp: number;
+  /**
+   * The committed record (for `deleted`: the last one), so a watcher never goes back to the
+   * store for constraints, timestamps or metadata; the store may have moved on meanwhile.
+   */
+  readonly record: VariableRecord;
 }
 
 export type Subscriber = (event: VariableEvent) => void;

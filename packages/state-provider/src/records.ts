@@ -50,5 +50,6 @@ export function eventOf(
     metadata: record.metadata,
     source: record.source,
     timestamp,
+    record,
   };
 }

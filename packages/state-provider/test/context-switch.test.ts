@@ -161,9 +161,9 @@ describe("watches across a switch", () => {
 
     // Exactly one backend subscription per watch, on the bridged backend; unwatch removes it.
     const session = bridged.sessions.get("tuning")!;
-    expect(session.subscribers.size).toBe(2);
+    expect(session.table.subscriberCount).toBe(2);
     unwrap(await watch.unwatch());
-    expect(session.subscribers.size).toBe(1);
+    expect(session.table.subscriberCount).toBe(1);
     unwrap(await context.set("temperature", 0.8));
     expect(events).toHaveLength(5);
     expect(onlyTemperature).toEqual([0.6, 0.7, 0.8]);

@@ -56,7 +56,7 @@ describe("Context.create", () => {
       metadata: { owner: "ana" },
     });
     expect(context.sessionId).toBe("tuning-1");
-    expect(local.sessions.get("tuning-1")?.metadata).toEqual({ owner: "ana" });
+    expect(local.sessions.get("tuning-1")?.table.metadata).toEqual({ owner: "ana" });
   });
 
   it("starts from an existing export", async () => {

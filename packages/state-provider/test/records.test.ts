@@ -45,6 +45,13 @@ describe("writtenRecord and eventOf", () => {
       metadata: { owner: "ts", stage: "draft" },
       source: "python",
       timestamp: 2000,
+      record,
     });
+  });
+
+  it("carries the committed record itself, so a watcher needs no second read", () => {
+    const event = eventOf("deleted", record, record.value, 3000);
+    expect(event.record).toBe(record);
+    expect(event.timestamp).toBe(3000);
   });
 });

@@ -1,19 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { SubscriberSet, type VariableEvent } from "../src/index.js";
+import { eventOf, SubscriberSet, type VariableEvent } from "../src/index.js";
 
 function event(name: string, version = 1): VariableEvent {
-  return {
-    kind: "updated",
+  const now = Date.now();
+  const record = {
     id: `id_${name}`,
     name,
-    type: "float",
+    type: "float" as const,
     value: version,
-    previousValue: version - 1,
-    version,
+    constraints: {},
     metadata: {},
+    version,
+    createdAt: now,
+    updatedAt: now,
     source: "typescript",
-    timestamp: Date.now(),
   };
+  return eventOf("updated", record, version - 1);
 }
 
 describe("SubscriberSet", () => {

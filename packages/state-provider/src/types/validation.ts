@@ -24,7 +24,6 @@ import {
 
 /** Names: a letter or `_`, then letters, digits, `_`, `.`, `-`; at most 256 characters. */
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,255}$/;
-const MAX_METADATA_ENTRIES = 256;
 
 export function checkName(name: unknown): Result<string> {
   if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
@@ -53,16 +52,8 @@ export function checkMetadata(metadata: unknown, variable?: string): Result<Meta
       ),
     );
   }
+  // How much may be stored is a limit on the record after the write (backend/limits.ts).
   const entries = Object.entries(metadata as object);
-  if (entries.length > MAX_METADATA_ENTRIES) {
-    return err(
-      StateErrors.validation(
-        variable,
-        "metadata",
-        `metadata has ${entries.length} entries, at most ${MAX_METADATA_ENTRIES} allowed`,
-      ),
-    );
-  }
   for (const [key, value] of entries) {
     if (typeof value !== "string") {
       return err(

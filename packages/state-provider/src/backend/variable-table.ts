@@ -1,0 +1,274 @@
+import type {
+  Identifier,
+  Metadata,
+  Subscriber,
+  SubscriptionId,
+  VariableId,
+  VariableRecord,
+} from "../contract.js";
+import { type StateError, StateErrors } from "../errors.js";
+import { buildExport, type ExportedState, type ParsedExport } from "../export-format.js";
+import { err, type Ok, ok, type Result } from "../result.js";
+import { type SubscriberErrorHandler, SubscriberSet } from "../subscribers.js";
+import type { RegistrationInput } from "../types/validation.js";
+import type { VariableValue } from "../types/variable-types.js";
+import { newVariableId } from "./ids.js";
+import { DEFAULT_LIMITS, type StoreLimits } from "./limits.js";
+import {
+  batchOutcome,
+  type Change,
+  changeEvent,
+  type PlanContext,
+  planBatch,
+  planDelete,
+  planImport,
+  planRegistration,
+  planWrite,
+  type RecordView,
+} from "./plans.js";
+
+/**
+ * One variable. The record is frozen and replaced on every write; `read` caches the frozen
+ * `ok(value)` from the first read after a write, so repeated reads allocate nothing.
+ */
+interface Entry {
+  record: VariableRecord;
+  read: Ok<VariableValue> | undefined;
+}
+
+export interface VariableTableOptions {
+  readonly limits?: StoreLimits;
+  /** Where errors thrown by subscribers go (default: `console.error`). They never reach the writer. */
+  readonly onSubscriberError?: SubscriberErrorHandler;
+  /** The session's metadata to start with. */
+  readonly metadata?: Metadata;
+}
+
+/**
+ * The variables of one session in memory: the plans applied to two Maps, and the session's
+ * subscribers told after each commit. Every operation is synchronous, so a change and its events
+ * are one step no other call interleaves with. LocalState, the bridge's SessionStore and the
+ * MemoryProvider keep their variables in one of these.
+ */
+export class VariableTable implements RecordView {
+  readonly #byId = new Map<VariableId, Entry>();
+  readonly #byName = new Map<string, Entry>();
+  readonly #subscribers: SubscriberSet;
+  readonly #limits: StoreLimits;
+  /** Reused by every plan (plans are synchronous): only `now` changes between calls. */
+  readonly #context: { limits: StoreLimits; now: number };
+  /** Frozen snapshot for `list`; dropped on every change. */
+  #listed: readonly VariableRecord[] | undefined;
+  #metadata: Metadata;
+  /** The entry the last `resolve` found: a plan resolves, then the write applies to it. */
+  #resolved: Entry | undefined;
+
+  constructor(options: VariableTableOptions = {}) {
+    this.#limits = options.limits ?? DEFAULT_LIMITS;
+    this.#context = { limits: this.#limits, now: 0 };
+    this.#subscribers = new SubscriberSet(options.onSubscriberError);
+    this.#metadata = options.metadata ?? Object.freeze({});
+  }
+
+  // ---- RecordView ----
+
+  resolve(identifier: Identifier): VariableRecord | undefined {
+    const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    this.#resolved = entry;
+    return entry?.record;
+  }
+
+  byId(id: VariableId): VariableRecord | undefined {
+    return this.#byId.get(id)?.record;
+  }
+
+  idOfName(name: string): VariableId | undefined {
+    return this.#byName.get(name)?.record.id;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  // ---- reads ----
+
+  /** The session's metadata. */
+  get metadata(): Metadata {
+    return this.#metadata;
+  }
+
+  #at(now: number): PlanContext {
+    this.#context.now = now;
+    return this.#context;
+  }
+
+  /** Merges into the session's metadata (callers check it first). */
+  set metadata(metadata: Metadata) {
+    this.#metadata = metadata;
+  }
+
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  record(identifier: Identifier): Result<VariableRecord> {
+    const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    return entry === undefined ? err(StateErrors.notFound(identifier)) : ok(entry.record);
+  }
+
+  /** As `record`, answering the value; the hot path of every backend built on a table. */
+  value(identifier: Identifier): Result<VariableValue> {
+    const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    if (entry === undefined) return err(StateErrors.notFound(identifier));
+    entry.read ??= Object.freeze(ok(entry.record.value));
+    return entry.read;
+  }
+
+  /** The found records keyed by the identifiers as given; missing ones are skipped. */
+  records(identifiers: readonly Identifier[]): Map<Identifier, VariableRecord> {
+    const found = new Map<Identifier, VariableRecord>();
+    for (const identifier of identifiers) {
+      const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+      if (entry !== undefined) found.set(identifier, entry.record);
+    }
+    return found;
+  }
+
+  /** Every record in registration order (a frozen array, shared until the next change). */
+  list(): readonly VariableRecord[] {
+    if (this.#listed === undefined) {
+      // A plain loop: `Array.from` with a mapper is ~8× slower here.
+      const out = new Array<VariableRecord>(this.#byId.size);
+      let i = 0;
+      for (const entry of this.#byId.values()) out[i++] = entry.record;
+      this.#listed = Object.freeze(out);
+    }
+    return this.#listed;
+  }
+
+  export(sessionId: string): ExportedState {
+    return buildExport(sessionId, this.list(), this.#metadata);
+  }
+
+  // ---- writes: plan, apply, tell ----
+
+  register(input: RegistrationInput, now: number = Date.now()): Result<VariableRecord> {
+    const id = newVariableId(
+      (candidate) => this.#byId.has(candidate) || this.#byName.has(candidate),
+    );
+    const planned = planRegistration(this, input, id, this.#at(now));
+    if (!planned.ok) return planned;
+    this.#commit([planned.value]);
+    return ok(planned.value.record);
+  }
+
+  write(
+    identifier: Identifier,
+    value: unknown,
+    metadata: Metadata,
+    expectedVersion: unknown,
+    now: number = Date.now(),
+  ): Result<VariableRecord> {
+    const planned = planWrite(this, identifier, value, metadata, expectedVersion, this.#at(now));
+    if (!planned.ok) return planned;
+    this.#commitUpdate(planned.value);
+    return ok(planned.value.record);
+  }
+
+  /** Atomic by default; `atomic: false` applies what passes (see `planBatch`, also for `refused`). */
+  writeMany(
+    updates: readonly (readonly [Identifier, unknown])[],
+    metadata: Metadata,
+    expectedVersions: unknown,
+    atomic = true,
+    refused?: ReadonlyMap<Identifier, StateError>,
+    now: number = Date.now(),
+  ): Result<ReadonlyMap<Identifier, VariableRecord>> {
+    const context = this.#at(now);
+    const planned = planBatch(this, updates, metadata, expectedVersions, atomic, context, refused);
+    if (!planned.ok) return planned;
+    this.#commit(planned.value.changes);
+    return batchOutcome(planned.value);
+  }
+
+  remove(identifier: Identifier, now: number = Date.now()): Result<VariableRecord> {
+    const planned = planDelete(this, identifier, this.#at(now));
+    if (!planned.ok) return planned;
+    this.#commit([planned.value]);
+    return ok(planned.value.record);
+  }
+
+  /** Merges a parsed export into the table and the session metadata, all or nothing. */
+  import(parsed: ParsedExport, now: number = Date.now()): Result<undefined> {
+    const planned = planImport(this, parsed, this.#metadata, this.#at(now));
+    if (!planned.ok) return planned;
+    this.#metadata = planned.value.sessionMetadata;
+    this.#commit(planned.value.changes);
+    return ok();
+  }
+
+  // ---- subscriptions ----
+
+  subscribe(pattern: string, subscriber: Subscriber): SubscriptionId {
+    return this.#subscribers.add(pattern, subscriber);
+  }
+
+  /** Idempotent. */
+  unsubscribe(subscription: SubscriptionId): void {
+    this.#subscribers.remove(subscription);
+  }
+
+  /** Drops every variable and subscription (the session ended). */
+  clear(): void {
+    this.#byId.clear();
+    this.#byName.clear();
+    this.#listed = undefined;
+    this.#subscribers.clear();
+  }
+
+  /** `#commit` for the hot path: one update of a variable that keeps its name. */
+  #commitUpdate(change: Change): void {
+    const { record, previous } = change;
+    const resolved = this.#resolved;
+    const entry = resolved?.record === previous ? resolved : this.#byId.get(record.id);
+    if (entry === undefined || previous?.name !== record.name) {
+      this.#commit([change]);
+      return;
+    }
+    entry.record = record;
+    entry.read = undefined;
+    this.#listed = undefined;
+    if (this.#subscribers.size > 0) this.#subscribers.emit(changeEvent(change));
+  }
+
+  /** Applies planned changes in order, then tells subscribers of all of them, in order. */
+  #commit(changes: readonly Change[]): void {
+    // Free the old names of removed and renamed records first: an import may swap names.
+    for (let i = 0; i < changes.length; i++) {
+      const { kind, record, previous } = changes[i]!;
+      if (previous === undefined || (kind !== "deleted" && previous.name === record.name)) continue;
+      if (this.#byName.get(previous.name)?.record.id === previous.id) {
+        this.#byName.delete(previous.name);
+      }
+    }
+    for (let i = 0; i < changes.length; i++) {
+      const { kind, record, previous } = changes[i]!;
+      if (kind === "deleted") {
+        this.#byId.delete(record.id);
+        continue;
+      }
+      const entry = this.#byId.get(record.id);
+      if (entry === undefined) {
+        const added: Entry = { record, read: undefined };
+        this.#byId.set(record.id, added);
+        this.#byName.set(record.name, added);
+      } else {
+        entry.record = record;
+        entry.read = undefined;
+        if (previous?.name !== record.name) this.#byName.set(record.name, entry);
+      }
+    }
+    this.#listed = undefined;
+    if (this.#subscribers.size > 0) this.#subscribers.emitAll(changes.map(changeEvent));
+  }
+}
