@@ -100,6 +100,7 @@ const DEFECTS: Record<string, { provider: Provider; caughtBy: string }> = {
               previousValue: r.value,
               version: r.version + 1,
               timestamp: Date.now(),
+              record: r,
             };
             subscribers.get(state)?.emit(event);
           }
