@@ -17,6 +17,7 @@ import {
   encodeConstraintsJson,
   encodeValueJson,
   err,
+  eventOf,
   type Identifier,
   type InitOptions,
   isVariableType,
@@ -831,12 +832,7 @@ const EVENT_KIND: Readonly<Record<string, VariableEvent["kind"]>> = {
 
 /** What a watch last told its subscriber about one variable (to catch up after a reconnect). */
 interface Seen {
-  readonly name: string;
-  readonly type: VariableType;
-  readonly version: number;
-  readonly value: VariableValue;
-  readonly metadata: Metadata;
-  readonly source: string;
+  readonly record: VariableRecord;
   /** Told by the catch-up after a reconnect: the stream may still send this very change. */
   readonly fromCatchUp: boolean;
 }
@@ -961,11 +957,10 @@ class RemoteWatch {
 
   #initial(update: VariableUpdate__Output, reopening: boolean): void {
     const decoded = decodeUpdate(update);
-    if (decoded === undefined || !this.#matches(decoded.variable.name)) return;
-    const { variable, type, value } = decoded;
-    rememberWire(this.options.session, variable);
-    if (reopening) this.#catchingUp?.set(variable.id, decoded);
-    else this.#seen.set(variable.id, seenOf(variable, type, value, false));
+    if (decoded === undefined || !this.#matches(decoded.record.name)) return;
+    rememberWire(this.options.session, decoded.variable);
+    if (reopening) this.#catchingUp?.set(decoded.record.id, decoded);
+    else this.#seen.set(decoded.record.id, { record: decoded.record, fromCatchUp: false });
   }
 
   /**
@@ -981,35 +976,14 @@ class RemoteWatch {
       if (snapshot.has(id)) continue;
       this.#seen.delete(id);
       forget(this.options.session, id);
-      this.#tell({
-        kind: "deleted",
-        id,
-        name: seen.name,
-        type: seen.type,
-        value: seen.value,
-        previousValue: seen.value,
-        version: seen.version,
-        metadata: seen.metadata,
-        source: seen.source,
-        timestamp: Date.now(),
-      });
+      this.#tell(eventOf("deleted", seen.record, seen.record.value, Date.now()));
     }
-    for (const { variable, type, value } of snapshot.values()) {
-      const known = this.#seen.get(variable.id);
-      if (known !== undefined && known.version === variable.version) continue;
-      this.#seen.set(variable.id, seenOf(variable, type, value, true));
-      this.#tell({
-        kind: known === undefined ? "registered" : "updated",
-        id: variable.id,
-        name: variable.name,
-        type,
-        value,
-        previousValue: known?.value,
-        version: variable.version,
-        metadata: Object.freeze({ ...variable.metadata }),
-        source: variable.source_name,
-        timestamp: fromTimestamp(variable.last_updated_at),
-      });
+    for (const { record } of snapshot.values()) {
+      const known = this.#seen.get(record.id);
+      if (known !== undefined && known.record.version === record.version) continue;
+      this.#seen.set(record.id, { record, fromCatchUp: true });
+      const kind = known === undefined ? "registered" : "updated";
+      this.#tell(eventOf(kind, record, known?.record.value));
     }
   }
 
@@ -1017,38 +991,29 @@ class RemoteWatch {
     const kind = EVENT_KIND[update.update_type];
     if (kind === undefined) return;
     const decoded = decodeUpdate(update);
-    if (decoded === undefined || !this.#matches(decoded.variable.name)) return;
-    const { variable, type, value } = decoded;
-    const known = this.#seen.get(variable.id);
+    if (decoded === undefined || !this.#matches(decoded.record.name)) return;
+    const { variable, record } = decoded;
+    const known = this.#seen.get(record.id);
     // The catch-up already told this exact change (it committed as the stream re-opened).
-    if (known?.fromCatchUp && known.version === variable.version && kind !== "deleted") {
-      this.#seen.set(variable.id, { ...known, fromCatchUp: false });
+    if (known?.fromCatchUp && known.record.version === record.version && kind !== "deleted") {
+      this.#seen.set(record.id, { record: known.record, fromCatchUp: false });
       return;
     }
     let previousValue: VariableValue | undefined;
     if (update.previous_value !== null && kind !== "registered") {
-      const previous = valueFromWire(type, update.previous_value, undefined, variable.name);
+      const previous = valueFromWire(record.type, update.previous_value, undefined, record.name);
       if (previous.ok) previousValue = previous.value;
     }
     if (kind === "deleted") {
-      this.#seen.delete(variable.id);
-      forget(this.options.session, variable.id);
+      this.#seen.delete(record.id);
+      forget(this.options.session, record.id);
     } else {
-      this.#seen.set(variable.id, seenOf(variable, type, value, false));
+      this.#seen.set(record.id, { record, fromCatchUp: false });
       rememberWire(this.options.session, variable);
     }
-    this.#tell({
-      kind,
-      id: variable.id,
-      name: variable.name,
-      type,
-      value,
-      previousValue,
-      version: variable.version,
-      metadata: Object.freeze({ ...variable.metadata }),
-      source: update.update_source || variable.source_name,
-      timestamp: fromTimestamp(update.timestamp),
-    });
+    const event = eventOf(kind, record, previousValue, fromTimestamp(update.timestamp));
+    const source = update.update_source || record.source;
+    this.#tell(source === event.source ? event : { ...event, source });
   }
 
   #tell(event: VariableEvent): void {
@@ -1070,34 +1035,17 @@ class RemoteWatch {
   }
 }
 
-function seenOf(
-  variable: Variable__Output,
-  type: VariableType,
-  value: VariableValue,
-  fromCatchUp: boolean,
-): Seen {
-  return {
-    name: variable.name,
-    type,
-    version: variable.version,
-    value,
-    metadata: Object.freeze({ ...variable.metadata }),
-    source: variable.source_name,
-    fromCatchUp,
-  };
-}
-
 interface DecodedUpdate {
   readonly variable: Variable__Output;
-  readonly type: VariableType;
-  readonly value: VariableValue;
+  /** The committed record the update carries (the server sends its true constraints). */
+  readonly record: VariableRecord;
 }
 
 function decodeUpdate(update: VariableUpdate__Output): DecodedUpdate | undefined {
   const variable = update.variable;
-  if (variable === null || !isVariableType(variable.type)) return undefined;
-  const value = valueFromWire(variable.type, variable.value, variable.binary_value, variable.name);
-  return value.ok ? { variable, type: variable.type, value: value.value } : undefined;
+  if (variable === null) return undefined;
+  const record = recordFromWire(undefined, variable);
+  return record.ok ? { variable, record: record.value } : undefined;
 }
 
 /** `createRemoteState({ address })`: see `RemoteState`. */
