@@ -18,6 +18,7 @@ from .errors import (
     SessionNotFoundError,
     UnauthenticatedError,
     UnavailableError,
+    UnsupportedError,
     ValidationError,
     VersionConflictError,
 )
@@ -47,5 +48,6 @@ __all__ = [
     "LimitExceededError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnsupportedError",
     "BatchUpdateError",
 ]

@@ -1,4 +1,10 @@
-"""Typed exceptions for the bridge, mapped from gRPC status codes (bridge-protocol.md)."""
+"""Typed exceptions for the bridge (bridge-protocol.md, "Status codes and errors").
+
+dspex-bridge sends the contract error in the `dspex-error-bin` trailer: the exception is chosen
+by its exact `code`, and the message text is never parsed then. Without the trailer (an original
+Snakepit bridge, grpc itself, the transport) the status code chooses, and the text tells a
+missing session from a missing variable and gives the current version of a conflict.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ __all__ = [
     "LimitExceededError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnsupportedError",
     "BatchUpdateError",
     "from_rpc_error",
 ]
@@ -69,10 +76,10 @@ class VersionConflictError(BridgeError):
 
     code = grpc.StatusCode.ABORTED
 
-    def __init__(self, message: str, code: Optional[grpc.StatusCode] = None, details: str = ""):
+    def __init__(self, message: str, code: Optional[grpc.StatusCode] = None, details: str = "",
+                 current_version: Optional[int] = None):
         super().__init__(message, code, details)
-        found = re.search(r"(?:current version|is at version) (\d+)", details or message)
-        self.current_version: Optional[int] = int(found.group(1)) if found else None
+        self.current_version = current_version
 
 
 class LimitExceededError(BridgeError):
@@ -93,6 +100,12 @@ class UnavailableError(BridgeError, ConnectionError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class UnsupportedError(BridgeError, NotImplementedError):
+    """UNIMPLEMENTED: the server does not offer this operation."""
+
+    code = grpc.StatusCode.UNIMPLEMENTED
+
+
 class BatchUpdateError(BridgeError):
     """An update_many that did not fully succeed.
 
@@ -109,25 +122,51 @@ class BatchUpdateError(BridgeError):
         self.atomic = atomic
 
 
-_BY_CODE = {
+# The exception of each contract error code (the trailer's "code"), every code of
+# @dspex/state-provider's ERROR_CODES. proto/wire-constants.json states the status of each code;
+# tests/test_wire_constants.py holds this table to it.
+_BY_CONTRACT_CODE = {
+    "not_found": NotFoundError,
+    "session_not_found": SessionNotFoundError,
+    "already_exists": AlreadyExistsError,
+    "unknown_type": ValidationError,
+    "validation_failed": ValidationError,
+    "invalid_argument": ValidationError,
+    "invalid_export": ValidationError,
+    "partial_failure": ValidationError,
+    "version_conflict": VersionConflictError,
+    "limit_exceeded": LimitExceededError,
+    "unsupported": UnsupportedError,
+    "unavailable": UnavailableError,
+    "closed": UnavailableError,  # the server's store is closed: an outage to this client
+    "unauthenticated": UnauthenticatedError,
+}
+
+# Without the trailer: the exception of each status (wire-constants.json,
+# "codeOfStatusWithoutTrailer"); any other status is a plain BridgeError.
+_BY_STATUS = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.INVALID_ARGUMENT: ValidationError,
     grpc.StatusCode.ABORTED: VersionConflictError,
     grpc.StatusCode.FAILED_PRECONDITION: VersionConflictError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: LimitExceededError,
+    grpc.StatusCode.UNIMPLEMENTED: UnsupportedError,
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.PERMISSION_DENIED: UnauthenticatedError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: UnavailableError,
 }
 
+# Text rules, only for failures without the trailer.
 _SESSION_NOT_FOUND = re.compile(r"\bsession \"[^\"]*\" not found")
+_CURRENT_VERSION = re.compile(r"(?:current version|is at version) (\d+)")
 # dspex-bridge sends the contract error as JSON in this trailer (an extension; optional).
 ERROR_TRAILER = "dspex-error-bin"
 
 
 def _contract_error(error: grpc.RpcError) -> Dict[str, Any]:
+    """The contract error in the trailer, or {} when there is none (or it is not one)."""
     try:
         trailers = error.trailing_metadata() or ()
     except Exception:  # not a call (e.g. a channel failure)
@@ -138,8 +177,22 @@ def _contract_error(error: grpc.RpcError) -> Dict[str, Any]:
                 parsed = json.loads(value.decode("utf-8") if isinstance(value, bytes) else value)
             except ValueError:
                 return {}
-            return parsed if isinstance(parsed, dict) else {}
+            is_contract_error = isinstance(parsed, dict) and isinstance(parsed.get("code"), str)
+            return parsed if is_contract_error else {}
     return {}
+
+
+def _class_and_version(code: Optional[grpc.StatusCode], details: str, info: Dict[str, Any]):
+    if info:
+        # By the exact code; a code newer than this client falls back to the status, not the text.
+        cls = _BY_CONTRACT_CODE.get(info["code"]) or _BY_STATUS.get(code, BridgeError)
+        version = info.get("actualVersion")
+        return cls, version if isinstance(version, int) and not isinstance(version, bool) else None
+    cls = _BY_STATUS.get(code, BridgeError)
+    if cls is NotFoundError and _SESSION_NOT_FOUND.search(details):
+        cls = SessionNotFoundError
+    found = _CURRENT_VERSION.search(details) if cls is VersionConflictError else None
+    return cls, int(found.group(1)) if found else None
 
 
 def from_rpc_error(error: grpc.RpcError, what: str = "") -> BridgeError:
@@ -147,13 +200,13 @@ def from_rpc_error(error: grpc.RpcError, what: str = "") -> BridgeError:
     code = error.code() if hasattr(error, "code") else None
     details = (error.details() if hasattr(error, "details") else None) or ""
     info = _contract_error(error)
-    cls = _BY_CODE.get(code, BridgeError)
-    if cls is NotFoundError and (info.get("code") == "session_not_found" or (not info and _SESSION_NOT_FOUND.search(details))):
-        cls = SessionNotFoundError
+    cls, current_version = _class_and_version(code, details, info)
     name = code.name if code is not None else "UNKNOWN"
     prefix = f"{what}: " if what else ""
-    failure = cls(f"{prefix}{details or name} [{name}]", code, details)
+    message = f"{prefix}{details or name} [{name}]"
+    if cls is VersionConflictError:
+        failure: BridgeError = VersionConflictError(message, code, details, current_version)
+    else:
+        failure = cls(message, code, details)
     failure.info = info
-    if isinstance(failure, VersionConflictError) and isinstance(info.get("actualVersion"), int):
-        failure.current_version = info["actualVersion"]
     return failure

@@ -10,6 +10,7 @@ import grpc
 from . import codec
 from ._generated import snakepit_bridge_pb2 as pb
 from .errors import (
+    AlreadyExistsError,
     BatchUpdateError,
     BridgeError,
     NotFoundError,
@@ -131,10 +132,11 @@ class SessionContext:
         try:
             response = self._stub.InitializeSession(request, timeout=self._timeout, metadata=self._call_md)
         except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+            failure = from_rpc_error(error, f"initialize session {self.session_id!r}")
+            if isinstance(failure, AlreadyExistsError):
                 self.info()
                 return False
-            raise from_rpc_error(error, f"initialize session {self.session_id!r}") from None
+            raise failure from None
         if not response.success:
             raise BridgeError(f"initialize session {self.session_id!r}: {response.error_message}")
         for var in response.initial_variables.values():

@@ -41,7 +41,7 @@ import type { Variable__Input } from "../wire/generated/snakepit/bridge/Variable
 import type { VariableUpdate__Input } from "../wire/generated/snakepit/bridge/VariableUpdate.js";
 import type { WatchVariablesRequest__Output } from "../wire/generated/snakepit/bridge/WatchVariablesRequest.js";
 import { loadBridgeProto, SERVICE_NAME } from "../wire/proto.js";
-import { errorTrailer, toStatus } from "../wire/status.js";
+import { errorTrailer, STATUS_OF_CODE, toStatus } from "../wire/status.js";
 
 export interface TlsOptions {
   /** PEM certificate chain. */
@@ -90,7 +90,10 @@ interface GuardState {
   readonly streams?: Set<() => void>;
 }
 
-const SHUTTING_DOWN = { code: grpc.status.UNAVAILABLE, details: "dspex-bridge is shutting down" };
+const SHUTTING_DOWN = {
+  code: STATUS_OF_CODE.unavailable,
+  details: "dspex-bridge is shutting down",
+};
 
 /** Token checks compare digests in constant time, so timing tells nothing about the token. */
 function digest(text: string): Buffer {
@@ -126,7 +129,7 @@ export function createGrpcServer(
         ) {
           const given = metadata.get("authorization").length > 0;
           call.sendStatus({
-            code: grpc.status.UNAUTHENTICATED,
+            code: STATUS_OF_CODE.unauthenticated,
             details: given
               ? "dspex-bridge: wrong bearer token in authorization metadata"
               : "dspex-bridge: missing authorization metadata (Bearer token required)",

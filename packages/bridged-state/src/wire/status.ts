@@ -1,4 +1,4 @@
-import { isStateError, type StateError, StateErrors } from "@dspex/state-provider";
+import { type ErrorCode, isStateError, type StateError, StateErrors } from "@dspex/state-provider";
 import { Metadata, type ServiceError, type StatusObject, status } from "@grpc/grpc-js";
 
 /**
@@ -8,32 +8,50 @@ import { Metadata, type ServiceError, type StatusObject, status } from "@grpc/gr
  */
 export const ERROR_TRAILER = "dspex-error-bin";
 
-/** The status of each contract error code on the wire (bridge-protocol.md, "Status codes"). */
+/**
+ * The status of each contract error code on the wire (bridge-protocol.md, "Status codes"): the
+ * one table the server answers with. proto/wire-constants.json states it for every language;
+ * test/wire-constants.test.ts and the Python tests hold this table and the client's to it.
+ */
+export const STATUS_OF_CODE: Readonly<Record<ErrorCode, status>> = {
+  not_found: status.NOT_FOUND,
+  session_not_found: status.NOT_FOUND,
+  already_exists: status.ALREADY_EXISTS,
+  unknown_type: status.INVALID_ARGUMENT,
+  validation_failed: status.INVALID_ARGUMENT,
+  invalid_argument: status.INVALID_ARGUMENT,
+  invalid_export: status.INVALID_ARGUMENT,
+  partial_failure: status.INVALID_ARGUMENT,
+  version_conflict: status.ABORTED,
+  limit_exceeded: status.RESOURCE_EXHAUSTED,
+  unsupported: status.UNIMPLEMENTED,
+  unavailable: status.UNAVAILABLE,
+  closed: status.UNAVAILABLE,
+  unauthenticated: status.UNAUTHENTICATED,
+};
+
+/**
+ * The way back, for a failure without the trailer (a Snakepit server, grpc itself, the
+ * transport): the contract code each status stands for; any other status is `unavailable`.
+ * The details text then refines `not_found` (session or variable) and `validation_failed`.
+ */
+export const CODE_OF_STATUS: Readonly<Partial<Record<status, ErrorCode>>> = {
+  [status.NOT_FOUND]: "not_found",
+  [status.ALREADY_EXISTS]: "already_exists",
+  [status.INVALID_ARGUMENT]: "validation_failed",
+  [status.ABORTED]: "version_conflict",
+  [status.FAILED_PRECONDITION]: "version_conflict",
+  [status.RESOURCE_EXHAUSTED]: "limit_exceeded",
+  [status.UNIMPLEMENTED]: "unsupported",
+  [status.UNAUTHENTICATED]: "unauthenticated",
+  [status.PERMISSION_DENIED]: "unauthenticated",
+  [status.UNAVAILABLE]: "unavailable",
+  [status.DEADLINE_EXCEEDED]: "unavailable",
+};
+
+/** The status a contract error travels with (`STATUS_OF_CODE`). */
 export function statusFor(error: StateError): status {
-  switch (error.code) {
-    case "not_found":
-    case "session_not_found":
-      return status.NOT_FOUND;
-    case "already_exists":
-      return status.ALREADY_EXISTS;
-    case "unknown_type":
-    case "validation_failed":
-    case "invalid_argument":
-    case "invalid_export":
-    case "partial_failure":
-      return status.INVALID_ARGUMENT;
-    case "version_conflict":
-      return status.ABORTED;
-    case "limit_exceeded":
-      return status.RESOURCE_EXHAUSTED;
-    case "unsupported":
-      return status.UNIMPLEMENTED;
-    case "unavailable":
-    case "closed":
-      return status.UNAVAILABLE;
-    case "unauthenticated":
-      return status.UNAUTHENTICATED;
-  }
+  return STATUS_OF_CODE[error.code];
 }
 
 export function errorTrailer(error: StateError): Metadata {
@@ -73,32 +91,31 @@ export function fromServiceError(
     return StateErrors.unavailable(`bridge unavailable: ${carried.message}`);
   if (carried !== undefined) return carried;
   const details = error.details || error.message;
-  switch (error.code) {
-    case status.NOT_FOUND:
+  switch (CODE_OF_STATUS[error.code] ?? "unavailable") {
+    case "not_found":
       if (subject.identifier !== undefined && !namesSession(details)) {
         return StateErrors.notFound(subject.identifier);
       }
       return StateErrors.sessionNotFound(subject.sessionId ?? "");
-    case status.ALREADY_EXISTS:
+    case "already_exists":
       return StateErrors.alreadyExists(subject.identifier ?? "");
-    case status.INVALID_ARGUMENT: {
+    case "validation_failed": {
       const unknownType = /unknown type "([^"]*)"/.exec(details);
       return unknownType
         ? StateErrors.unknownType(unknownType[1], subject.identifier)
         : StateErrors.validation(subject.identifier, "value", details);
     }
-    case status.ABORTED:
-    case status.FAILED_PRECONDITION:
+    case "version_conflict":
       return StateErrors.versionConflict(subject.identifier ?? "", 0, 0);
-    case status.RESOURCE_EXHAUSTED:
+    case "limit_exceeded":
       return messageSizeError(details) ?? StateErrors.limitExceeded("server", 0, details);
-    case status.UNIMPLEMENTED:
+    case "unsupported":
       return StateErrors.unsupported(details, "the bridge server");
-    case status.UNAUTHENTICATED:
-    case status.PERMISSION_DENIED:
+    case "unauthenticated":
       return StateErrors.unauthenticated(`the bridge refused the call: ${details}`);
     default:
-      // UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, UNKNOWN: the server could not answer.
+      // UNAVAILABLE, DEADLINE_EXCEEDED and statuses not in the table (CANCELLED, INTERNAL,
+      // UNKNOWN): the server could not answer.
       return StateErrors.unavailable(
         `bridge unavailable (${status[error.code] ?? error.code}): ${details}`,
       );
