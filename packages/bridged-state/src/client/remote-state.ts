@@ -40,11 +40,10 @@ import {
   type WriteOptions,
   type Written,
 } from "@dspex/state-provider";
+import { checkSessionId, define, own } from "@dspex/state-provider/backend";
 import * as grpc from "@grpc/grpc-js";
 import { BRIDGE_CAPABILITIES } from "../capabilities.js";
 import { MAX_TIMER_MS, numberOption } from "../options.js";
-import { define, own } from "../own-keys.js";
-import { checkSessionId } from "../store/session-store.js";
 import { encodeBinary, wantsBinary } from "../wire/binary-format.js";
 import { decodeWireValue, fromTimestamp } from "../wire/codec.js";
 import type { Any__Output } from "../wire/generated/google/protobuf/Any.js";

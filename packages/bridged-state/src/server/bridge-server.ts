@@ -14,11 +14,11 @@ import {
   type VariableEvent,
   type VariableRecord,
 } from "@dspex/state-provider";
+import { define, own } from "@dspex/state-provider/backend";
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { MAX_TIMER_MS, numberOption } from "../options.js";
-import { define, own } from "../own-keys.js";
 import {
   type PendingValue,
   SessionStore,
@@ -661,33 +661,14 @@ function watch(
     everything || wanted.has(id) || wanted.has(name) || (byPattern?.(name) ?? false);
 
   let ended = false;
-  const toWire = (event: VariableEvent): Variable__Input => {
-    const record = event.kind === "deleted" ? undefined : store.peek(session_id, event.id);
-    if (record !== undefined && record.version === event.version) {
-      return toWireVariable(record, prefer_binary);
-    }
-    return toWireVariable(
-      {
-        id: event.id,
-        name: event.name,
-        type: event.type,
-        value: event.value,
-        constraints: {},
-        metadata: event.metadata,
-        version: event.version,
-        createdAt: event.timestamp,
-        updatedAt: event.timestamp,
-        source: event.source,
-      },
-      prefer_binary,
-    );
-  };
   // Subscribe before the snapshot, so no change falls between the two.
   const subscription = store.subscribe(session_id, "*", (event) => {
     if (ended || !matches(event.id, event.name)) return;
     const update: VariableUpdate__Input = {
       variable_id: event.id,
-      variable: toWire(event),
+      // The committed record itself: true constraints and timestamps even for a change a
+      // later one in the same batch superseded, and for deletions.
+      variable: toWireVariable(event.record, prefer_binary),
       update_source: event.source,
       update_metadata: event.metadata,
       timestamp: toTimestamp(event.timestamp),

@@ -1,34 +1,28 @@
-import { randomUUID } from "node:crypto";
 import {
-  buildExport,
   checkExpectedVersion,
-  checkMetadata,
-  checkRegistration,
-  checkValue,
   type ExportedState,
-  encodeValueJson,
   err,
-  eventOf,
   type Identifier,
   type Metadata,
-  mergeMetadata,
   ok,
+  type ParsedExport,
   parseExport,
   type Result,
   type StateError,
   StateErrors,
   type Subscriber,
-  SubscriberSet,
   type SubscriptionId,
-  sourceOf,
-  type VariableEvent,
   type VariableRecord,
-  type VariableType,
-  type VariableValue,
-  writtenRecord,
 } from "@dspex/state-provider";
+import {
+  checkSessionId,
+  checkStoredMetadata,
+  checkWriteMetadata,
+  type StoreLimits,
+  storeLimits,
+  VariableTable,
+} from "@dspex/state-provider/backend";
 import { MAX_TIMER_MS, numberOption } from "../options.js";
-import { define, own } from "../own-keys.js";
 
 export interface SessionStoreOptions {
   /** Idle time after which an unpinned session expires. Default 1 hour; `Infinity` never. */
@@ -41,6 +35,10 @@ export interface SessionStoreOptions {
   readonly maxVariablesPerSession?: number;
   /** Size of a value as UTF-8 JSON (its wire encoding). Default 8 MiB. */
   readonly maxValueBytes?: number;
+  /** Entries of one variable's (or the session's) metadata, as stored. Default 256. */
+  readonly maxMetadataEntries?: number;
+  /** UTF-8 bytes of one variable's (or the session's) metadata, as stored. Default 64 KiB. */
+  readonly maxMetadataBytes?: number;
 }
 
 export interface SessionInfo {
@@ -100,14 +98,11 @@ export type PendingValue = { readonly value: unknown } | { readonly error: State
 
 interface Session {
   readonly id: string;
-  metadata: Metadata;
   readonly createdAt: number;
   lastAccessAt: number;
   pinned: boolean;
-  /** Registration order is the Map's insertion order. */
-  readonly variables: Map<string, VariableRecord>;
-  readonly names: Map<string, string>;
-  readonly subscribers: SubscriberSet;
+  /** The variables, their subscribers and the session metadata: the backend core's rules. */
+  readonly table: VariableTable;
   readonly endListeners: Set<(reason: SessionEndReason) => void>;
 }
 
@@ -120,32 +115,18 @@ const DEFAULTS = {
 
 let generatedSessions = 0;
 
-// Ids are opaque: a process-wide counter keeps them short and distinct across stores, the random
-// tag keeps ids of different processes apart when one's export is imported into another.
-let idCounter = 0;
-const processTag = randomUUID().slice(0, 6);
-
-function newId(session: Session): string {
-  let id: string;
-  // Imported ids are kept, so skip any taken; ids resolve before names, so an id equal to an
-  // existing name would hide that variable.
-  do id = `var_${(++idCounter).toString(36)}_${processTag}`;
-  while (session.variables.has(id) || session.names.has(id));
-  return id;
-}
-
 /**
  * Sessions of variables, shared by every way in: BridgedState in-process, the BridgeService for
- * Python workers and remote Node processes. Every value is validated by the contract's type
- * system; every operation is synchronous, so a write and its events are one step no other call
- * can interleave with (Node runs one handler at a time).
+ * Python workers and remote Node processes. Each session's variables are a `VariableTable` of
+ * the backend core, so the contract's rules are the core's; the store adds sessions, their idle
+ * TTL, limits and stats. Every operation is synchronous, so a write and its events are one step
+ * no other call can interleave with (Node runs one handler at a time).
  */
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
   readonly #ttlMs: number;
   readonly #maxSessions: number;
-  readonly #maxVariables: number;
-  readonly #maxValueBytes: number;
+  readonly #limits: StoreLimits;
   readonly #sweep: NodeJS.Timeout | undefined;
   #operations = 0;
   #expirations = 0;
@@ -154,12 +135,23 @@ export class SessionStore {
   constructor(options: SessionStoreOptions = {}) {
     this.#ttlMs = positive("sessionTtlMs", options.sessionTtlMs, DEFAULTS.sessionTtlMs);
     this.#maxSessions = positive("maxSessions", options.maxSessions, DEFAULTS.maxSessions);
-    this.#maxVariables = positive(
-      "maxVariablesPerSession",
-      options.maxVariablesPerSession,
-      DEFAULTS.maxVariablesPerSession,
+    this.#limits = storeLimits(
+      {
+        maxVariablesPerSession: positive(
+          "maxVariablesPerSession",
+          options.maxVariablesPerSession,
+          DEFAULTS.maxVariablesPerSession,
+        ),
+        maxValueBytes: positive("maxValueBytes", options.maxValueBytes, DEFAULTS.maxValueBytes),
+        ...(options.maxMetadataEntries === undefined
+          ? {}
+          : { maxMetadataEntries: positive("maxMetadataEntries", options.maxMetadataEntries, 0) }),
+        ...(options.maxMetadataBytes === undefined
+          ? {}
+          : { maxMetadataBytes: positive("maxMetadataBytes", options.maxMetadataBytes, 0) }),
+      },
+      "SessionStore",
     );
-    this.#maxValueBytes = positive("maxValueBytes", options.maxValueBytes, DEFAULTS.maxValueBytes);
     if (Number.isFinite(this.#ttlMs)) {
       const every = positive(
         "sweepIntervalMs",
@@ -178,13 +170,10 @@ export class SessionStore {
     maxSessions: number;
     maxVariablesPerSession: number;
     maxValueBytes: number;
+    maxMetadataEntries: number;
+    maxMetadataBytes: number;
   } {
-    return {
-      sessionTtlMs: this.#ttlMs,
-      maxSessions: this.#maxSessions,
-      maxVariablesPerSession: this.#maxVariables,
-      maxValueBytes: this.#maxValueBytes,
-    };
+    return { sessionTtlMs: this.#ttlMs, maxSessions: this.#maxSessions, ...this.#limits };
   }
 
   // ---- sessions ----
@@ -216,18 +205,21 @@ export class SessionStore {
         );
       }
     }
-    const metadata = checkMetadata(options.metadata);
+    const metadata = checkWriteMetadata(options.metadata);
     if (!metadata.ok) return metadata;
+    const tooLarge = checkStoredMetadata(
+      metadata.value,
+      this.#limits,
+      `session ${JSON.stringify(id)}`,
+    );
+    if (tooLarge !== undefined) return err(tooLarge);
     const now = Date.now();
     const session: Session = {
       id,
-      metadata: metadata.value,
       createdAt: now,
       lastAccessAt: now,
       pinned: options.pinned === true,
-      variables: new Map(),
-      names: new Map(),
-      subscribers: new SubscriberSet(),
+      table: new VariableTable({ limits: this.#limits, metadata: metadata.value }),
       endListeners: new Set(),
     };
     this.#sessions.set(id, session);
@@ -255,7 +247,7 @@ export class SessionStore {
   deleteSession(sessionId: string): Result<number> {
     const session = this.#session(sessionId);
     if (!session.ok) return session;
-    const count = session.value.variables.size;
+    const count = session.value.table.size;
     this.#end(session.value, "deleted");
     return ok(count);
   }
@@ -298,7 +290,7 @@ export class SessionStore {
 
   stats(): SessionStoreStats {
     let variables = 0;
-    for (const session of this.#sessions.values()) variables += session.variables.size;
+    for (const session of this.#sessions.values()) variables += session.table.size;
     return {
       sessions: this.#sessions.size,
       variables,
@@ -324,78 +316,38 @@ export class SessionStore {
   register(sessionId: string, input: RegisterInput): Result<VariableRecord> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const s = session.value;
-    const checked = checkRegistration(input);
-    if (!checked.ok) return checked;
-    const { name, type, value, constraints, metadata } = checked.value;
-    if (s.names.has(name)) return err(StateErrors.alreadyExists(name));
-    if (s.variables.size >= this.#maxVariables) {
-      return err(
-        StateErrors.limitExceeded(
-          "maxVariablesPerSession",
-          this.#maxVariables,
-          `cannot register ${JSON.stringify(name)}: session ${JSON.stringify(s.id)} holds ${s.variables.size} variables`,
-        ),
-      );
-    }
-    const tooLarge = this.#checkSize(name, type, value);
-    if (tooLarge !== undefined) return err(tooLarge);
-    const id = newId(s);
-    const now = Date.now();
-    const record: VariableRecord = Object.freeze({
-      id,
-      name,
-      type,
-      value,
-      constraints,
-      metadata,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-      source: sourceOf(metadata),
-    });
-    s.variables.set(id, record);
-    s.names.set(name, id);
-    s.subscribers.emit(eventOf("registered", record, undefined));
-    return ok(record);
+    return session.value.table.register(input);
   }
 
   get(sessionId: string, identifier: Identifier): Result<VariableRecord> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const record = resolve(session.value, identifier);
-    return record === undefined ? err(StateErrors.notFound(identifier)) : ok(record);
+    return session.value.table.record(identifier);
   }
 
   /** The current record without counting an operation or refreshing the idle timer (for watchers). */
   peek(sessionId: string, id: string): VariableRecord | undefined {
-    return this.#sessions.get(sessionId)?.variables.get(id);
+    return this.#sessions.get(sessionId)?.table.byId(id);
   }
 
   /** As `peek`, resolving an identifier (id first, then name). */
   peekByIdentifier(sessionId: string, identifier: Identifier): VariableRecord | undefined {
-    const session = this.#sessions.get(sessionId);
-    return session === undefined ? undefined : resolve(session, identifier);
+    return this.#sessions.get(sessionId)?.table.resolve(identifier);
   }
 
   getMany(sessionId: string, identifiers: readonly Identifier[]): Result<BatchGet> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const found = new Map<Identifier, VariableRecord>();
-    const missing: Identifier[] = [];
-    for (const identifier of identifiers) {
-      const record = resolve(session.value, identifier);
-      if (record === undefined) missing.push(identifier);
-      else found.set(identifier, record);
-    }
+    const found = session.value.table.records(identifiers);
+    const missing = identifiers.filter((identifier) => !found.has(identifier));
     return ok({ found, missing });
   }
 
   /** Every variable in registration order, or those whose name matches a glob. */
-  list(sessionId: string, matches?: (name: string) => boolean): Result<VariableRecord[]> {
+  list(sessionId: string, matches?: (name: string) => boolean): Result<readonly VariableRecord[]> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const all = [...session.value.variables.values()];
+    const all = session.value.table.list();
     return ok(matches === undefined ? all : all.filter((record) => matches(record.name)));
   }
 
@@ -427,15 +379,20 @@ export class SessionStore {
   ): Result<VariableRecord> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    if (expectedVersion !== undefined) {
-      const argument = checkExpectedVersion(expectedVersion, identifier);
-      if (!argument.ok) return argument;
+    const table = session.value.table;
+    const checkedMetadata = checkWriteMetadata(metadata);
+    if (!checkedMetadata.ok) return checkedMetadata;
+    if ("error" in pending) {
+      // A value that failed to decode is answered after the caller's own mistakes and not_found.
+      if (expectedVersion !== undefined) {
+        const expected = checkExpectedVersion(expectedVersion, identifier);
+        if (!expected.ok) return expected;
+      }
+      return err(
+        table.resolve(identifier) === undefined ? StateErrors.notFound(identifier) : pending.error,
+      );
     }
-    const prepared = this.#prepare(session.value, identifier, pending, metadata, expectedVersion);
-    if (!prepared.ok) return prepared;
-    const { record, event } = this.#commit(session.value, prepared.value);
-    session.value.subscribers.emit(event);
-    return ok(record);
+    return table.write(identifier, pending.value, checkedMetadata.value, expectedVersion);
   }
 
   /**
@@ -449,58 +406,33 @@ export class SessionStore {
     updates: ReadonlyMap<Identifier, PendingValue>,
     metadata?: Metadata,
     options: BatchOptions = {},
-  ): Result<Map<Identifier, VariableRecord>> {
+  ): Result<ReadonlyMap<Identifier, VariableRecord>> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const s = session.value;
-    const expectations = options.expectedVersions;
-    if (expectations !== undefined) {
-      for (const identifier of updates.keys()) {
-        if (!Object.hasOwn(expectations, identifier)) continue;
-        const argument = checkExpectedVersion(expectations[identifier], identifier);
-        if (!argument.ok) return argument;
-      }
-    }
-    const atomic = options.atomic !== false;
-    const failed: Record<string, StateError> = {};
-    const prepared: [Identifier, Prepared][] = [];
-    // Two entries may name one variable (by id and by name): later ones see earlier ones.
-    const pendingVersions = new Map<string, number>();
+    const checkedMetadata = checkWriteMetadata(metadata);
+    if (!checkedMetadata.ok) return checkedMetadata;
+    const entries: [Identifier, unknown][] = [];
+    let refused: Map<Identifier, StateError> | undefined;
     for (const [identifier, pending] of updates) {
-      const expected = own(options.expectedVersions, identifier);
-      const item = this.#prepare(s, identifier, pending, metadata, expected, pendingVersions);
-      if (!item.ok) define(failed, identifier, item.error);
-      else {
-        prepared.push([identifier, item.value]);
-        pendingVersions.set(item.value.current.id, item.value.current.version + 1);
-      }
+      if ("error" in pending) {
+        refused ??= new Map();
+        refused.set(identifier, pending.error);
+        entries.push([identifier, undefined]);
+      } else entries.push([identifier, pending.value]);
     }
-    const failures = Object.keys(failed).length;
-    if (failures > 0 && atomic) return err(StateErrors.partialFailure(failed, []));
-    const written = new Map<Identifier, VariableRecord>();
-    const events: VariableEvent[] = [];
-    for (const [identifier, item] of prepared) {
-      const latest = s.variables.get(item.current.id) ?? item.current;
-      const { record, event } = this.#commit(s, { ...item, current: latest });
-      written.set(identifier, record);
-      events.push(event);
-    }
-    // Subscribers hear of a batch once all of it has committed, in commit order.
-    s.subscribers.emitAll(events);
-    if (failures > 0) return err(StateErrors.partialFailure(failed, [...written.keys()]));
-    return ok(written);
+    return session.value.table.writeMany(
+      entries,
+      checkedMetadata.value,
+      options.expectedVersions,
+      options.atomic !== false,
+      refused,
+    );
   }
 
   delete(sessionId: string, identifier: Identifier): Result<VariableRecord> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const s = session.value;
-    const record = resolve(s, identifier);
-    if (record === undefined) return err(StateErrors.notFound(identifier));
-    s.variables.delete(record.id);
-    s.names.delete(record.name);
-    s.subscribers.emit(eventOf("deleted", record, record.value, Date.now()));
-    return ok(record);
+    return session.value.table.remove(identifier);
   }
 
   // ---- export, import, subscriptions ----
@@ -508,128 +440,63 @@ export class SessionStore {
   export(sessionId: string): Result<ExportedState> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    return ok(
-      buildExport(session.value.id, session.value.variables.values(), session.value.metadata),
-    );
+    return ok(session.value.table.export(session.value.id));
   }
 
   /**
-   * Merges an export document, all or nothing: records keep id, version, timestamps, metadata,
-   * source and constraints; a record replaces the one with its id; a name held by another id
-   * that the import does not replace is `already_exists` (names of replaced variables are free,
-   * so an import may swap names). Emits `registered` for new variables and `updated` for
-   * replaced ones.
+   * Merges an export document, all or nothing (the core's import rules: ids kept, names judged
+   * on the end state, limits on what is stored). Answers how many variables it held.
    */
   import(sessionId: string, document: unknown): Result<number> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    const s = session.value;
     const parsed = parseExport(document);
     if (!parsed.ok) return parsed;
-    const { records, metadata } = parsed.value;
-    const replaced = new Set<string>();
-    for (const record of records) if (s.variables.has(record.id)) replaced.add(record.id);
-    const added = records.length - replaced.size;
-    for (const record of records) {
-      // Conflicts are judged on the end state: the holder keeps its name only if it stays as is.
-      const holder = s.names.get(record.name);
-      if (holder !== undefined && holder !== record.id && !replaced.has(holder)) {
-        return err(StateErrors.alreadyExists(record.name));
-      }
-      const tooLarge = this.#checkSize(record.name, record.type, record.value);
-      if (tooLarge !== undefined) return err(tooLarge);
-    }
-    if (s.variables.size + added > this.#maxVariables) {
-      return err(
-        StateErrors.limitExceeded(
-          "maxVariablesPerSession",
-          this.#maxVariables,
-          `cannot import ${added} new variables into session ${JSON.stringify(s.id)} holding ${s.variables.size}`,
-        ),
-      );
-    }
-    // Free the old names of replaced variables first: the import may swap names between them.
-    for (const id of replaced) {
-      const name = (s.variables.get(id) as VariableRecord).name;
-      if (s.names.get(name) === id) s.names.delete(name);
-    }
-    const events: VariableEvent[] = [];
-    for (const record of records) {
-      const previous = s.variables.get(record.id);
-      s.variables.set(record.id, record);
-      s.names.set(record.name, record.id);
-      events.push(
-        previous === undefined
-          ? eventOf("registered", record, undefined)
-          : eventOf("updated", record, previous.value),
-      );
-    }
-    s.metadata = mergeMetadata(s.metadata, metadata);
-    s.subscribers.emitAll(events);
-    return ok(records.length);
+    return this.#importParsed(session.value, parsed.value);
   }
 
-  /** Calls `subscriber` after each committed change to a variable whose name matches `matches`. */
+  /** As `import`, for a document already validated by `parseExport`. */
+  importParsed(sessionId: string, parsed: ParsedExport): Result<number> {
+    const session = this.#op(sessionId);
+    if (!session.ok) return session;
+    return this.#importParsed(session.value, parsed);
+  }
+
+  #importParsed(session: Session, parsed: ParsedExport): Result<number> {
+    const imported = session.table.import(parsed);
+    return imported.ok ? ok(parsed.records.length) : imported;
+  }
+
+  /** Merges entries into the session's metadata (new keys win), within the stored limits. */
+  mergeMetadata(sessionId: string, metadata: Metadata): Result<undefined> {
+    const session = this.#session(sessionId);
+    if (!session.ok) return session;
+    const table = session.value.table;
+    if (Object.keys(metadata).length === 0) return ok();
+    const merged = Object.freeze({ ...table.metadata, ...metadata });
+    const tooLarge = checkStoredMetadata(
+      merged,
+      this.#limits,
+      `session ${JSON.stringify(sessionId)}`,
+    );
+    if (tooLarge !== undefined) return err(tooLarge);
+    table.metadata = merged;
+    return ok();
+  }
+
+  /** Calls `subscriber` after each committed change to a variable whose name matches `pattern`. */
   subscribe(sessionId: string, pattern: string, subscriber: Subscriber): Result<SubscriptionId> {
     const session = this.#session(sessionId);
     if (!session.ok) return session;
-    return ok(session.value.subscribers.add(pattern, subscriber));
+    return ok(session.value.table.subscribe(pattern, subscriber));
   }
 
   /** Idempotent; an unknown session or subscription is not an error. */
   unsubscribe(sessionId: string, subscription: SubscriptionId): void {
-    this.#sessions.get(sessionId)?.subscribers.remove(subscription);
+    this.#sessions.get(sessionId)?.table.unsubscribe(subscription);
   }
 
   // ---- internals ----
-
-  #prepare(
-    s: Session,
-    identifier: Identifier,
-    pending: PendingValue,
-    metadata: Metadata | undefined,
-    expectedVersion: number | undefined,
-    pendingVersions?: ReadonlyMap<string, number>,
-  ): Result<Prepared> {
-    const current = resolve(s, identifier);
-    if (current === undefined) return err(StateErrors.notFound(identifier));
-    if ("error" in pending) return err(pending.error);
-    const version = pendingVersions?.get(current.id) ?? current.version;
-    if (expectedVersion !== undefined && expectedVersion !== version) {
-      return err(StateErrors.versionConflict(identifier, expectedVersion, version));
-    }
-    const value = checkValue(current.name, current.type, pending.value, current.constraints);
-    if (!value.ok) return value;
-    const checkedMetadata = checkMetadata(metadata, current.name);
-    if (!checkedMetadata.ok) return checkedMetadata;
-    const tooLarge = this.#checkSize(current.name, current.type, value.value);
-    if (tooLarge !== undefined) return err(tooLarge);
-    return ok({ current, value: value.value, metadata: checkedMetadata.value });
-  }
-
-  /** Applies a prepared write; the caller emits the event once everything it commits is in. */
-  #commit(
-    s: Session,
-    { current, value, metadata }: Prepared,
-  ): { record: VariableRecord; event: VariableEvent } {
-    const record = writtenRecord(current, value, metadata);
-    s.variables.set(record.id, record);
-    return { record, event: eventOf("updated", record, current.value) };
-  }
-
-  #checkSize(name: string, type: VariableType, value: VariableValue): StateError | undefined {
-    if (typeof value === "number" || typeof value === "boolean") return undefined;
-    // Fast path only when even the worst case fits: a code unit is at most 6 bytes in JSON
-    // (control characters and lone surrogates are escaped as \uXXXX).
-    if (typeof value === "string" && value.length * 6 + 2 <= this.#maxValueBytes) return undefined;
-    const bytes = Buffer.byteLength(encodeValueJson(type, value));
-    if (bytes <= this.#maxValueBytes) return undefined;
-    return StateErrors.limitExceeded(
-      "maxValueBytes",
-      this.#maxValueBytes,
-      `value of variable ${JSON.stringify(name)} is ${bytes} bytes as JSON`,
-    );
-  }
 
   #op(sessionId: string): Result<Session> {
     this.#operations++;
@@ -667,7 +534,7 @@ export class SessionStore {
   #end(session: Session, reason: SessionEndReason): void {
     if (this.#sessions.get(session.id) !== session) return;
     this.#sessions.delete(session.id);
-    session.subscribers.clear();
+    session.table.clear();
     for (const listener of [...session.endListeners]) {
       try {
         listener(reason);
@@ -679,34 +546,13 @@ export class SessionStore {
   }
 }
 
-interface Prepared {
-  readonly current: VariableRecord;
-  readonly value: VariableValue;
-  readonly metadata: Metadata;
-}
-
-/** A caller-given session id must be a non-empty string (every way in checks it here). */
-export function checkSessionId(sessionId: unknown): Result<string> {
-  if (typeof sessionId !== "string" || sessionId === "") {
-    return err(StateErrors.invalidArgument("session id must be a non-empty string"));
-  }
-  return ok(sessionId);
-}
-
-function resolve(session: Session, identifier: Identifier): VariableRecord | undefined {
-  const byId = session.variables.get(identifier);
-  if (byId !== undefined) return byId;
-  const id = session.names.get(identifier);
-  return id === undefined ? undefined : session.variables.get(id);
-}
-
 function infoOf(session: Session): SessionInfo {
   return {
     id: session.id,
-    metadata: session.metadata,
+    metadata: session.table.metadata,
     createdAt: session.createdAt,
     lastAccessAt: session.lastAccessAt,
-    variableCount: session.variables.size,
+    variableCount: session.table.size,
     pinned: session.pinned,
   };
 }

@@ -10,7 +10,7 @@ import { encodeValueJson } from "../types/wire.js";
  */
 export interface StoreLimits {
   /** Variables in one session. */
-  readonly maxVariables: number;
+  readonly maxVariablesPerSession: number;
   /** One value as UTF-8 JSON (its wire and export encoding). */
   readonly maxValueBytes: number;
   /** Entries in one record's metadata, or in the session's metadata. */
@@ -21,7 +21,7 @@ export interface StoreLimits {
 
 /** The contract's limits: every backend stores at least this much and at most this metadata. */
 export const DEFAULT_LIMITS: StoreLimits = Object.freeze({
-  maxVariables: Number.POSITIVE_INFINITY,
+  maxVariablesPerSession: Number.POSITIVE_INFINITY,
   maxValueBytes: Number.POSITIVE_INFINITY,
   maxMetadataEntries: 256,
   maxMetadataBytes: 64 * 1024,

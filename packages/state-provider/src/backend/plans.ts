@@ -78,11 +78,11 @@ export function planRegistration(
   const { name, type, value, constraints, metadata } = checked.value;
   if (view.idOfName(name) !== undefined) return err(StateErrors.alreadyExists(name));
   const { limits, now } = context;
-  if (view.size >= limits.maxVariables) {
+  if (view.size >= limits.maxVariablesPerSession) {
     return err(
       StateErrors.limitExceeded(
-        "maxVariables",
-        limits.maxVariables,
+        "maxVariablesPerSession",
+        limits.maxVariablesPerSession,
         `cannot register ${JSON.stringify(name)}: the session holds ${view.size} variables`,
       ),
     );
@@ -317,11 +317,11 @@ export function planImport(
     if (tooLarge !== undefined) return err(tooLarge);
   }
   const added = parsed.records.length - replaced.size;
-  if (view.size + added > limits.maxVariables) {
+  if (view.size + added > limits.maxVariablesPerSession) {
     return err(
       StateErrors.limitExceeded(
-        "maxVariables",
-        limits.maxVariables,
+        "maxVariablesPerSession",
+        limits.maxVariablesPerSession,
         `cannot import ${added} new variables into a session holding ${view.size}`,
       ),
     );
