@@ -221,11 +221,10 @@ export class BridgedState extends BackendProvider<BridgedSession> {
     let owns = true;
     const created = this.store.createSession(sessionId, { pinned: true, metadata });
     if (!created.ok) {
-      // Join a session a worker created (InitializeSession) rather than fail.
+      // Join a session a worker created (InitializeSession) rather than fail; its metadata
+      // stays the creator's.
       if (created.error.code !== "already_exists" || !request.named) return created;
       owns = false;
-      const merged = this.store.mergeMetadata(sessionId, metadata);
-      if (!merged.ok) return merged;
     }
     if (request.existing !== undefined) {
       const imported = this.store.importParsed(sessionId, request.existing);

@@ -178,13 +178,16 @@ describe("RemoteState", () => {
     await a.cleanup(sa.value);
   });
 
-  it("subscriptions match names exactly as the contract's globs do, the empty pattern included", async () => {
+  it("subscriptions match names exactly as the contract's globs do; the empty pattern is refused", async () => {
     const server = await BridgeServer.start();
     cleanups.push(() => server.close());
     const remote = new RemoteState({ address: server.address });
     const init = await remote.init({ sessionId: "patterns" });
     if (!init.ok) throw new Error(init.error.message);
-    const heard: Record<string, string[]> = { "": [], "temp*": [], "*": [] };
+    // "" matches no name: refused as every backend refuses it (it was "no filter" on the wire).
+    const empty = await remote.subscribe(init.value, "", () => {});
+    expect(!empty.ok && empty.error.code).toBe("invalid_argument");
+    const heard: Record<string, string[]> = { "temp*": [], "*": [] };
     for (const pattern of Object.keys(heard)) {
       const sub = await remote.subscribe(init.value, pattern, (e) => heard[pattern]!.push(e.name));
       expect(sub.ok).toBe(true);
@@ -194,7 +197,7 @@ describe("RemoteState", () => {
     await until(() => heard["*"]!.length === 2, "both registrations");
     // Events for one stream arrive in order: once `*` heard both, the others had their chance.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(heard).toEqual({ "": [], "temp*": ["temperature"], "*": ["temperature", "other"] });
+    expect(heard).toEqual({ "temp*": ["temperature"], "*": ["temperature", "other"] });
     await remote.cleanup(init.value);
   });
 

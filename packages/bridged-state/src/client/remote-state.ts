@@ -1,14 +1,6 @@
-import { randomUUID } from "node:crypto";
 import {
-  type BatchWriteOptions,
-  type BatchWritten,
   buildExport,
-  type Capabilities,
-  type Changed,
-  CONTRACT_VERSION,
   type Constraints,
-  checkExpectedVersion,
-  checkMetadata,
   checkRegistration,
   checkValue,
   compilePattern,
@@ -19,17 +11,15 @@ import {
   err,
   eventOf,
   type Identifier,
-  type InitOptions,
   isVariableType,
   type Metadata,
   type NameMatcher,
   ok,
-  type Registered,
-  type RegisterOptions,
+  type ParsedExport,
+  type RegistrationInput,
   type Result,
   type StateError,
   StateErrors,
-  type StateProvider,
   type Subscriber,
   type SubscriptionId,
   typeUrlFor,
@@ -37,10 +27,15 @@ import {
   type VariableRecord,
   type VariableType,
   type VariableValue,
-  type WriteOptions,
-  type Written,
 } from "@dspex/state-provider";
-import { checkSessionId, define, own } from "@dspex/state-provider/backend";
+import {
+  BackendProvider,
+  BackendSession,
+  define,
+  type OpenRequest,
+  own,
+  type Versioned,
+} from "@dspex/state-provider/backend";
 import * as grpc from "@grpc/grpc-js";
 import { BRIDGE_CAPABILITIES } from "../capabilities.js";
 import { MAX_TIMER_MS, numberOption } from "../options.js";
@@ -92,58 +87,22 @@ interface VariableShape {
   readonly constraints: Constraints;
 }
 
-/** The state handle of RemoteState: a session on a remote BridgeService. */
-export class RemoteSession {
-  #closed = false;
-  /** @internal */
-  readonly watches = new Map<SubscriptionId, RemoteWatch>();
-  /** @internal identifier (id or name) → shape, to encode writes without a round trip. */
-  readonly shapes = new Map<string, VariableShape>();
+type CallAnswer<Res> =
+  | { response: Res; trailer: grpc.Metadata | undefined }
+  | { error: StateError };
 
-  constructor(
-    readonly sessionId: string,
-    readonly address: string,
-    /** True when `init` created the session (cleanup deletes it); false when it joined one. */
-    readonly ownsSession: boolean,
-  ) {}
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** @internal */
-  markClosed(): void {
-    this.#closed = true;
-  }
-}
-
-let nextSubscription = 0;
-
-/**
- * The contract as a gRPC client of a BridgeService in another process (what a second Node
- * process uses to share a session). Every call has a deadline; a server that is down answers
- * `unavailable` (never a hang), and the channel reconnects when it comes back; subscriptions run
- * on WatchVariables streams and re-open after a reconnect (changes made while the stream was
- * down are not replayed).
- */
-export class RemoteState implements StateProvider<RemoteSession> {
-  readonly name = NAME;
-  readonly contractVersion = CONTRACT_VERSION;
-  readonly address: string;
+/** The channel a RemoteState shares with its sessions: open while any session is. */
+class Link {
   readonly #options: RemoteStateOptions;
-  readonly #deadlineMs: number;
+  readonly deadlineMs: number;
   readonly #keepaliveTimeMs: number;
   readonly #keepaliveTimeoutMs: number;
   #client: BridgeServiceClient | undefined;
   #openSessions = 0;
 
   constructor(options: RemoteStateOptions) {
-    if (typeof options?.address !== "string" || options.address === "") {
-      throw new TypeError("RemoteState: options.address must be a host:port string");
-    }
-    this.address = options.address;
     this.#options = options;
-    this.#deadlineMs = numberOption(NAME, "deadlineMs", options.deadlineMs, 5_000, {
+    this.deadlineMs = numberOption(NAME, "deadlineMs", options.deadlineMs, 5_000, {
       max: MAX_TIMER_MS,
     });
     numberOption(NAME, "maxResubscribeDelayMs", options.maxResubscribeDelayMs, 1_000, {
@@ -166,19 +125,16 @@ export class RemoteState implements StateProvider<RemoteSession> {
     );
   }
 
-  requiresBridge(): boolean {
-    return true;
+  get client(): BridgeServiceClient | undefined {
+    return this.#client;
   }
 
-  capabilities(): Capabilities {
-    // The server's store does the work, so a remote client delivers what BridgedState does.
-    return BRIDGE_CAPABILITIES;
+  get maxResubscribeDelayMs(): number {
+    return this.#options.maxResubscribeDelayMs ?? 1_000;
   }
-
-  // ---- transport ----
 
   /** One channel per provider while any session is open; closed with the last one. */
-  #acquire(): BridgeServiceClient {
+  acquire(): BridgeServiceClient {
     if (this.#client === undefined) {
       const { grpcObject } = loadBridgeProto();
       const tls = this.#options.tls;
@@ -187,24 +143,28 @@ export class RemoteState implements StateProvider<RemoteSession> {
           ? grpc.credentials.createInsecure()
           : grpc.credentials.createSsl(tls === true ? null : Buffer.from(tls.ca));
       const maxBytes = this.#options.maxMessageBytes ?? 16 * 1024 * 1024;
-      this.#client = new grpcObject.snakepit.bridge.BridgeService(this.address, credentials, {
-        "grpc.max_receive_message_length": maxBytes,
-        "grpc.max_send_message_length": maxBytes,
-        // Come back quickly after the server restarts.
-        "grpc.initial_reconnect_backoff_ms": 100,
-        "grpc.max_reconnect_backoff_ms": 1_000,
-        // Without pings, a call or watch on a connection whose peer went silent (host gone,
-        // process stopped, NAT dropped it) waits for its deadline, a watch forever.
-        "grpc.keepalive_time_ms": this.#keepaliveTimeMs,
-        "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
-        "grpc.keepalive_permit_without_calls": 1,
-      });
+      this.#client = new grpcObject.snakepit.bridge.BridgeService(
+        this.#options.address,
+        credentials,
+        {
+          "grpc.max_receive_message_length": maxBytes,
+          "grpc.max_send_message_length": maxBytes,
+          // Come back quickly after the server restarts.
+          "grpc.initial_reconnect_backoff_ms": 100,
+          "grpc.max_reconnect_backoff_ms": 1_000,
+          // Without pings, a call or watch on a connection whose peer went silent (host gone,
+          // process stopped, NAT dropped it) waits for its deadline, a watch forever.
+          "grpc.keepalive_time_ms": this.#keepaliveTimeMs,
+          "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
+          "grpc.keepalive_permit_without_calls": 1,
+        },
+      );
     }
     this.#openSessions++;
     return this.#client;
   }
 
-  #release(): void {
+  release(): void {
     if (--this.#openSessions <= 0) {
       this.#openSessions = 0;
       this.#client?.close();
@@ -212,7 +172,7 @@ export class RemoteState implements StateProvider<RemoteSession> {
     }
   }
 
-  #metadata(): grpc.Metadata {
+  metadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
     if (this.#options.token !== undefined)
       metadata.set("authorization", `Bearer ${this.#options.token}`);
@@ -220,11 +180,11 @@ export class RemoteState implements StateProvider<RemoteSession> {
   }
 
   /** One unary call with a deadline; errors come back as contract errors. */
-  #call<Res>(
+  call<Res>(
     method: keyof BridgeServiceClient & string,
     request: object,
     subject: { sessionId?: string; identifier?: string } = {},
-  ): Promise<{ response: Res; trailer: grpc.Metadata | undefined } | { error: StateError }> {
+  ): Promise<CallAnswer<Res>> {
     const client = this.#client;
     if (client === undefined) return Promise.resolve({ error: StateErrors.closed(NAME) });
     return new Promise((resolve) => {
@@ -239,8 +199,8 @@ export class RemoteState implements StateProvider<RemoteSession> {
       const call = fn.call(
         client,
         request,
-        this.#metadata(),
-        { deadline: Date.now() + this.#deadlineMs },
+        this.metadata(),
+        { deadline: Date.now() + this.deadlineMs },
         (error, value) => {
           failure = error;
           response = value;
@@ -253,67 +213,56 @@ export class RemoteState implements StateProvider<RemoteSession> {
       });
     });
   }
+}
 
-  // ---- contract ----
+let nextSubscription = 0;
 
-  async init(options: InitOptions = {}): Promise<Result<RemoteSession>> {
-    // Checked here as the store checks them: the wire would coerce them into something else.
-    const checkedId = checkSessionId(options.sessionId ?? `session_${randomUUID()}`);
-    if (!checkedId.ok) return checkedId;
-    const metadata = checkMetadata(options.metadata);
-    if (!metadata.ok) return metadata;
-    const sessionId = checkedId.value;
-    this.#acquire();
-    const created = await this.#call(
-      "InitializeSession",
-      { session_id: sessionId, metadata: metadata.value },
-      { sessionId },
-    );
-    let owns = true;
-    if ("error" in created) {
-      if (created.error.code !== "already_exists" || options.sessionId === undefined) {
-        this.#release();
-        return err(created.error);
-      }
-      // Join the session another process created.
-      owns = false;
-    }
-    const session = new RemoteSession(sessionId, this.address, owns);
-    if (options.existingState !== undefined) {
-      const imported = await this.#import(session, options.existingState);
-      if (!imported.ok) {
-        if (owns) await this.#call("CleanupSession", { session_id: sessionId, force: true });
-        this.#release();
-        return imported;
-      }
-    }
-    return ok(session);
+/**
+ * The state handle of RemoteState: a session on a remote BridgeService, and its storage for
+ * the backend core (which checks every argument and owns the closed state before a call gets
+ * here). The server decides every write; the client checks values too, to encode them.
+ */
+export class RemoteSession extends BackendSession {
+  /** @internal */
+  readonly watches = new Map<SubscriptionId, RemoteWatch>();
+  /** @internal identifier (id or name) → shape, to encode writes without a round trip. */
+  readonly shapes = new Map<string, VariableShape>();
+  readonly #link: Link;
+
+  constructor(
+    sessionId: string,
+    readonly address: string,
+    /** True when `init` created the session (cleanup deletes it); false when it joined one. */
+    readonly ownsSession: boolean,
+    link: Link,
+  ) {
+    super(sessionId);
+    this.#link = link;
   }
 
-  async registerVariable(
-    state: RemoteSession,
-    name: string,
-    type: VariableType,
-    initialValue: unknown,
-    options: RegisterOptions = {},
-  ): Promise<Result<Registered<RemoteSession>>> {
-    if (state.closed) return closed();
+  #call<Res>(
+    method: keyof BridgeServiceClient & string,
+    request: object,
+    identifier?: string,
+  ): Promise<CallAnswer<Res>> {
+    return this.#link.call<Res>(
+      method,
+      { session_id: this.sessionId, ...request },
+      identifier === undefined
+        ? { sessionId: this.sessionId }
+        : { sessionId: this.sessionId, identifier },
+    );
+  }
+
+  async register(input: RegistrationInput): Promise<Result<{ readonly id: string }>> {
     // Checked here too, so the value can be encoded; the server checks again (it decides).
-    const checked = checkRegistration({
-      name,
-      type,
-      value: initialValue,
-      constraints: options.constraints,
-      metadata: options.metadata,
-      description: options.description,
-    });
+    const checked = checkRegistration(input);
     if (!checked.ok) return checked;
     const c = checked.value;
     const encoded = encodeForWire(c.type, c.value);
     const answer = await this.#call<{ variable_id: string }>(
       "RegisterVariable",
       {
-        session_id: state.sessionId,
         name: c.name,
         type: c.type,
         initial_value: encoded.any,
@@ -321,55 +270,39 @@ export class RemoteState implements StateProvider<RemoteSession> {
         constraints_json: encodeConstraintsJson(c.constraints),
         metadata: c.metadata,
       },
-      { sessionId: state.sessionId, identifier: c.name },
+      c.name,
     );
     if ("error" in answer) return err(answer.error);
     const id = answer.response.variable_id;
-    remember(state, { id, name: c.name, type: c.type, constraints: c.constraints });
-    return ok({ state, id });
+    remember(this, { id, name: c.name, type: c.type, constraints: c.constraints });
+    return ok({ id });
   }
 
-  async getVariableRecord(
-    state: RemoteSession,
-    identifier: Identifier,
-  ): Promise<Result<VariableRecord>> {
-    if (state.closed) return closed();
+  async record(identifier: Identifier): Promise<Result<VariableRecord>> {
     const answer = await this.#call<{ variable: Variable__Output | null }>(
       "GetVariable",
-      { session_id: state.sessionId, variable_identifier: identifier, prefer_binary: true },
-      { sessionId: state.sessionId, identifier },
+      { variable_identifier: identifier, prefer_binary: true },
+      identifier,
     );
     if ("error" in answer) return err(answer.error);
-    return recordFromWire(state, answer.response.variable);
+    return recordFromWire(this, answer.response.variable);
   }
 
-  async getVariable(state: RemoteSession, identifier: Identifier): Promise<Result<VariableValue>> {
-    const record = await this.getVariableRecord(state, identifier);
-    return record.ok ? ok(record.value.value) : record;
-  }
-
-  async setVariable(
-    state: RemoteSession,
+  async write(
     identifier: Identifier,
     value: unknown,
-    metadata?: Metadata,
-    options: WriteOptions = {},
-  ): Promise<Result<Written<RemoteSession>>> {
-    if (state.closed) return closed();
-    const expected = options.expectedVersion;
-    if (expected !== undefined) {
-      const argument = checkExpectedVersion(expected, identifier);
-      if (!argument.ok) return argument;
-    }
+    metadata: Metadata,
+    expected: number | undefined,
+  ): Promise<Result<Versioned>> {
     if (expected !== undefined && !isWireVersion(expected)) {
       // The wire cannot carry it (0 means "no expectation" there); no version ever equals it.
-      const current = await this.getVariableRecord(state, identifier);
+      const current = await this.record(identifier);
       if (!current.ok) return current;
       return err(StateErrors.versionConflict(identifier, expected, current.value.version));
     }
     for (let attempt = 0; ; attempt++) {
-      const cached = attempt === 0 && state.shapes.has(identifier);
-      const shape = await this.#shape(state, identifier);
+      const cached = attempt === 0 && this.shapes.has(identifier);
+      const shape = await this.#shape(identifier);
       if (!shape.ok) return shape;
       const checked = checkValue(
         shape.value.name,
@@ -380,106 +313,78 @@ export class RemoteState implements StateProvider<RemoteSession> {
       if (!checked.ok) {
         // Cached rules may be stale (the name registered again elsewhere): look them up once.
         if (cached) {
-          forget(state, identifier);
+          forget(this, identifier);
           continue;
         }
         return checked;
       }
-      const checkedMetadata = checkMetadata(metadata, shape.value.name);
-      if (!checkedMetadata.ok) return checkedMetadata;
       const encoded = encodeForWire(shape.value.type, checked.value);
       const answer = await this.#call<{ new_version: number }>(
         "SetVariable",
         {
-          session_id: state.sessionId,
           variable_identifier: identifier,
           value: encoded.any,
           binary_value: encoded.binary,
-          metadata: checkedMetadata.value,
+          metadata,
           expected_version: expected ?? 0,
         },
-        { sessionId: state.sessionId, identifier },
+        identifier,
       );
-      if (!("error" in answer)) return ok({ state, version: answer.response.new_version });
+      if (!("error" in answer)) return ok({ version: answer.response.new_version });
       // The name may now belong to another variable (deleted and registered again elsewhere).
       if (attempt === 0 && isStale(answer.error)) {
-        forget(state, identifier);
+        forget(this, identifier);
         continue;
       }
       return err(answer.error);
     }
   }
 
-  async listVariables(state: RemoteSession): Promise<Result<readonly VariableRecord[]>> {
-    if (state.closed) return closed();
-    const answer = await this.#call<{ variables: Variable__Output[] }>(
-      "ListVariables",
-      { session_id: state.sessionId, prefer_binary: true },
-      { sessionId: state.sessionId },
-    );
+  async list(): Promise<Result<readonly VariableRecord[]>> {
+    const answer = await this.#call<{ variables: Variable__Output[] }>("ListVariables", {
+      prefer_binary: true,
+    });
     if ("error" in answer) return err(answer.error);
     const records: VariableRecord[] = [];
     for (const variable of answer.response.variables) {
-      const record = recordFromWire(state, variable);
+      const record = recordFromWire(this, variable);
       if (!record.ok) return record;
       records.push(record.value);
     }
     return ok(records);
   }
 
-  async getVariables(
-    state: RemoteSession,
+  async records(
     identifiers: readonly Identifier[],
-  ): Promise<Result<Readonly<Record<Identifier, VariableValue>>>> {
-    if (state.closed) return closed();
-    if (!Array.isArray(identifiers)) {
-      return err(StateErrors.invalidArgument("getVariables expects an array of identifiers"));
-    }
+  ): Promise<Result<ReadonlyMap<Identifier, VariableRecord>>> {
     const answer = await this.#call<{ variables: Record<string, Variable__Output> }>(
       "GetVariables",
-      { session_id: state.sessionId, variable_identifiers: identifiers, prefer_binary: true },
-      { sessionId: state.sessionId },
+      { variable_identifiers: identifiers, prefer_binary: true },
     );
     if ("error" in answer) return err(answer.error);
-    const values: Record<Identifier, VariableValue> = {};
+    const found = new Map<Identifier, VariableRecord>();
     for (const identifier of identifiers) {
       const variable = own(answer.response.variables, identifier);
       if (variable === undefined) continue;
-      const record = recordFromWire(state, variable);
+      const record = recordFromWire(this, variable);
       if (!record.ok) return record;
-      define(values, identifier, record.value.value);
+      found.set(identifier, record.value);
     }
-    return ok(values);
+    return ok(found);
   }
 
-  async updateVariables(
-    state: RemoteSession,
-    updates: Readonly<Record<Identifier, unknown>>,
-    metadata?: Metadata,
-    options: BatchWriteOptions = {},
-  ): Promise<Result<BatchWritten<RemoteSession>>> {
-    if (state.closed) return closed();
-    if (typeof updates !== "object" || updates === null || Array.isArray(updates)) {
-      return err(StateErrors.invalidArgument("updates must be an object of identifier to value"));
-    }
-    const checkedMetadata = checkMetadata(metadata);
-    if (!checkedMetadata.ok) return checkedMetadata;
-    const identifiers = Object.keys(updates);
+  async writeMany(
+    updates: readonly (readonly [Identifier, unknown])[],
+    metadata: Metadata,
+    expectations: Readonly<Record<Identifier, number>> | undefined,
+  ): Promise<Result<ReadonlyMap<Identifier, Versioned>>> {
+    const identifiers = updates.map(([identifier]) => identifier);
+    const values = new Map(updates);
     const expectedVersions: Record<string, number> = {};
     const unexpressible: string[] = [];
-    const expectations = options.expectedVersions;
-    if (
-      expectations !== undefined &&
-      (typeof expectations !== "object" || expectations === null || Array.isArray(expectations))
-    ) {
-      return err(
-        StateErrors.invalidArgument("expectedVersions must be an object of identifier to version"),
-      );
-    }
-    for (const [identifier, version] of Object.entries(expectations ?? {})) {
-      if (!Object.hasOwn(updates, identifier)) continue;
-      const argument = checkExpectedVersion(version, identifier);
-      if (!argument.ok) return argument;
+    for (const identifier of identifiers) {
+      const version = own(expectations, identifier);
+      if (version === undefined) continue;
       if (isWireVersion(version)) define(expectedVersions, identifier, version);
       else unexpressible.push(identifier);
     }
@@ -487,18 +392,17 @@ export class RemoteState implements StateProvider<RemoteSession> {
     // refuse, here or on the server, are looked up again and the batch is tried once more.
     for (let attempt = 0; ; attempt++) {
       const unknown = identifiers.filter(
-        (identifier) => !state.shapes.has(identifier) || unexpressible.includes(identifier),
+        (identifier) => !this.shapes.has(identifier) || unexpressible.includes(identifier),
       );
       const versionsSeen = new Map<string, number>();
       if (unknown.length > 0) {
         const fetched = await this.#call<{ variables: Record<string, Variable__Output> }>(
           "GetVariables",
-          { session_id: state.sessionId, variable_identifiers: unknown },
-          { sessionId: state.sessionId },
+          { variable_identifiers: unknown },
         );
         if ("error" in fetched) return err(fetched.error);
         for (const [identifier, variable] of Object.entries(fetched.response.variables)) {
-          rememberWire(state, variable);
+          rememberWire(this, variable);
           versionsSeen.set(identifier, variable.version);
         }
       }
@@ -508,14 +412,14 @@ export class RemoteState implements StateProvider<RemoteSession> {
       const localFailures: Record<string, StateError> = {};
       const suspects: string[] = [];
       for (const identifier of identifiers) {
-        const shape = state.shapes.get(identifier);
+        const shape = this.shapes.get(identifier);
         if (shape === undefined) {
           // Unknown here: the server reports it (not_found) with the rest of the batch.
           define(wireUpdates, identifier, REJECTED_PLACEHOLDER("string"));
           continue;
         }
         if (unexpressible.includes(identifier)) {
-          const expected = own(options.expectedVersions, identifier) ?? 0;
+          const expected = own(expectations, identifier) ?? 0;
           define(
             localFailures,
             identifier,
@@ -524,7 +428,12 @@ export class RemoteState implements StateProvider<RemoteSession> {
           define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
           continue;
         }
-        const checked = checkValue(shape.name, shape.type, updates[identifier], shape.constraints);
+        const checked = checkValue(
+          shape.name,
+          shape.type,
+          values.get(identifier),
+          shape.constraints,
+        );
         if (!checked.ok) {
           if (fromCache(identifier)) suspects.push(identifier);
           define(localFailures, identifier, checked.error);
@@ -537,28 +446,29 @@ export class RemoteState implements StateProvider<RemoteSession> {
         if (encoded.binary.length > 0) define(binaryUpdates, identifier, encoded.binary);
       }
       if (suspects.length > 0) {
-        for (const identifier of suspects) forget(state, identifier);
+        for (const identifier of suspects) forget(this, identifier);
         continue;
       }
       const answer = await this.#call<{
         success: boolean;
         errors: Record<string, string>;
         new_versions: Record<string, number>;
-      }>(
-        "SetVariables",
-        {
-          session_id: state.sessionId,
-          updates: wireUpdates,
-          binary_updates: binaryUpdates,
-          metadata: checkedMetadata.value,
-          atomic: true,
-          expected_versions: expectedVersions,
-        },
-        { sessionId: state.sessionId },
-      );
+      }>("SetVariables", {
+        updates: wireUpdates,
+        binary_updates: binaryUpdates,
+        metadata,
+        atomic: true,
+        expected_versions: expectedVersions,
+      });
       if ("error" in answer) return err(answer.error);
       const { success, errors, new_versions } = answer.response;
-      if (success) return ok({ state, versions: { ...new_versions } });
+      if (success) {
+        const written = new Map<Identifier, Versioned>();
+        for (const identifier of identifiers) {
+          written.set(identifier, { version: own(new_versions, identifier) as number });
+        }
+        return ok(written);
+      }
       const carried = errorFromTrailer(answer.trailer);
       const carriedFailures = carried?.code === "partial_failure" ? carried.failed : undefined;
       const failed: Record<string, StateError> = {};
@@ -576,140 +486,140 @@ export class RemoteState implements StateProvider<RemoteSession> {
         (identifier) => fromCache(identifier) && isStale(own(failed, identifier)),
       );
       if (stale.length > 0) {
-        for (const identifier of stale) forget(state, identifier);
+        for (const identifier of stale) forget(this, identifier);
         continue;
       }
       return err(StateErrors.partialFailure(failed, Object.keys(new_versions)));
     }
   }
 
-  async deleteVariable(
-    state: RemoteSession,
-    identifier: Identifier,
-  ): Promise<Result<Changed<RemoteSession>>> {
-    if (state.closed) return closed();
+  async remove(identifier: Identifier): Promise<Result<undefined>> {
     const answer = await this.#call(
       "DeleteVariable",
-      { session_id: state.sessionId, variable_identifier: identifier },
-      { sessionId: state.sessionId, identifier },
+      { variable_identifier: identifier },
+      identifier,
     );
     if ("error" in answer) return err(answer.error);
-    forget(state, identifier);
-    return ok({ state });
-  }
-
-  async exportState(state: RemoteSession): Promise<Result<ExportedState>> {
-    if (state.closed) return closed();
-    const session = await this.#call<{ metadata: Record<string, string> }>(
-      "GetSession",
-      { session_id: state.sessionId },
-      { sessionId: state.sessionId },
-    );
-    if ("error" in session) return err(session.error);
-    const records = await this.listVariables(state);
-    if (!records.ok) return records;
-    return ok(buildExport(state.sessionId, records.value, session.response.metadata));
-  }
-
-  async importState(
-    state: RemoteSession,
-    exported: unknown,
-  ): Promise<Result<Changed<RemoteSession>>> {
-    if (state.closed) return closed();
-    const imported = await this.#import(state, exported);
-    return imported.ok ? ok({ state }) : imported;
-  }
-
-  async #import(state: RemoteSession, exported: unknown): Promise<Result<undefined>> {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(exported);
-    } catch (cause) {
-      return err(
-        StateErrors.invalidExport(
-          "",
-          `document could not be serialised (${(cause as Error).message})`,
-        ),
-      );
-    }
-    if (text === undefined)
-      return err(StateErrors.invalidExport("", "expected an export document"));
-    const answer = await this.#call(
-      "ImportState",
-      { session_id: state.sessionId, export_json: text },
-      {
-        sessionId: state.sessionId,
-      },
-    );
-    if ("error" in answer) return err(answer.error);
-    // Imported records may replace variables under the same names: re-learn shapes on demand.
-    state.shapes.clear();
+    forget(this, identifier);
     return ok();
   }
 
-  async subscribe(
-    state: RemoteSession,
+  async exportState(): Promise<Result<ExportedState>> {
+    const session = await this.#call<{ metadata: Record<string, string> }>("GetSession", {});
+    if ("error" in session) return err(session.error);
+    const records = await this.list();
+    if (!records.ok) return records;
+    return ok(buildExport(this.sessionId, records.value, session.response.metadata));
+  }
+
+  async import(parsed: ParsedExport): Promise<Result<undefined>> {
+    // The core validated the document; the server validates it again (it decides).
+    const document = buildExport(parsed.sessionId, parsed.records, parsed.metadata);
+    const answer = await this.#call("ImportState", { export_json: JSON.stringify(document) });
+    if ("error" in answer) return err(answer.error);
+    // Imported records may replace variables under the same names: re-learn shapes on demand.
+    this.shapes.clear();
+    return ok();
+  }
+
+  override async subscribe(
     pattern: string,
     subscriber: Subscriber,
   ): Promise<Result<SubscriptionId>> {
-    if (state.closed) return closed();
-    if (typeof pattern !== "string") {
-      return err(StateErrors.invalidArgument(`pattern must be a string, got ${typeof pattern}`));
-    }
-    if (typeof subscriber !== "function") {
-      return err(
-        StateErrors.invalidArgument(`subscriber must be a function, got ${typeof subscriber}`),
-      );
-    }
-    const client = this.#client;
-    if (client === undefined) return closed();
+    const client = this.#link.client;
+    if (client === undefined) return err(StateErrors.closed(NAME));
     const watch = new RemoteWatch({
       client,
-      sessionId: state.sessionId,
+      sessionId: this.sessionId,
       pattern,
       subscriber,
-      metadata: () => this.#metadata(),
-      deadlineMs: this.#deadlineMs,
-      maxDelayMs: this.#options.maxResubscribeDelayMs ?? 1_000,
-      session: state,
+      metadata: () => this.#link.metadata(),
+      deadlineMs: this.#link.deadlineMs,
+      maxDelayMs: this.#link.maxResubscribeDelayMs,
+      session: this,
     });
     const started = await watch.start();
     if (!started.ok) return started;
     const id = `remote_sub_${++nextSubscription}`;
-    state.watches.set(id, watch);
+    this.watches.set(id, watch);
     return ok(id);
   }
 
-  async unsubscribe(
-    state: RemoteSession,
-    subscription: SubscriptionId,
-  ): Promise<Result<undefined>> {
-    if (state.closed) return closed();
-    state.watches.get(subscription)?.stop();
-    state.watches.delete(subscription);
+  override unsubscribe(subscription: SubscriptionId): Result<undefined> {
+    this.watches.get(subscription)?.stop();
+    this.watches.delete(subscription);
     return ok();
   }
 
-  async cleanup(state: RemoteSession): Promise<void> {
-    if (state.closed) return;
-    state.markClosed();
-    for (const watch of state.watches.values()) watch.stop();
-    state.watches.clear();
-    if (state.ownsSession) {
+  async close(): Promise<void> {
+    for (const watch of this.watches.values()) watch.stop();
+    this.watches.clear();
+    if (this.ownsSession) {
       // Best effort: an unreachable server keeps the session until its idle TTL ends it.
-      await this.#call("CleanupSession", { session_id: state.sessionId, force: true });
+      await this.#call("CleanupSession", { force: true });
     }
-    this.#release();
+    this.#link.release();
   }
 
   /** The shape of a variable, from the cache or one GetVariable. */
-  async #shape(state: RemoteSession, identifier: Identifier): Promise<Result<VariableShape>> {
-    const known = state.shapes.get(identifier);
+  async #shape(identifier: Identifier): Promise<Result<VariableShape>> {
+    const known = this.shapes.get(identifier);
     if (known !== undefined) return ok(known);
-    const record = await this.getVariableRecord(state, identifier);
+    const record = await this.record(identifier);
     if (!record.ok) return record;
-    const shape = state.shapes.get(identifier) ?? state.shapes.get(record.value.id);
+    const shape = this.shapes.get(identifier) ?? this.shapes.get(record.value.id);
     return shape === undefined ? err(StateErrors.notFound(identifier)) : ok(shape);
+  }
+}
+
+/**
+ * The contract as a gRPC client of a BridgeService in another process (what a second Node
+ * process uses to share a session). Every call has a deadline; a server that is down answers
+ * `unavailable` (never a hang), and the channel reconnects when it comes back; subscriptions run
+ * on WatchVariables streams and re-open after a reconnect (changes made while the stream was
+ * down are not replayed). The contract's argument rules and closed state are the backend core's.
+ */
+export class RemoteState extends BackendProvider<RemoteSession> {
+  readonly address: string;
+  readonly #link: Link;
+
+  constructor(options: RemoteStateOptions) {
+    if (typeof options?.address !== "string" || options.address === "") {
+      throw new TypeError("RemoteState: options.address must be a host:port string");
+    }
+    // The server's store does the work, so a remote client delivers what BridgedState does.
+    super({ name: NAME, capabilities: BRIDGE_CAPABILITIES, requiresBridge: true });
+    this.address = options.address;
+    this.#link = new Link(options);
+  }
+
+  protected async open(request: OpenRequest): Promise<Result<RemoteSession>> {
+    const { sessionId } = request;
+    this.#link.acquire();
+    const created = await this.#link.call(
+      "InitializeSession",
+      { session_id: sessionId, metadata: request.metadata },
+      { sessionId },
+    );
+    let owns = true;
+    if ("error" in created) {
+      if (created.error.code !== "already_exists" || !request.named) {
+        this.#link.release();
+        return err(created.error);
+      }
+      // Join the session another process created (its metadata stays the creator's).
+      owns = false;
+    }
+    const session = new RemoteSession(sessionId, this.address, owns, this.#link);
+    if (request.existing !== undefined) {
+      const imported = await session.import(request.existing);
+      if (!imported.ok) {
+        if (owns) await this.#link.call("CleanupSession", { session_id: sessionId, force: true });
+        this.#link.release();
+        return imported;
+      }
+    }
+    return ok(session);
   }
 }
 
@@ -1050,8 +960,4 @@ function decodeUpdate(update: VariableUpdate__Output): DecodedUpdate | undefined
 /** `createRemoteState({ address })`: see `RemoteState`. */
 export function createRemoteState(options: RemoteStateOptions): RemoteState {
   return new RemoteState(options);
-}
-
-function closed<T>(): Result<T> {
-  return err(StateErrors.closed(NAME));
 }

@@ -467,23 +467,6 @@ export class SessionStore {
     return imported.ok ? ok(parsed.records.length) : imported;
   }
 
-  /** Merges entries into the session's metadata (new keys win), within the stored limits. */
-  mergeMetadata(sessionId: string, metadata: Metadata): Result<undefined> {
-    const session = this.#session(sessionId);
-    if (!session.ok) return session;
-    const table = session.value.table;
-    if (Object.keys(metadata).length === 0) return ok();
-    const merged = Object.freeze({ ...table.metadata, ...metadata });
-    const tooLarge = checkStoredMetadata(
-      merged,
-      this.#limits,
-      `session ${JSON.stringify(sessionId)}`,
-    );
-    if (tooLarge !== undefined) return err(tooLarge);
-    table.metadata = merged;
-    return ok();
-  }
-
   /** Calls `subscriber` after each committed change to a variable whose name matches `pattern`. */
   subscribe(sessionId: string, pattern: string, subscriber: Subscriber): Result<SubscriptionId> {
     const session = this.#session(sessionId);

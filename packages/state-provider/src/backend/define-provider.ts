@@ -11,6 +11,7 @@ import type {
   StateProvider,
   Subscriber,
   SubscriptionId,
+  VariableId,
   VariableRecord,
   WriteOptions,
   Written,
@@ -75,22 +76,29 @@ export abstract class BackendSession {
   ): MaybePromise<Result<ReadonlyMap<Identifier, VariableRecord>>>;
   /** Every record, in registration order. */
   abstract list(): MaybePromise<Result<readonly VariableRecord[]>>;
-  /** Raw registration input: `planRegistration` checks it. */
-  abstract register(input: RegistrationInput): MaybePromise<Result<VariableRecord>>;
-  /** `metadata` is checked; `expectedVersion` is a valid version or undefined. */
+  /** Raw registration input: `planRegistration` checks it. Answers the new id (a record will do). */
+  abstract register(input: RegistrationInput): MaybePromise<Result<{ readonly id: VariableId }>>;
+  /**
+   * `metadata` is checked; `expectedVersion` is a valid version or undefined. Answers the new
+   * version (the written record will do).
+   */
   abstract write(
     identifier: Identifier,
     value: unknown,
     metadata: Metadata,
     expectedVersion: number | undefined,
-  ): MaybePromise<Result<VariableRecord>>;
-  /** Atomic where the provider claims `atomicUpdates`; versions checked as for `write`. */
+  ): MaybePromise<Result<Versioned>>;
+  /**
+   * Atomic where the provider claims `atomicUpdates`; versions checked as for `write`. Answers
+   * identifier (as given) → new version (written records will do).
+   */
   abstract writeMany(
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectedVersions: Readonly<Record<Identifier, number>> | undefined,
-  ): MaybePromise<Result<ReadonlyMap<Identifier, VariableRecord>>>;
-  abstract remove(identifier: Identifier): MaybePromise<Result<VariableRecord>>;
+  ): MaybePromise<Result<ReadonlyMap<Identifier, Versioned>>>;
+  /** Answers anything on success (the removed record, say); only the outcome counts. */
+  abstract remove(identifier: Identifier): MaybePromise<Result<unknown>>;
   abstract exportState(): MaybePromise<Result<ExportedState>>;
   /** A document already validated by `parseExport`: merge it, all or nothing (`planImport`). */
   abstract import(parsed: ParsedExport): MaybePromise<Result<undefined>>;
@@ -112,6 +120,11 @@ export abstract class BackendSession {
   unsubscribe(_subscription: SubscriptionId): MaybePromise<Result<undefined>> {
     return ok();
   }
+}
+
+/** What a write answers the core: the version it left. */
+export interface Versioned {
+  readonly version: number;
 }
 
 function valueOfRecord(record: Result<VariableRecord>): Result<VariableValue> {
@@ -461,7 +474,7 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     await state.close();
   }
 
-  #written(state: H, written: Result<VariableRecord>): Result<Written<H>> {
+  #written(state: H, written: Result<Versioned>): Result<Written<H>> {
     return written.ok ? ok({ state, version: written.value.version }) : written;
   }
 

@@ -13,6 +13,7 @@ export {
   type MaybePromise,
   type OpenRequest,
   type ProviderDefinition,
+  type Versioned,
 } from "./define-provider.js";
 export { newVariableId } from "./ids.js";
 export {
