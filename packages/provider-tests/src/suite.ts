@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Capabilities, InitOptions } from "@dspex/state-provider";
 import { batchTests } from "./cases/batch.js";
 import { compareAndSetTests, concurrencyTests } from "./cases/concurrency.js";
+import { argumentTests, eventRecordTests, sessionMetadataTests } from "./cases/core-rules.js";
 import { exportTests } from "./cases/export.js";
 import { lifecycleTests } from "./cases/lifecycle.js";
 import { streamingTests } from "./cases/streaming.js";
@@ -35,6 +36,9 @@ const ALL_TESTS: readonly ConformanceTest[] = [
   ...lifecycleTests,
   ...streamingTests,
   ...concurrencyTests,
+  ...argumentTests,
+  ...sessionMetadataTests,
+  ...eventRecordTests,
 ];
 
 export interface ConformanceTestInfo {

@@ -43,6 +43,7 @@ export const DEFECT_TABLE: Readonly<
       "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
       "[streaming] a throwing subscriber does not break the writer or other subscribers",
       "concurrent writes to different variables all land",
+      "[streaming] every event carries its committed record: true constraints for a change a batch superseded and for a deletion",
     ],
   },
   "failed-set-moves-version": {
@@ -60,6 +61,8 @@ export const DEFECT_TABLE: Readonly<
       "updateVariables applies every update: +1 version each, metadata merged, versions keyed as given",
       "import merges: a record with an existing id replaces it, new ones are added, others are kept",
       "[streaming] subscribers receive registered, updated and deleted events with their full payload",
+      "stored limits: a record's metadata cannot grow past 256 entries over several sets",
+      "stored limits: metadata of more than 64 KiB is refused with limit_exceeded and changes nothing",
     ],
   },
   "updatedAt-does-not-move": {
@@ -144,6 +147,9 @@ export const DEFECT_TABLE: Readonly<
       "init with existingState imports it",
       "init with a malformed existingState fails with invalid_export",
       "[streaming] a failed write sends no event",
+      "session metadata: init with existingState merges the caller's metadata over the document's",
+      "session metadata: init with existingState and no sessionId holds the document's session",
+      "session metadata: importState merges the document's session metadata (its entries win)",
     ],
   },
   "import-not-all-or-nothing": {
@@ -206,6 +212,8 @@ export const DEFECT_TABLE: Readonly<
       "[streaming] a failed write sends no event",
       "[streaming] updateVariables sends one updated event per variable; import sends registered and updated",
       "[streaming] events of one session never reach another session's subscribers",
+      "[streaming] caller arguments: subscribe with the empty pattern, a pattern that is not a string or a subscriber that is not a function answers invalid_argument",
+      "[streaming] every event carries its committed record: true constraints for a change a batch superseded and for a deletion",
     ],
   },
   "sessions-share-variables": {
@@ -217,6 +225,9 @@ export const DEFECT_TABLE: Readonly<
       "init without a sessionId generates one, distinct per session",
       "[streaming] updateVariables sends one updated event per variable; import sends registered and updated",
       "[streaming] events of one session never reach another session's subscribers",
+      "session metadata: init with existingState merges the caller's metadata over the document's",
+      "session metadata: importState merges the document's session metadata (its entries win)",
+      "stored limits: an import of a record with 300 metadata entries, or init with 300 session entries, is refused",
     ],
   },
   "cleanup-leaves-timer": {
@@ -233,6 +244,7 @@ export const DEFECT_TABLE: Readonly<
       "cleanup is idempotent and settles promptly",
       "cleanup leaves no timers, sockets or other handles behind",
       "cleanup of one session leaves other sessions working",
+      "session metadata: init with existingState and no sessionId holds the document's session",
     ],
   },
   "closed-not-answered": {
@@ -264,6 +276,7 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "a batch naming one variable twice (by name and by id) applies both in order",
       "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
+      "[streaming] every event carries its committed record: true constraints for a change a batch superseded and for a deletion",
     ],
   },
   "expected-versions-inherited": {

@@ -75,7 +75,7 @@ export type Defect = (typeof DEFECTS)[number];
 
 interface Store {
   readonly sessionId: string;
-  readonly metadata: Metadata;
+  metadata: Metadata;
   readonly records: Map<string, VariableRecord>;
   readonly subscribers: SubscriberSet;
 }
@@ -102,6 +102,33 @@ export interface ReferenceBackend extends StateProvider<Handle> {
 
 const quiet = () => {};
 const globalSubscribers = new SubscriberSet(quiet);
+
+// The contract's rules, written here independently of the backend core (this backend tests the
+// suite, so it must not share the code under test).
+const MAX_METADATA_ENTRIES = 256;
+const MAX_METADATA_BYTES = 64 * 1024;
+
+function storedMetadataProblem(metadata: Metadata): StateError | undefined {
+  const entries = Object.entries(metadata);
+  if (entries.length > MAX_METADATA_ENTRIES)
+    return StateErrors.limitExceeded(
+      "maxMetadataEntries",
+      MAX_METADATA_ENTRIES,
+      "too many entries",
+    );
+  const bytes = entries.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (bytes > MAX_METADATA_BYTES)
+    return StateErrors.limitExceeded("maxMetadataBytes", MAX_METADATA_BYTES, "too many bytes");
+  return undefined;
+}
+
+const wrongArgument = (what: string) => err(StateErrors.invalidArgument(what));
+const isOptions = (x: unknown) =>
+  x === undefined || x === null || (typeof x === "object" && !Array.isArray(x));
+const isPlainObject = (x: unknown) =>
+  typeof x === "object" &&
+  x !== null &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(x) as object | null);
 
 export function referenceBackend(options: ReferenceOptions = {}): ReferenceBackend {
   const defect = options.defect;
@@ -192,8 +219,9 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     return out;
   }
 
-  function importInto(store: Store, document: unknown): Result<undefined> {
+  function importInto(store: Store, document: unknown, mergeSession = true): Result<undefined> {
     let records: readonly VariableRecord[];
+    let sessionMetadata: Metadata = {};
     if (has("import-not-validated")) {
       const variables =
         (document as { variables?: Record<string, VariableRecord> } | null)?.variables ?? {};
@@ -202,6 +230,11 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const parsed = parseExport(document);
       if (!parsed.ok) return parsed;
       records = parsed.value.records;
+      sessionMetadata = parsed.value.metadata;
+    }
+    for (const record of records) {
+      const tooLarge = storedMetadataProblem(record.metadata);
+      if (tooLarge) return err(tooLarge);
     }
     if (has("import-resets-versions-and-timestamps")) {
       const now = Date.now();
@@ -223,6 +256,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const previous = store.records.get(record.id);
       commit(store, record, previous ? "updated" : "registered", previous?.value);
     }
+    if (mergeSession) store.metadata = { ...store.metadata, ...sessionMetadata };
     return ok();
   }
 
@@ -236,9 +270,24 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     contractVersion: has("contract-version-mismatch") ? "2.0.0" : CONTRACT_VERSION,
 
     async init(init: InitOptions = {}) {
-      const sessionId = init.sessionId ?? `ref_${++nextId}`;
+      const given = init.sessionId as unknown;
+      if (
+        given !== undefined &&
+        (typeof given !== "string" || given === "" || /[\uD800-\uDFFF]/u.test(given))
+      )
+        return wrongArgument("session id must be a non-empty, well-formed string");
       const metadata = checkMetadata(init.metadata);
       if (!metadata.ok) return metadata;
+      const parsed =
+        init.existingState === undefined || has("import-not-validated")
+          ? undefined
+          : parseExport(init.existingState);
+      if (parsed !== undefined && !parsed.ok) return parsed;
+      const sessionId = init.sessionId ?? parsed?.value.sessionId ?? `ref_${++nextId}`;
+      // The document's session metadata, with the caller's merged over it.
+      const sessionMetadata = { ...(parsed?.value.metadata ?? {}), ...metadata.value };
+      const tooLarge = storedMetadataProblem(sessionMetadata);
+      if (tooLarge) return err(tooLarge);
       let store = options.shared
         ? stores.get(sessionId)
         : has("sessions-share-variables")
@@ -247,14 +296,14 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       if (store === undefined) {
         store = {
           sessionId,
-          metadata: metadata.value,
+          metadata: sessionMetadata,
           records: new Map(),
           subscribers: new SubscriberSet(quiet),
         };
         stores.set(sessionId, store);
       }
       if (init.existingState !== undefined) {
-        const imported = importInto(store, init.existingState);
+        const imported = importInto(store, init.existingState, false);
         if (!imported.ok) return imported;
       }
       const handle: Handle = { store, closed: false, cleanups: 0 };
@@ -267,6 +316,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async registerVariable(h, name, type, value, registerOptions = {}) {
       if (isClosed(h)) return closedError();
+      if (!isOptions(registerOptions)) return wrongArgument("options must be an object");
       const checked = checkRegistration({ name, type, value, ...registerOptions });
       if (!checked.ok) return checked;
       const existing = resolveName(h.store, checked.value.name);
@@ -289,18 +339,22 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async getVariable(h, identifier) {
       if (isClosed(h)) return closedError();
+      if (typeof identifier !== "string") return wrongArgument("identifier must be a string");
       const record = resolve(h.store, identifier);
       return record ? ok(record.value) : err(StateErrors.notFound(identifier));
     },
 
     async getVariableRecord(h, identifier) {
       if (isClosed(h)) return closedError();
+      if (typeof identifier !== "string") return wrongArgument("identifier must be a string");
       const record = resolve(h.store, identifier);
       return record ? ok(record) : err(StateErrors.notFound(identifier));
     },
 
     async setVariable(h, identifier, value, metadata, writeOptions) {
       if (isClosed(h)) return closedError();
+      if (typeof identifier !== "string") return wrongArgument("identifier must be a string");
+      if (!isOptions(writeOptions)) return wrongArgument("options must be an object");
       const record = resolve(h.store, identifier);
       if (!record) return err(StateErrors.notFound(identifier));
       const expected = writeOptions?.expectedVersion;
@@ -321,6 +375,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const update = checkMetadata(metadata, record.name);
       if (!update.ok) return update;
       const next = written(record, checked.value, update.value);
+      const tooLarge = storedMetadataProblem(next.metadata);
+      if (tooLarge) return err(tooLarge);
       commit(h.store, next, "updated", record.value);
       return ok({ state: h, version: next.version });
     },
@@ -334,6 +390,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async getVariables(h, identifiers) {
       if (isClosed(h)) return closedError();
+      if (!Array.isArray(identifiers) || identifiers.some((i) => typeof i !== "string"))
+        return wrongArgument("identifiers must be an array of strings");
       const values: [string, VariableValue][] = [];
       for (const identifier of identifiers) {
         const record = resolve(h.store, identifier);
@@ -345,6 +403,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async updateVariables(h, updates, metadata, batchOptions) {
       if (isClosed(h)) return closedError();
+      if (!isPlainObject(updates)) return wrongArgument("updates must be a plain object");
+      if (!isOptions(batchOptions)) return wrongArgument("options must be an object");
       const update = checkMetadata(metadata ?? EMPTY_METADATA);
       if (!update.ok) return update;
       const expectations = batchOptions?.expectedVersions;
@@ -399,6 +459,11 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           continue;
         }
         const next = written(record!, checkedValue!, update.value);
+        const tooLarge = storedMetadataProblem(next.metadata);
+        if (tooLarge) {
+          failed.push([identifier, tooLarge]);
+          continue;
+        }
         pending.set(next.id, next);
         if (
           has("batch-claims-atomic-applies-half") ||
@@ -437,6 +502,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async deleteVariable(h, identifier) {
       if (isClosed(h)) return closedError();
+      if (typeof identifier !== "string") return wrongArgument("identifier must be a string");
       const record = resolve(h.store, identifier);
       if (!record) return err(StateErrors.notFound(identifier));
       if (has("delete-leaves-name-resolvable")) {
@@ -476,6 +542,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async subscribe(h, pattern, subscriber) {
       if (isClosed(h)) return closedError();
+      if (typeof pattern !== "string" || pattern === "" || typeof subscriber !== "function")
+        return wrongArgument("subscribe takes a non-empty glob and a function");
       if (has("unanchored-patterns")) {
         const fragment = pattern.replaceAll("*", "");
         const wrapped: Subscriber = (e) => {
