@@ -84,7 +84,7 @@ export class BridgedSession extends BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectedVersions: Readonly<Record<Identifier, number>> | undefined,
-  ): Result<ReadonlyMap<Identifier, VariableRecord>> {
+  ): Result<Readonly<Record<Identifier, number>>> {
     const pending = new Map(updates.map(([identifier, value]) => [identifier, { value }]));
     return this.#store.update(this.sessionId, pending, metadata, {
       atomic: true,

@@ -377,7 +377,7 @@ export class RemoteSession extends BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectations: Readonly<Record<Identifier, number>> | undefined,
-  ): Promise<Result<ReadonlyMap<Identifier, Versioned>>> {
+  ): Promise<Result<Readonly<Record<Identifier, number>>>> {
     const identifiers = updates.map(([identifier]) => identifier);
     const values = new Map(updates);
     const expectedVersions: Record<string, number> = {};
@@ -462,13 +462,7 @@ export class RemoteSession extends BackendSession {
       });
       if ("error" in answer) return err(answer.error);
       const { success, errors, new_versions } = answer.response;
-      if (success) {
-        const written = new Map<Identifier, Versioned>();
-        for (const identifier of identifiers) {
-          written.set(identifier, { version: own(new_versions, identifier) as number });
-        }
-        return ok(written);
-      }
+      if (success) return ok({ ...new_versions });
       const carried = errorFromTrailer(answer.trailer);
       const carriedFailures = carried?.code === "partial_failure" ? carried.failed : undefined;
       const failed: Record<string, StateError> = {};

@@ -615,9 +615,7 @@ function batchSet(
     expectedVersions,
   });
   if (written.ok) {
-    const versions: Record<string, number> = {};
-    for (const [identifier, record] of written.value) define(versions, identifier, record.version);
-    callback(null, { success: true, errors: {}, new_versions: versions });
+    callback(null, { success: true, errors: {}, new_versions: written.value });
     return;
   }
   const error = written.error;

@@ -406,7 +406,7 @@ export class SessionStore {
     updates: ReadonlyMap<Identifier, PendingValue>,
     metadata?: Metadata,
     options: BatchOptions = {},
-  ): Result<ReadonlyMap<Identifier, VariableRecord>> {
+  ): Result<Readonly<Record<Identifier, number>>> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
     const checkedMetadata = checkWriteMetadata(metadata);

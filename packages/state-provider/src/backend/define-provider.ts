@@ -90,13 +90,13 @@ export abstract class BackendSession {
   ): MaybePromise<Result<Versioned>>;
   /**
    * Atomic where the provider claims `atomicUpdates`; versions checked as for `write`. Answers
-   * identifier (as given) → new version (written records will do).
+   * identifier (as given) → new version, as own keys (`batchOutcome` builds it from a plan).
    */
   abstract writeMany(
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectedVersions: Readonly<Record<Identifier, number>> | undefined,
-  ): MaybePromise<Result<ReadonlyMap<Identifier, Versioned>>>;
+  ): MaybePromise<Result<Readonly<Record<Identifier, number>>>>;
   /** Answers anything on success (the removed record, say); only the outcome counts. */
   abstract remove(identifier: Identifier): MaybePromise<Result<unknown>>;
   abstract exportState(): MaybePromise<Result<ExportedState>>;
@@ -400,8 +400,11 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     const given = optionsObject<BatchWriteOptions>(options, "updateVariables");
     if (!given.ok) return refuse(given);
     const expectedVersions = given.value.expectedVersions;
-    // Own enumerable keys, `__proto__` included: a valid variable name.
-    const entries = Object.entries(updates);
+    // Own enumerable keys, `__proto__` included (a valid variable name). Not Object.entries:
+    // on an object of many keys it costs a quarter of a 100-item batch.
+    const keys = Object.keys(updates);
+    const entries = new Array<[Identifier, unknown]>(keys.length);
+    for (let i = 0; i < keys.length; i++) entries[i] = [keys[i]!, updates[keys[i]!]];
     if (expectedVersions !== undefined) {
       if (!this.#capabilities.compareAndSet) return this.#noCompareAndSet("updateVariables");
       if (
@@ -425,13 +428,9 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     }
     const checkedMetadata = checkWriteMetadata(metadata);
     if (!checkedMetadata.ok) return refuse(checkedMetadata);
-    return settle(state.writeMany(entries, checkedMetadata.value, expectedVersions), (written) => {
-      if (!written.ok) return written;
-      const versions: Record<Identifier, number> = {};
-      for (const [identifier, record] of written.value)
-        define(versions, identifier, record.version);
-      return ok({ state, versions });
-    });
+    return settle(state.writeMany(entries, checkedMetadata.value, expectedVersions), (written) =>
+      written.ok ? ok({ state, versions: written.value }) : written,
+    );
   }
 
   deleteVariable(state: H, identifier: Identifier): Promise<Result<Changed<H>>> {

@@ -178,12 +178,12 @@ export function planWrite(
   );
 }
 
-/** A batch's plan: the changes to commit, what each identifier wrote, and what failed. */
+/** A batch's plan: the changes to commit, the identifier each came from, and what failed. */
 export interface BatchPlan {
   /** In the order of the batch; empty when an atomic batch failed. */
   readonly changes: readonly Change[];
-  /** Identifier (as given) → the record it wrote. */
-  readonly written: ReadonlyMap<Identifier, VariableRecord>;
+  /** `identifiers[i]` (as given) wrote `changes[i]`. */
+  readonly identifiers: readonly Identifier[];
   /** Identifier (as given) → why it failed; undefined when nothing failed. */
   readonly failed: Readonly<Record<Identifier, StateError>> | undefined;
 }
@@ -209,7 +209,7 @@ export function planBatch(
   const expectations = checkExpectations(updates, expectedVersions);
   if (!expectations.ok) return expectations;
   const changes: Change[] = [];
-  const written = new Map<Identifier, VariableRecord>();
+  const identifiers: Identifier[] = [];
   let failed: Record<Identifier, StateError> | undefined;
   // The records as this batch will have left them so far, by id.
   const overlay = new Map<VariableId, VariableRecord>();
@@ -239,10 +239,10 @@ export function planBatch(
     const change = planned.value;
     overlay.set(change.record.id, change.record);
     changes.push(change);
-    written.set(identifier, change.record);
+    identifiers.push(identifier);
   }
   if (failed !== undefined && atomic) return err(StateErrors.partialFailure(failed, []));
-  return ok({ changes, written, failed });
+  return ok({ changes, identifiers, failed });
 }
 
 function checkExpectations(
@@ -266,10 +266,20 @@ function checkExpectations(
   return ok(expectations as Readonly<Record<Identifier, number>>);
 }
 
-/** What a batch answers once its plan committed: the versions, or `partial_failure`. */
-export function batchOutcome(plan: BatchPlan): Result<ReadonlyMap<Identifier, VariableRecord>> {
-  if (plan.failed === undefined) return ok(plan.written);
-  return err(StateErrors.partialFailure(plan.failed, [...plan.written.keys()]));
+/**
+ * What a batch answers once its plan committed: identifier (as given) → new version, or
+ * `partial_failure` naming what failed and what was applied.
+ */
+export function batchOutcome(plan: BatchPlan): Result<Readonly<Record<Identifier, number>>> {
+  if (plan.failed !== undefined) {
+    return err(StateErrors.partialFailure(plan.failed, plan.identifiers));
+  }
+  const versions: Record<Identifier, number> = {};
+  const { changes, identifiers } = plan;
+  for (let i = 0; i < changes.length; i++) {
+    define(versions, identifiers[i]!, changes[i]!.record.version);
+  }
+  return ok(versions);
 }
 
 /** A deletion: `not_found`, or the removed record with its event (timestamped now). */

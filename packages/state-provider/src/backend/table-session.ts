@@ -59,7 +59,7 @@ export class TableSession extends BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectedVersions: Readonly<Record<Identifier, number>> | undefined,
-  ): Result<ReadonlyMap<Identifier, VariableRecord>> {
+  ): Result<Readonly<Record<Identifier, number>>> {
     return this.table.writeMany(updates, metadata, expectedVersions);
   }
 

@@ -183,7 +183,7 @@ export class VariableTable implements RecordView {
     atomic = true,
     refused?: ReadonlyMap<Identifier, StateError>,
     now: number = Date.now(),
-  ): Result<ReadonlyMap<Identifier, VariableRecord>> {
+  ): Result<Readonly<Record<Identifier, number>>> {
     const context = this.#at(now);
     const planned = planBatch(this, updates, metadata, expectedVersions, atomic, context, refused);
     if (!planned.ok) return planned;

@@ -130,7 +130,7 @@ export class MemorySession extends BackendSession {
   ) {
     return this.#after(() => {
       const written = this.#inner.writeMany(updates, metadata, expectedVersions);
-      if (written.ok) this.#provider.writesApplied += written.value.size;
+      if (written.ok) this.#provider.writesApplied += Object.keys(written.value).length;
       return written;
     });
   }
