@@ -1,0 +1,79 @@
+"""Hostile input against a real server: no request stalls the bridge, refusals are clean.
+
+Each attack runs next to a Ping loop on its own connection; the worst Ping latency it saw is
+printed (run pytest with -s to read the figures) and bounded by the assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+
+import dspex_bridge
+
+GLOB_CASES = Path(__file__).resolve().parents[3] / "state-provider" / "test" / "fixtures" / "glob-cases.json"
+VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,255}$")
+
+
+@contextmanager
+def ping_loop(address: str) -> Iterator[List[float]]:
+    """Pings on a separate connection while the block runs; yields the latencies (seconds)."""
+    latencies: List[float] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        with dspex_bridge.connect(address, timeout=10) as other:
+            while not stop.is_set():
+                started = time.perf_counter()
+                other.ping()
+                latencies.append(time.perf_counter() - started)
+                time.sleep(0.005)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.05)
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    assert latencies, "the ping loop never got an answer"
+
+
+def report(attack: str, latencies: List[float]) -> None:
+    print(f"\n[hostile] {attack}: worst ping {max(latencies) * 1000:.1f} ms over {len(latencies)} pings")
+
+
+def test_shared_glob_cases_against_the_server(ctx):
+    cases = json.loads(GLOB_CASES.read_text())["cases"]
+    for case in cases:
+        names = [n for n in case["match"] + case["noMatch"] if VALID_NAME.match(n)]
+        for name in names:
+            if name not in ctx:
+                ctx.register(name, "integer", 1)
+        listed = {r.name for r in ctx.list(case["pattern"])}
+        for name in case["match"]:
+            if VALID_NAME.match(name):
+                assert name in listed, (case["pattern"], name)
+        for name in case["noMatch"]:
+            assert name not in listed, (case["pattern"], name)
+
+
+def test_backtracking_glob_does_not_stall_the_server(bridge, ctx):
+    name = "a" * 255 + "1"
+    ctx.register(name, "integer", 1)
+    with ping_loop(bridge.address) as latencies:
+        started = time.perf_counter()
+        for _ in range(20):
+            assert ctx.list("*a*a*a*b") == []
+        elapsed = time.perf_counter() - started
+    report("20 ListVariables *a*a*a*b over a 256-character name", latencies)
+    assert elapsed < 2, elapsed
+    assert max(latencies) < 0.5
