@@ -77,3 +77,27 @@ def test_backtracking_glob_does_not_stall_the_server(bridge, ctx):
     report("20 ListVariables *a*a*a*b over a 256-character name", latencies)
     assert elapsed < 2, elapsed
     assert max(latencies) < 0.5
+
+
+def test_backtracking_string_pattern_is_linear_on_the_server(bridge, ctx):
+    # The client leaves the decision to the server (RE2 there); it never runs the pattern.
+    ctx.register("s", "string", "aaa", constraints={"pattern": "(a+)+$"})
+    with ping_loop(bridge.address) as latencies:
+        started = time.perf_counter()
+        for _ in range(20):
+            with pytest.raises(dspex_bridge.ValidationError, match="does not match pattern"):
+                ctx.set("s", "a" * 28 + "!")
+            with pytest.raises(dspex_bridge.ValidationError, match="does not match pattern"):
+                ctx.set("s", "a" * 100_000 + "!")
+        elapsed = time.perf_counter() - started
+    report("40 SetVariable against (a+)+$ (29 and 100 001 characters)", latencies)
+    assert elapsed < 3, elapsed
+    assert max(latencies) < 0.5
+    assert ctx.get_record("s").version == 1
+
+
+@pytest.mark.parametrize("pattern", ["(?=a)", "(a)\\1", "a{2000}"])
+def test_pattern_the_engine_cannot_compile_is_refused_at_registration(ctx, pattern):
+    with pytest.raises(dspex_bridge.ValidationError, match="RE2 syntax"):
+        ctx.register("s", "string", "a", constraints={"pattern": pattern})
+    assert "s" not in ctx

@@ -1,3 +1,4 @@
+import { RE2JS } from "re2js";
 import { z } from "zod";
 import type { Metadata } from "../contract.js";
 import { describeValue, StateErrors } from "../errors.js";
@@ -129,12 +130,16 @@ function constraintIssue(
   );
 }
 
-const compiledPatterns = new Map<string, RegExp>();
+const compiledPatterns = new Map<string, RE2JS>();
 
-function compiledPattern(pattern: string): RegExp {
+/**
+ * String `pattern` constraints run on RE2 (re2js): linear in the value whatever the pattern, so
+ * a caller's `(a+)+$` cannot hold the thread. RE2 syntax: no lookaround, no backreferences.
+ */
+function compiledPattern(pattern: string): RE2JS {
   let regex = compiledPatterns.get(pattern);
   if (regex === undefined) {
-    regex = new RegExp(pattern, "u");
+    regex = RE2JS.compile(pattern);
     if (compiledPatterns.size > 1024) compiledPatterns.clear();
     compiledPatterns.set(pattern, regex);
   }
@@ -195,7 +200,7 @@ export function checkConstraints(
         StateErrors.validation(
           variable,
           "constraints",
-          `pattern ${JSON.stringify(c.pattern)} is not a valid regular expression (${(cause as Error).message})`,
+          `pattern ${describeValue(c.pattern)} is not a valid regular expression in RE2 syntax (${(cause as Error).message})`,
         ),
       );
     }
