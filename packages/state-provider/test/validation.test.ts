@@ -168,7 +168,10 @@ describe("checkValue: every type and constraint", () => {
   it("names the bound and the value in the message", () => {
     const c = constraintsFor("float", { min: 0, max: 2 });
     const error = rejection(checkValue("temperature", "float", 3.5, c));
-    expect(error.message).toBe('variable "temperature": value 3.5 is above max 2');
+    expect(error.message).toBe('variable "temperature": value 3.5 is above maximum 2');
+    // The original bridge's words: Snakepit's integration tests match on them.
+    const below = rejection(checkValue("temperature", "float", -1, c));
+    expect(below.message).toBe('variable "temperature": value -1 is below minimum 0');
   });
 
   it("answers unknown_type for a type outside the system", () => {

@@ -251,9 +251,9 @@ function codePointLength(text: string): number {
 
 function checkRange(variable: string | undefined, n: number, c: Constraints): Result<number> {
   if (c.min !== undefined && !(n >= c.min))
-    return fail(variable, "min", `value ${describeValue(n)} is below min ${c.min}`);
+    return fail(variable, "min", `value ${describeValue(n)} is below minimum ${c.min}`);
   if (c.max !== undefined && !(n <= c.max))
-    return fail(variable, "max", `value ${describeValue(n)} is above max ${c.max}`);
+    return fail(variable, "max", `value ${describeValue(n)} is above maximum ${c.max}`);
   return ok(n === 0 ? 0 : n);
 }
 
