@@ -101,3 +101,18 @@ def test_pattern_the_engine_cannot_compile_is_refused_at_registration(ctx, patte
     with pytest.raises(dspex_bridge.ValidationError, match="RE2 syntax"):
         ctx.register("s", "string", "a", constraints={"pattern": pattern})
     assert "s" not in ctx
+
+
+def test_server_answers_whole_floats_with_a_decimal_point(client, ctx):
+    ctx.register("e", "embedding", [1.0, 2.0])
+    ctx.register("t", "float", 3)
+    for name, raw in (("e", b"[1.0,2.0]"), ("t", b"3.0")):
+        answer = client.stub.GetVariable(dspex_bridge.pb.GetVariableRequest(session_id=ctx.session_id, variable_identifier=name))
+        assert answer.variable.value.value == raw
+    assert ctx.get("e") == [1.0, 2.0] and isinstance(ctx.get("t"), float)
+
+
+def test_lone_surrogate_round_trips_through_the_server(ctx):
+    ctx.register("s", "string", "ok")
+    assert ctx.set("s", "x\ud800y") == 2
+    assert ctx.get("s") == "x\ud800y"
