@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { parseArgs } from "node:util";
 import { MAX_TIMER_MS } from "../options.js";
 import type { BridgeServer, BridgeServerOptions } from "./bridge-server.js";
@@ -24,7 +25,10 @@ use to share session variables. Prints "dspex-bridge listening on HOST:PORT" onc
 connections; logs go to stderr; SIGINT/SIGTERM shut it down gracefully.
 
 Options:
-  --host H              address to bind (default 127.0.0.1; bind wider only with --token and TLS)
+  --host H              address to bind (default 127.0.0.1). Any other than loopback needs
+                        --token (or --allow-unauthenticated); without TLS it warns
+  --allow-unauthenticated  serve a non-loopback --host without a token: anyone who reaches
+                        it can read and change every session
   --port P              port (default 0: an ephemeral port, printed on the listening line)
   --token T             require "authorization: Bearer T" on every call
                         (or set DSPEX_BRIDGE_TOKEN, which keeps it out of the process list)
@@ -40,6 +44,15 @@ Options:
 `;
 
 class UsageError extends Error {}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: only this machine can connect. */
+function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (bare.toLowerCase() === "localhost") return true;
+  const v4 = bare.toLowerCase().startsWith("::ffff:") ? bare.slice(7) : bare;
+  if (isIPv4(v4)) return v4.startsWith("127.");
+  return isIPv6(bare) && new URL(`http://[${bare}]`).hostname === "[::1]";
+}
 
 function count(
   flag: string,
@@ -83,6 +96,12 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
   const ttlSeconds = count("session-ttl", values["session-ttl"], true);
   const token = values.token ?? process.env.DSPEX_BRIDGE_TOKEN;
   if (token === "") throw new UsageError("--token must not be empty");
+  const host = values.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host) && token === undefined && !values["allow-unauthenticated"]) {
+    throw new UsageError(
+      `--host ${host} is not a loopback address and no token is set: anyone who can reach it could read and change every session. Pass --token T (or set DSPEX_BRIDGE_TOKEN), or --allow-unauthenticated to accept that risk`,
+    );
+  }
   const storeOptions = {
     ...(ttlSeconds === undefined
       ? {}
@@ -132,6 +151,7 @@ function parse(args: readonly string[]) {
       "shutdown-timeout-ms": { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      "allow-unauthenticated": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -155,6 +175,17 @@ async function main(args: readonly string[]): Promise<number> {
   if (options === "help") {
     process.stdout.write(USAGE);
     return 0;
+  }
+  const host = options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host) && options.tls === undefined) {
+    log(
+      `warning: serving plaintext on ${host}, which is not a loopback address: the token and every value cross the network unencrypted (use --tls-cert and --tls-key)`,
+    );
+  }
+  if (!isLoopbackHost(host) && options.token === undefined) {
+    log(
+      `warning: --allow-unauthenticated: anyone who can reach ${host} can read and change every session`,
+    );
   }
   // Loaded only now, so the signal handlers above are in place while gRPC loads.
   const { BridgeServer } = await import("./bridge-server.js");
