@@ -116,3 +116,13 @@ def test_lone_surrogate_round_trips_through_the_server(ctx):
     ctx.register("s", "string", "ok")
     assert ctx.set("s", "x\ud800y") == 2
     assert ctx.get("s") == "x\ud800y"
+
+
+def test_limits_are_refused_with_their_names(client, ctx):
+    with pytest.raises(dspex_bridge.ValidationError, match="maxSessionIdBytes = 1024"):
+        client.session("s" * 1_000_000)
+    with pytest.raises(dspex_bridge.ValidationError, match="maxPatternBytes = 1024"):
+        ctx.list("*" * 1025)
+    with pytest.raises(dspex_bridge.ValidationError, match="maxIdentifierBytes = 1024") as failure:
+        ctx.get("x" * 33_000)
+    assert len(str(failure.value)) < 600  # quoted shortened by server and client, not 33 000

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import {
   compilePattern,
   decodeConstraintsJson,
+  describeValue,
   encodeValueJson,
   err,
   isVariableType,
@@ -42,6 +43,13 @@ import type { VariableUpdate__Input } from "../wire/generated/snakepit/bridge/Va
 import type { WatchVariablesRequest__Output } from "../wire/generated/snakepit/bridge/WatchVariablesRequest.js";
 import { loadBridgeProto, SERVICE_NAME } from "../wire/proto.js";
 import { errorTrailer, toStatus } from "../wire/status.js";
+import {
+  checkRequestLimits,
+  type RequestLimits,
+  refusalOf,
+  requestLimits,
+  withCheckedRequests,
+} from "./request-guard.js";
 
 export interface TlsOptions {
   /** PEM certificate chain. */
@@ -50,7 +58,8 @@ export interface TlsOptions {
   readonly key: string | Buffer;
 }
 
-export interface BridgeServerOptions {
+/** The limits (`maxSessionIdBytes`, `maxWatchersPerSession`, ...) are those of `RequestLimits`. */
+export interface BridgeServerOptions extends Partial<RequestLimits> {
   /** The store to serve. Default: a new store with `storeOptions` (closed with the server). */
   readonly store?: SessionStore;
   readonly storeOptions?: SessionStoreOptions;
@@ -247,6 +256,8 @@ function wireMetadata(map: Record<string, string> | undefined): Metadata {
  */
 export class BridgeServer {
   readonly store: SessionStore;
+  /** The per-request and per-connection limits in force. */
+  readonly limits: RequestLimits;
   readonly host: string;
   readonly port: number;
   readonly #server: grpc.Server;
@@ -268,8 +279,10 @@ export class BridgeServer {
     health: HealthImplementation;
     shutdownTimeoutMs: number;
     watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
+    limits: RequestLimits;
   }) {
     this.#watchers = parts.watchers;
+    this.limits = parts.limits;
     this.store = parts.store;
     this.#ownsStore = parts.ownsStore;
     this.host = parts.host;
@@ -303,6 +316,7 @@ export class BridgeServer {
         max: MAX_TIMER_MS,
       },
     );
+    const limits = requestLimits(SERVER, options);
     const ownsStore = options.store === undefined;
     const store = options.store ?? new SessionStore(options.storeOptions);
     const host = options.host ?? "127.0.0.1";
@@ -314,10 +328,17 @@ export class BridgeServer {
       heartbeatMs,
       watchers,
       log: options.log,
+      limits,
+      watchersBySession: new Map(),
+      streamsByConnection: new Map(),
     });
     server.addService(
-      withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service),
-      handlers,
+      withCheckedRequests(
+        withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service),
+        definition,
+        "snakepit.bridge",
+      ),
+      guarded(handlers, limits),
     );
     const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
     health.addToServer(server);
@@ -339,6 +360,7 @@ export class BridgeServer {
       health,
       shutdownTimeoutMs,
       watchers,
+      limits,
     });
   }
 
@@ -387,6 +409,34 @@ interface HandlerOptions {
   /** Each open watch stream registers its `end` here so shutdown can end it. */
   readonly watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
   readonly log: ((line: string) => void) | undefined;
+  readonly limits: RequestLimits;
+  /** Open watch streams per session and per client connection (peer address), for the limits. */
+  readonly watchersBySession: Map<string, number>;
+  readonly streamsByConnection: Map<string, number>;
+}
+
+/**
+ * Every handler behind the request checks: a request that failed to decode, or breaks a
+ * per-request limit, is answered INVALID_ARGUMENT before the handler runs, so it changes nothing.
+ */
+function guarded(handlers: BridgeServiceHandlers, limits: RequestLimits): BridgeServiceHandlers {
+  const wrapped: Record<string, unknown> = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    wrapped[method] = (
+      call: { request: object; emit(event: "error", status: object): void },
+      callback?: (error: object, value: null) => void,
+    ) => {
+      const refusal = refusalOf(call.request) ?? checkRequestLimits(call.request, limits);
+      if (refusal === undefined) {
+        (handler as (c: unknown, cb: unknown) => void)(call, callback);
+      } else if (callback !== undefined) {
+        callback(toStatus(refusal), null);
+      } else {
+        call.emit("error", toStatus(refusal));
+      }
+    };
+  }
+  return wrapped as unknown as BridgeServiceHandlers;
 }
 
 function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeServiceHandlers {
@@ -657,6 +707,11 @@ function watch(
   const matches = (id: string, name: string) =>
     everything || wanted.has(id) || wanted.has(name) || (byPattern?.(name) ?? false);
 
+  const overLimit = watchLimitReached(call.getPeer(), session_id, options);
+  if (overLimit !== undefined) {
+    call.emit("error", toStatus(overLimit));
+    return;
+  }
   let ended = false;
   const toWire = (event: VariableEvent): Variable__Input => {
     const record = event.kind === "deleted" ? undefined : store.peek(session_id, event.id);
@@ -702,11 +757,13 @@ function watch(
     call.emit("error", toStatus(subscription.error));
     return;
   }
+  const releaseSlot = takeWatchSlot(call.getPeer(), session_id, options);
   const onEnd = store.onSessionEnd(session_id, () => end());
   let heartbeat: NodeJS.Timeout | undefined;
   function stop(): void {
     if (ended) return;
     ended = true;
+    releaseSlot();
     if (subscription.ok) store.unsubscribe(session_id, subscription.value);
     if (onEnd.ok) onEnd.value();
     if (heartbeat !== undefined) clearInterval(heartbeat);
@@ -749,4 +806,48 @@ function watch(
     call.write(heartbeatMessage());
   }, options.heartbeatMs);
   heartbeat.unref();
+}
+
+/** The limit an extra watch stream on this session or connection would break, if any. */
+function watchLimitReached(
+  peer: string,
+  sessionId: string,
+  options: HandlerOptions,
+): StateError | undefined {
+  const { maxWatchersPerSession, maxStreamsPerConnection } = options.limits;
+  const onSession = options.watchersBySession.get(sessionId) ?? 0;
+  if (onSession >= maxWatchersPerSession) {
+    return StateErrors.limitExceeded(
+      "maxWatchersPerSession",
+      maxWatchersPerSession,
+      `session ${describeValue(sessionId)} already has ${onSession} open watch streams`,
+    );
+  }
+  const onConnection = options.streamsByConnection.get(peer) ?? 0;
+  if (onConnection >= maxStreamsPerConnection) {
+    return StateErrors.limitExceeded(
+      "maxStreamsPerConnection",
+      maxStreamsPerConnection,
+      `this connection already has ${onConnection} open watch streams`,
+    );
+  }
+  return undefined;
+}
+
+/** Counts an open watch stream; the answer gives the slot back (once). */
+function takeWatchSlot(peer: string, sessionId: string, options: HandlerOptions): () => void {
+  const add = (map: Map<string, number>, key: string, delta: number) => {
+    const next = (map.get(key) ?? 0) + delta;
+    if (next <= 0) map.delete(key);
+    else map.set(key, next);
+  };
+  add(options.watchersBySession, sessionId, 1);
+  add(options.streamsByConnection, peer, 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    add(options.watchersBySession, sessionId, -1);
+    add(options.streamsByConnection, peer, -1);
+  };
 }

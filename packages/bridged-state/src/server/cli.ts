@@ -37,6 +37,12 @@ Options:
   --max-variables N     most variables per session (default 10000)
   --max-value-bytes N   largest value, as UTF-8 JSON bytes (default 8388608)
   --max-message-bytes N largest gRPC message (default 16777216)
+  --max-session-id-bytes N        longest session id in UTF-8 bytes (default 1024)
+  --max-identifier-bytes N        longest variable name or id in a request (default 1024)
+  --max-identifiers-per-request N most identifiers in one batch or watch (default 10000)
+  --max-pattern-bytes N           longest glob pattern (default 1024)
+  --max-watchers-per-session N    most open watch streams per session (default 128)
+  --max-streams-per-connection N  most open watch streams per client connection (default 128)
   --heartbeat-ms N      watch stream heartbeat interval (default 30000)
   --shutdown-timeout-ms N  how long shutdown lets calls drain (default 5000)
   --tls-cert F --tls-key F  serve TLS with this PEM certificate chain and key
@@ -125,12 +131,31 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     ...optional("token", token),
     ...optional("tls", tls),
     ...optional("maxMessageBytes", count("max-message-bytes", values["max-message-bytes"])),
+    ...requestLimitFlags(values),
     ...optional("heartbeatMs", count("heartbeat-ms", values["heartbeat-ms"], false, MAX_TIMER_MS)),
     ...optional(
       "shutdownTimeoutMs",
       count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true, MAX_TIMER_MS),
     ),
   };
+}
+
+const REQUEST_LIMIT_FLAGS = {
+  "max-session-id-bytes": "maxSessionIdBytes",
+  "max-identifier-bytes": "maxIdentifierBytes",
+  "max-identifiers-per-request": "maxIdentifiersPerRequest",
+  "max-pattern-bytes": "maxPatternBytes",
+  "max-watchers-per-session": "maxWatchersPerSession",
+  "max-streams-per-connection": "maxStreamsPerConnection",
+} as const;
+
+function requestLimitFlags(values: Record<string, unknown>): Partial<BridgeServerOptions> {
+  const limits: Record<string, number> = {};
+  for (const [flag, option] of Object.entries(REQUEST_LIMIT_FLAGS)) {
+    const n = count(flag, values[flag] as string | undefined);
+    if (n !== undefined) limits[option] = n;
+  }
+  return limits;
 }
 
 function parse(args: readonly string[]) {
@@ -147,6 +172,9 @@ function parse(args: readonly string[]) {
       "max-variables": { type: "string" },
       "max-value-bytes": { type: "string" },
       "max-message-bytes": { type: "string" },
+      ...Object.fromEntries(
+        Object.keys(REQUEST_LIMIT_FLAGS).map((flag) => [flag, { type: "string" as const }]),
+      ),
       "heartbeat-ms": { type: "string" },
       "shutdown-timeout-ms": { type: "string" },
       "tls-cert": { type: "string" },
@@ -203,7 +231,7 @@ async function main(args: readonly string[]): Promise<number> {
   }
   const limits = server.store.limits;
   log(
-    `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value`,
+    `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value, ${server.limits.maxWatchersPerSession} watchers per session, ${server.limits.maxStreamsPerConnection} watch streams per connection`,
   );
   process.stdout.write(`dspex-bridge listening on ${server.address}\n`);
   return new Promise<number>((resolve) => {
