@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -310,6 +313,8 @@ describe("request limits, each named in the refusal", () => {
       "1",
       "--max-streams-per-connection",
       "1",
+      "--max-watch-buffer-bytes",
+      "65536",
     ]);
     const c = rawClient(cli.address);
     try {
@@ -450,3 +455,150 @@ describe("undecodable or mistyped requests", () => {
     expect(await unary(client, "Ping", { message: "still here" })).toMatchObject({ ok: true });
   }, 20_000);
 });
+
+describe("a watcher that never reads", () => {
+  const rssOf = (pid: number) =>
+    Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+  it("costs bounded memory: changes are conflated per variable, then delivered as the latest state", async () => {
+    const cli = await startCli([]);
+    const writer = rawClient(cli.address);
+    const watcherClient = rawClient(cli.address, grpc.credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+    });
+    try {
+      const variables = 100;
+      const updatesPerVariable = 1000;
+      const value = "v".repeat(1024);
+      await unary(writer, "InitializeSession", { session_id: "slow" });
+      for (let i = 0; i < variables; i++) {
+        const registered = await unary(writer, "RegisterVariable", {
+          session_id: "slow",
+          name: `v${i}`,
+          type: "string",
+          initial_value: any("string", value),
+        });
+        expect(registered.ok).toBe(true);
+      }
+      const received: Array<{ variable_id: string; version: number; conflated: boolean }> = [];
+      const call = watcherClient.WatchVariables({ session_id: "slow" });
+      call.on("error", () => {});
+      call.on("data", (u: VariableUpdateMessage) => {
+        if (u.update_type !== "heartbeat") {
+          received.push({
+            variable_id: u.variable_id,
+            version: u.variable?.version ?? 0,
+            conflated: u.conflated,
+          });
+        }
+      });
+      await new Promise((resolve) => call.on("metadata", resolve));
+      call.pause();
+      const rssBefore = rssOf(cli.child.pid as number);
+      const worst = await worstPingDuring(cli.address, async () => {
+        for (let round = 1; round <= updatesPerVariable; round++) {
+          const updates = Object.fromEntries(
+            Array.from({ length: variables }, (_, i) => [
+              `v${i}`,
+              any("string", `${round}${value}`),
+            ]),
+          );
+          const written = await unary(writer, "SetVariables", { session_id: "slow", updates });
+          expect(written.ok).toBe(true);
+        }
+      });
+      const grown = rssOf(cli.child.pid as number) - rssBefore;
+      report(`${variables * updatesPerVariable} updates of 1 KiB to a paused watcher`, worst);
+      console.log(`[hostile] paused watcher: server RSS grew ${grown.toFixed(1)} MiB`);
+      // Unbounded (write() ignored) this grew 330 MiB; bounded, RSS is the garbage of the writes.
+      expect(grown).toBeLessThan(150);
+      call.resume();
+      const latest = updatesPerVariable + 1;
+      await until(
+        () =>
+          new Set(received.filter((u) => u.version === latest).map((u) => u.variable_id)).size ===
+          variables,
+        "every variable's latest version",
+        10_000,
+      );
+      console.log(
+        `[hostile] paused watcher then got ${received.length} messages (${received.filter((u) => u.conflated).length} conflated)`,
+      );
+      expect(received.length).toBeLessThan(variables * updatesPerVariable);
+      expect(received.some((u) => u.conflated)).toBe(true);
+      // Per variable, versions still only go up.
+      const lastSeen = new Map<string, number>();
+      for (const u of received) {
+        expect(u.version).toBeGreaterThan(lastSeen.get(u.variable_id) ?? 0);
+        lastSeen.set(u.variable_id, u.version);
+      }
+      call.cancel();
+    } finally {
+      writer.close();
+      watcherClient.close();
+      expect(await cli.stop()).toBe(0);
+    }
+  }, 30_000);
+});
+
+describe("a watcher that never reads, in-process", () => {
+  it("retains at most maxWatchBufferBytes plus one event per variable after GC", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const local = await BridgeServer.start({ maxWatchBufferBytes: 256 * 1024 });
+    const watcherClient = rawClient(local.address, grpc.credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+    });
+    try {
+      const value = "w".repeat(1024);
+      local.store.createSession("inproc");
+      for (let i = 0; i < 100; i++) {
+        local.store.register("inproc", { name: `v${i}`, type: "string", value });
+      }
+      const call = watcherClient.WatchVariables({ session_id: "inproc" });
+      let received = 0;
+      call.on("error", () => {});
+      call.on("data", () => {
+        received++;
+      });
+      await new Promise((resolve) => call.on("metadata", resolve));
+      call.pause();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let round = 1; round <= 1000; round++) {
+        for (let i = 0; i < 100; i++) local.store.set("inproc", `v${i}`, `${round}${value}`);
+        if (round % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      gc();
+      const retained = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
+      console.log(
+        `[hostile] paused watcher, 100 000 updates of 1 KiB in-process: heap retained ${retained.toFixed(1)} MiB (maxWatchBufferBytes 256 KiB)`,
+      );
+      // With no bound (maxWatchBufferBytes 1e12) this retained 86 MiB of heap.
+      expect(retained).toBeLessThan(16);
+      call.resume();
+      await until(() => received >= 100, "the catch-up", 10_000);
+      call.cancel();
+    } finally {
+      watcherClient.close();
+      await local.close();
+    }
+  }, 30_000);
+});
+
+type VariableUpdateMessage = {
+  variable_id: string;
+  update_type: string;
+  conflated: boolean;
+  variable?: { version: number };
+};
+
+async function until(done: () => boolean, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -115,3 +115,9 @@ def test_importable_next_to_snakepits_own_generated_module(tmp_path, order):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_conflated_update_says_so():
+    msg = dspex_bridge.pb.VariableUpdate(variable_id="v", update_type="value_change", conflated=True)
+    assert dspex_bridge.Update.from_proto(msg).conflated is True
+    assert dspex_bridge.Update.from_proto(dspex_bridge.pb.VariableUpdate(variable_id="v")).conflated is False

@@ -734,9 +734,7 @@ function watch(
       prefer_binary,
     );
   };
-  // Subscribe before the snapshot, so no change falls between the two.
-  const subscription = store.subscribe(session_id, "*", (event) => {
-    if (ended || !matches(event.id, event.name)) return;
+  const updateOf = (event: VariableEvent, conflated: boolean): VariableUpdate__Input => {
     const update: VariableUpdate__Input = {
       variable_id: event.id,
       variable: toWire(event),
@@ -745,13 +743,53 @@ function watch(
       timestamp: toTimestamp(event.timestamp),
       update_type: UPDATE_TYPE[event.kind],
     };
-    if (event.previousValue !== undefined) {
+    if (conflated) update.conflated = true;
+    else if (event.previousValue !== undefined) {
       update.previous_value = {
         type_url: typeUrlFor(event.type),
         value: Buffer.from(encodeValueJson(event.type, event.previousValue), "utf8"),
       };
     }
-    call.write(update);
+    return update;
+  };
+  /*
+   * Backpressure: messages written but not yet taken by the connection are counted in bytes.
+   * Past maxWatchBufferBytes, changes wait in `behind`, one entry per variable (its latest
+   * event), and go out marked conflated once the buffer is down to half. A watcher that does not
+   * read thus holds that many bytes (plus one message) and one pending event per variable of the
+   * session, however many changes happen.
+   */
+  const maxBuffered = options.limits.maxWatchBufferBytes;
+  const behind = new Map<string, VariableEvent>();
+  let buffered = 0;
+  const send = (update: VariableUpdate__Input) => {
+    const size = approximateBytes(update);
+    buffered += size;
+    call.write(update, () => {
+      buffered -= size;
+      if (behind.size > 0 && buffered <= maxBuffered / 2) catchUp();
+    });
+  };
+  const catchUp = () => {
+    for (const [id, event] of behind) {
+      if (buffered > maxBuffered || ended) return;
+      behind.delete(id);
+      send(updateOf(event, true));
+    }
+  };
+  // Subscribe before the snapshot, so no change falls between the two.
+  const subscription = store.subscribe(session_id, "*", (event) => {
+    if (ended || !matches(event.id, event.name)) return;
+    if (buffered <= maxBuffered && behind.size === 0) return send(updateOf(event, false));
+    // A variable registered while behind stays "registered" to the watcher until it hears of it.
+    const pending = behind.get(event.id);
+    behind.delete(event.id);
+    behind.set(
+      event.id,
+      pending?.kind === "registered" && event.kind === "updated"
+        ? { ...event, kind: "registered" }
+        : event,
+    );
   });
   if (!subscription.ok) {
     call.emit("error", toStatus(subscription.error));
@@ -767,6 +805,7 @@ function watch(
     if (subscription.ok) store.unsubscribe(session_id, subscription.value);
     if (onEnd.ok) onEnd.value();
     if (heartbeat !== undefined) clearInterval(heartbeat);
+    behind.clear();
     options.watchers.delete(end);
   }
   /** Ends the stream: OK when the session ended, the given status otherwise. */
@@ -786,7 +825,8 @@ function watch(
     if (listed.ok) {
       for (const record of listed.value) {
         if (!matches(record.id, record.name)) continue;
-        call.write({
+        // The snapshot is written whole (one message per variable, bounded by the session).
+        send({
           variable_id: record.id,
           variable: toWireVariable(record, prefer_binary),
           update_source: record.source,
@@ -798,12 +838,13 @@ function watch(
     }
     // One heartbeat right after the snapshot marks its end: a re-connecting client then knows
     // which variables are gone without waiting a whole heartbeat interval.
-    call.write(heartbeatMessage());
+    send(heartbeatMessage());
   }
   heartbeat = setInterval(() => {
     // A connected watcher is a use of the session: it keeps an otherwise idle session alive.
     if (!store.touch(session_id)) return end();
-    call.write(heartbeatMessage());
+    // A watcher that is behind gets no heartbeats on top: the catch-up follows on 'drain'.
+    if (buffered <= maxBuffered) send(heartbeatMessage());
   }, options.heartbeatMs);
   heartbeat.unref();
 }
@@ -850,4 +891,18 @@ function takeWatchSlot(peer: string, sessionId: string, options: HandlerOptions)
     add(options.watchersBySession, sessionId, -1);
     add(options.streamsByConnection, peer, -1);
   };
+}
+
+/** Roughly the bytes a watch message takes on the wire: its value payloads and some framing. */
+function approximateBytes(update: VariableUpdate__Input): number {
+  const variable = update.variable as
+    | { value?: { value?: Uint8Array }; binary_value?: Uint8Array }
+    | undefined;
+  const previous = update.previous_value as { value?: Uint8Array } | undefined;
+  return (
+    256 +
+    (variable?.value?.value?.byteLength ?? 0) +
+    (variable?.binary_value?.byteLength ?? 0) +
+    (previous?.value?.byteLength ?? 0)
+  );
 }

@@ -43,6 +43,8 @@ Options:
   --max-pattern-bytes N           longest glob pattern (default 1024)
   --max-watchers-per-session N    most open watch streams per session (default 128)
   --max-streams-per-connection N  most open watch streams per client connection (default 128)
+  --max-watch-buffer-bytes N      unsent bytes per watch stream before changes are conflated
+                                  (default 1048576)
   --heartbeat-ms N      watch stream heartbeat interval (default 30000)
   --shutdown-timeout-ms N  how long shutdown lets calls drain (default 5000)
   --tls-cert F --tls-key F  serve TLS with this PEM certificate chain and key
@@ -147,6 +149,7 @@ const REQUEST_LIMIT_FLAGS = {
   "max-pattern-bytes": "maxPatternBytes",
   "max-watchers-per-session": "maxWatchersPerSession",
   "max-streams-per-connection": "maxStreamsPerConnection",
+  "max-watch-buffer-bytes": "maxWatchBufferBytes",
 } as const;
 
 function requestLimitFlags(values: Record<string, unknown>): Partial<BridgeServerOptions> {

@@ -24,6 +24,11 @@ export interface RequestLimits {
   readonly maxWatchersPerSession: number;
   /** Most open WatchVariables streams on one client connection. Default 128. */
   readonly maxStreamsPerConnection: number;
+  /**
+   * Bytes a watch stream may have written but not yet sent before further changes are conflated
+   * (one pending message per variable, the latest). Default 1 MiB.
+   */
+  readonly maxWatchBufferBytes: number;
 }
 
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
@@ -33,6 +38,7 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
   maxPatternBytes: 1024,
   maxWatchersPerSession: 128,
   maxStreamsPerConnection: 128,
+  maxWatchBufferBytes: 1024 * 1024,
 });
 
 /** The limits from options (a bad one throws a TypeError naming it). */
