@@ -392,6 +392,13 @@ describe("string pattern constraints (RE2)", () => {
     }
   });
 
+  it("refuses a pattern longer than MAX_CONSTRAINT_PATTERN_LENGTH (compiling is not free)", () => {
+    const refused = rejection(checkConstraints("string", { pattern: "a".repeat(1025) }, "s"));
+    expect(refused).toMatchObject({ code: "validation_failed", rule: "constraints" });
+    expect(refused.message).toContain("pattern has 1025 characters, at most 1024 allowed");
+    expect(checkConstraints("string", { pattern: "a".repeat(1024) }, "s").ok).toBe(true);
+  });
+
   it("checks a value in linear time whatever the pattern ((a+)+$ took 2.3 s before)", () => {
     const constraints = constraintsFor("string", { pattern: "(a+)+$" });
     const started = performance.now();
