@@ -337,6 +337,7 @@ export class BridgeServer {
         withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service),
         definition,
         "snakepit.bridge",
+        limits,
       ),
       guarded(handlers, limits),
     );

@@ -83,6 +83,21 @@ function wireTypeOf(type: string): number {
 
 class Malformed extends Error {}
 
+/** Request fields that each name one identifier per entry (counted for maxIdentifiersPerRequest). */
+const IDENTIFIER_FIELDS = new Set([
+  "variable_identifiers",
+  "updates",
+  "binary_updates",
+  "expected_versions",
+]);
+
+/** How many identifier entries the top level held, when more than the limit. */
+class TooManyIdentifiers extends Error {
+  constructor(readonly count: number) {
+    super("too many identifiers");
+  }
+}
+
 /**
  * Checks protobuf bytes against a message descriptor: every known field has its declared wire
  * type (or packed, for repeated scalars), every string is valid UTF-8, lengths stay in bounds.
@@ -94,9 +109,13 @@ function checkMessage(
   resolve: (typeName: string, scope: Descriptor) => Descriptor | undefined,
   path: string,
   depth: number,
+  maxIdentifiers = Number.POSITIVE_INFINITY,
 ): void {
   if (depth > MAX_DEPTH) throw new Malformed(`${path}: nested deeper than ${MAX_DEPTH}`);
   let at = 0;
+  // Past the limit the rest is only counted: a million identifiers are refused without
+  // checking or decoding each one.
+  let identifiers = 0;
   const varint = (): number => {
     let value = 0;
     let scale = 1;
@@ -122,7 +141,9 @@ function checkMessage(
     if (number === 0) throw new Malformed(`${path}: field number 0`);
     const field = descriptor.field.find((f) => f.number === number);
     const where = field === undefined ? `${path}.#${number}` : `${path}.${field.name}`;
-    if (field !== undefined) {
+    const counting = identifiers > maxIdentifiers;
+    if (field !== undefined && IDENTIFIER_FIELDS.has(field.name)) identifiers++;
+    if (field !== undefined && !counting) {
       const expected = wireTypeOf(field.type);
       const packed = wire === 2 && expected !== 2 && field.label === "LABEL_REPEATED";
       if (wire !== expected && !packed) {
@@ -142,6 +163,7 @@ function checkMessage(
       case 2: {
         const length = varint();
         const from = skip(length);
+        if (counting) break;
         if (field?.type === "TYPE_STRING" && !isUtf8(bytes.subarray(from, at))) {
           throw new Malformed(`${where} is not valid UTF-8`);
         }
@@ -157,6 +179,7 @@ function checkMessage(
         throw new Malformed(`${where} has wire type ${wire}, which proto3 does not use`);
     }
   }
+  if (identifiers > maxIdentifiers) throw new TooManyIdentifiers(identifiers);
 }
 
 /**
@@ -168,6 +191,7 @@ export function withCheckedRequests(
   service: grpc.ServiceDefinition,
   definition: protoLoader.PackageDefinition,
   packageName: string,
+  limits: RequestLimits,
 ): grpc.ServiceDefinition {
   const lookup = (name: string): Descriptor | undefined =>
     (definition[name] as { type?: Descriptor } | undefined)?.type;
@@ -188,9 +212,14 @@ export function withCheckedRequests(
       ...attributes,
       requestDeserialize: (bytes: Buffer) => {
         try {
-          if (requestType !== undefined) checkMessage(bytes, requestType, resolve, typeName, 0);
+          if (requestType !== undefined) {
+            checkMessage(bytes, requestType, resolve, typeName, 0, limits.maxIdentifiersPerRequest);
+          }
           return original(bytes);
         } catch (cause) {
+          if (cause instanceof TooManyIdentifiers) {
+            return { [REFUSED]: tooMany(cause.count, limits.maxIdentifiersPerRequest) };
+          }
           const reason = cause instanceof Malformed ? cause.message : (cause as Error).message;
           return {
             [REFUSED]: StateErrors.invalidArgument(
