@@ -519,3 +519,92 @@ describe("dspex-bridge CLI", () => {
     expect(failure?.stderr).toMatch(/Unknown option '--prot'/);
   });
 });
+
+describe("dspex-bridge CLI on a non-loopback --host", () => {
+  const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
+  const run = (args: readonly string[]) => {
+    try {
+      const stdout = execFileSync(process.execPath, [cli, "serve", "--port", "0", ...args], {
+        encoding: "utf8",
+        stdio: "pipe",
+        env: withoutToken(),
+        timeout: 20_000,
+      });
+      return { status: 0, stdout, stderr: "" };
+    } catch (error) {
+      return error as { status: number; stdout: string; stderr: string };
+    }
+  };
+
+  it("refuses it without a token (exit 2, saying why), before binding anything", () => {
+    for (const host of ["0.0.0.0", "::", "192.0.2.1", "example.invalid", "::ffff:10.0.0.1"]) {
+      const refused = run(["--host", host]);
+      expect(refused.status, host).toBe(2);
+      expect(refused.stderr, host).toMatch(
+        new RegExp(`--host ${host.replace(/\./g, "\\.")} is not a loopback address and no token`),
+      );
+      expect(refused.stderr, host).toMatch(/--allow-unauthenticated to accept that risk/);
+      expect(refused.stdout, host).not.toMatch(/listening/);
+    }
+  });
+
+  it("--allow-unauthenticated or a token lets it through, with a warning about plaintext", () => {
+    // 192.0.2.1 (TEST-NET-1) is on no interface here: the check passes, the bind then fails.
+    for (const args of [
+      ["--host", "192.0.2.1", "--allow-unauthenticated"],
+      ["--host", "192.0.2.1", "--token", "t"],
+    ]) {
+      const started = run(args);
+      expect(started.status, args.join(" ")).toBe(1);
+      expect(started.stderr).toMatch(/warning: serving plaintext on 192\.0\.2\.1/);
+      expect(started.stderr).toMatch(/cannot start/);
+      const allowed = args.includes("--allow-unauthenticated");
+      expect(/anyone who can reach 192\.0\.2\.1 can read and change/.test(started.stderr)).toBe(
+        allowed,
+      );
+    }
+  });
+
+  it("loopback hosts need neither token nor flag, and warn about nothing", async () => {
+    for (const host of ["127.0.0.2", "localhost"]) {
+      const server = await startCliCapturing(cli, ["--host", host]);
+      expect(server.address).toMatch(host === "localhost" ? /^localhost:\d+$/ : /^127\.0\.0\.2:/);
+      expect(await server.stop()).toBe(0);
+      expect(server.stderr()).not.toMatch(/warning/);
+    }
+  });
+});
+
+function withoutToken(): NodeJS.ProcessEnv {
+  const { DSPEX_BRIDGE_TOKEN: _token, ...env } = process.env;
+  return env;
+}
+
+async function startCliCapturing(cli: string, args: readonly string[]) {
+  const child = spawn(process.execPath, [cli, "serve", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: withoutToken(),
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = /listening on (\S+)\n/.exec(out);
+      if (match) resolve(match[1] as string);
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  return {
+    address,
+    stderr: () => stderr,
+    stop: () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}

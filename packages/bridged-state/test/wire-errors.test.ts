@@ -116,7 +116,7 @@ describe("bad input over the wire", () => {
   it("a value outside the constraints -> INVALID_ARGUMENT naming variable, rule and value", async () => {
     const bad = await set(any("float", 5));
     expect(bad).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
-    expect(!bad.ok && bad.details).toMatch(/temperature.*5.*max 2/);
+    expect(!bad.ok && bad.details).toMatch(/temperature.*5.*above maximum 2/);
     await unchanged();
   });
 

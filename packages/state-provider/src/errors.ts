@@ -116,20 +116,32 @@ function safeJson(value: unknown): string {
   }
 }
 
+/**
+ * Quotes an identifier or session id for a message: whole up to 300 characters (every valid name
+ * fits), else its start and its length, so a hostile 33 000-character identifier cannot blow up
+ * error details (and a client's header limit with them).
+ */
+export function quoteIdentifier(text: string): string {
+  // Not a string only when a caller broke the types: quoted as before.
+  return typeof text !== "string" || text.length <= 300
+    ? JSON.stringify(text)
+    : `${JSON.stringify(text.slice(0, 256))}... (${text.length} characters)`;
+}
+
 /** Constructors for every error. Backends use these rather than building objects by hand. */
 export const StateErrors = {
   notFound(identifier: string): NotFoundError {
     return {
       code: "not_found",
       identifier,
-      message: `variable ${JSON.stringify(identifier)} not found`,
+      message: `variable ${quoteIdentifier(identifier)} not found`,
     };
   },
   alreadyExists(name: string): AlreadyExistsError {
     return {
       code: "already_exists",
       identifier: name,
-      message: `variable ${JSON.stringify(name)} already exists`,
+      message: `variable ${quoteIdentifier(name)} already exists`,
     };
   },
   unknownType(type: unknown, variable?: string): UnknownTypeError {
@@ -170,14 +182,14 @@ export const StateErrors = {
       identifier,
       expectedVersion,
       actualVersion,
-      message: `variable ${JSON.stringify(identifier)} is at version ${actualVersion}, expected ${expectedVersion}`,
+      message: `variable ${quoteIdentifier(identifier)} is at version ${actualVersion}, expected ${expectedVersion}`,
     };
   },
   sessionNotFound(sessionId: string): SessionNotFoundError {
     return {
       code: "session_not_found",
       sessionId,
-      message: `session ${JSON.stringify(sessionId)} not found`,
+      message: `session ${quoteIdentifier(sessionId)} not found`,
     };
   },
   invalidExport(path: string, detail: string): InvalidExportError {

@@ -66,3 +66,23 @@ describe("provider helpers", () => {
     );
   });
 });
+
+describe("error messages quote identifiers", () => {
+  it("whole up to 300 characters, shortened with the length beyond", async () => {
+    const { StateErrors, quoteIdentifier } = await import("../src/index.js");
+    const name = "n".repeat(256);
+    expect(StateErrors.notFound(name).message).toBe(`variable "${name}" not found`);
+    const hostile = "x".repeat(33_000);
+    for (const error of [
+      StateErrors.notFound(hostile),
+      StateErrors.sessionNotFound(hostile),
+      StateErrors.alreadyExists(hostile),
+      StateErrors.versionConflict(hostile, 1, 2),
+    ]) {
+      expect(error.message.length).toBeLessThan(400);
+      expect(error.message).toContain("(33000 characters)");
+    }
+    expect(StateErrors.notFound(hostile).message).toMatch(/ not found$/);
+    expect(quoteIdentifier('a"b')).toBe(JSON.stringify('a"b'));
+  });
+});

@@ -168,7 +168,10 @@ describe("checkValue: every type and constraint", () => {
   it("names the bound and the value in the message", () => {
     const c = constraintsFor("float", { min: 0, max: 2 });
     const error = rejection(checkValue("temperature", "float", 3.5, c));
-    expect(error.message).toBe('variable "temperature": value 3.5 is above max 2');
+    expect(error.message).toBe('variable "temperature": value 3.5 is above maximum 2');
+    // The original bridge's words: Snakepit's integration tests match on them.
+    const below = rejection(checkValue("temperature", "float", -1, c));
+    expect(below.message).toBe('variable "temperature": value -1 is below minimum 0');
   });
 
   it("answers unknown_type for a type outside the system", () => {
@@ -357,5 +360,54 @@ describe("checkExpectedVersion", () => {
       expect(error.message).toContain('"temperature"');
     }
     expect(rejection(checkExpectedVersion(-1, "t")).message).toContain("-1");
+  });
+});
+
+describe("string pattern constraints (RE2)", () => {
+  const matches = (pattern: string, text: string) =>
+    checkValue("s", "string", text, constraintsFor("string", { pattern })).ok;
+
+  it("searches unanchored unless the pattern anchors, one code point per . or class", () => {
+    expect(matches("b", "abc")).toBe(true);
+    expect(matches("^b", "abc")).toBe(false);
+    expect(matches("^a.c$", "a😀c")).toBe(true);
+    expect(matches("^[^x]$", "😀")).toBe(true);
+    expect(matches("^\\x{e9}\\pL*$", "éa")).toBe(true);
+    expect(matches("(?i)^GPT", "gpt-4")).toBe(true);
+    expect(matches("^(?P<family>gpt)-\\d+$", "gpt-4")).toBe(true);
+  });
+
+  it("refuses at registration what RE2 cannot compile, naming the pattern and the reason", () => {
+    for (const [pattern, reason] of [
+      ["(?=a)", "Perl syntax"],
+      ["(a)\\1", "escape"],
+      ["a{2000}", "repeat count"],
+      ["\\u00e9", "escape"],
+    ] as const) {
+      const refused = rejection(checkConstraints("string", { pattern }, "s"));
+      expect(refused).toMatchObject({ code: "validation_failed", rule: "constraints" });
+      expect(refused.message).toContain("RE2 syntax");
+      expect(refused.message).toContain(reason);
+      expect(refused.message).toContain(JSON.stringify(pattern));
+    }
+  });
+
+  it("refuses a pattern longer than MAX_CONSTRAINT_PATTERN_LENGTH (compiling is not free)", () => {
+    const refused = rejection(checkConstraints("string", { pattern: "a".repeat(1025) }, "s"));
+    expect(refused).toMatchObject({ code: "validation_failed", rule: "constraints" });
+    expect(refused.message).toContain("pattern has 1025 characters, at most 1024 allowed");
+    expect(checkConstraints("string", { pattern: "a".repeat(1024) }, "s").ok).toBe(true);
+  });
+
+  it("checks a value in linear time whatever the pattern ((a+)+$ took 2.3 s before)", () => {
+    const constraints = constraintsFor("string", { pattern: "(a+)+$" });
+    const started = performance.now();
+    const hostile = `${"a".repeat(28)}!`;
+    expect(rejection(checkValue("s", "string", hostile, constraints))).toMatchObject({
+      rule: "pattern",
+    });
+    expect(checkValue("s", "string", `${"a".repeat(100_000)}!`, constraints).ok).toBe(false);
+    expect(checkValue("s", "string", `!${"a".repeat(100_000)}`, constraints).ok).toBe(true);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });

@@ -130,8 +130,25 @@ describe("JSON wire encoding (property-based)", () => {
       value: Number.NEGATIVE_INFINITY,
     });
     expect(encodeValueJson("tensor", { shape: [2], data: [1, 2] })).toBe(
-      '{"shape":[2],"data":[1,2]}',
+      '{"shape":[2],"data":[1.0,2.0]}',
     );
+  });
+
+  it("writes float-typed numbers with a decimal point or exponent, integers without", () => {
+    // Snakepit 0.4.1's Python client reads a bare 1 back as an int.
+    expect(encodeValueJson("float", 1)).toBe("1.0");
+    expect(encodeValueJson("float", -3)).toBe("-3.0");
+    expect(encodeValueJson("float", 0.5)).toBe("0.5");
+    expect(encodeValueJson("float", 1e21)).toBe("1e+21");
+    expect(encodeValueJson("float", 1e-7)).toBe("1e-7");
+    expect(encodeValueJson("embedding", [1, 2.5, 0])).toBe("[1.0,2.5,0.0]");
+    expect(encodeValueJson("embedding", [])).toBe("[]");
+    expect(encodeValueJson("tensor", { shape: [0], data: [] })).toBe('{"shape":[0],"data":[]}');
+    expect(encodeValueJson("integer", 1)).toBe("1");
+    expect(encodeValueJson("string", "1")).toBe('"1"');
+    for (const text of ["1.0", "[1.0,2.5,0.0]", '{"shape":[2],"data":[1.0,2.0]}']) {
+      expect(JSON.parse(text)).toEqual(JSON.parse(text.replaceAll(".0", "")));
+    }
   });
 
   it("keeps a string that looks like a special float a string", () => {

@@ -126,6 +126,12 @@ def _json_scalar(name: str, var_type: str, value: AnyValue) -> AnyValue:
     if _is_ndarray_like(value) and getattr(value, "shape", None) == ():
         value = value.tolist()
     if var_type == "float":
+        # An int goes out as a float (1.0, not 1): Python readers such as Snakepit's take 1 for an int.
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ValidationError(f"{name}: float value {value} is too large for a float") from None
         if isinstance(value, float) and not math.isfinite(value):
             return _SPECIAL_TO_JSON[repr(value)]
         return value
@@ -150,7 +156,12 @@ def encode(name: str, var_type: str, value: AnyValue, binary_threshold: int = BI
         text = json.dumps(payload, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as cause:
         raise ValidationError(f"{name}: cannot encode {var_type} value {value!r} as JSON ({cause})") from None
-    return any_pb2.Any(type_url=url, value=text.encode("utf-8")), b""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800") has no UTF-8 form; JSON's \u escape carries it, as JSON.parse reads it.
+        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
+    return any_pb2.Any(type_url=url, value=data), b""
 
 
 def pack_float64(data: Sequence[float]) -> bytes:

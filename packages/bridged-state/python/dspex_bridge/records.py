@@ -60,7 +60,9 @@ class Update:
 
     kind: "initial_value", "value_change", "deleted" or "heartbeat" (then record is None).
     For "deleted", record holds the last value. previous_value is set on value_change when the
-    server sends it (extension field 7).
+    server sends it (extension field 7). conflated is True when the watcher fell behind and this
+    message stands for every change to the variable since the last one (the latest state, no
+    previous_value; extension field 8).
     """
 
     kind: str
@@ -70,6 +72,7 @@ class Update:
     metadata: Dict[str, str]
     timestamp: Optional[datetime]
     previous_value: Any = None
+    conflated: bool = False
 
     @property
     def name(self) -> Optional[str]:
@@ -97,4 +100,5 @@ class Update:
             metadata=dict(msg.update_metadata),
             timestamp=timestamp_to_datetime(msg.timestamp) if msg.HasField("timestamp") else None,
             previous_value=previous,
+            conflated=msg.conflated,
         )

@@ -80,7 +80,7 @@ class SessionContext:
         try:
             return getattr(self._stub, method)(request, timeout=self._timeout, metadata=self._call_md)
         except grpc.RpcError as error:
-            raise from_rpc_error(error, what) from None
+            raise from_rpc_error(error, _short(what)) from None
 
     def _learn(self, var: "pb.Variable") -> None:
         if var.type:
@@ -132,7 +132,7 @@ class SessionContext:
         try:
             response = self._stub.InitializeSession(request, timeout=self._timeout, metadata=self._call_md)
         except grpc.RpcError as error:
-            failure = from_rpc_error(error, f"initialize session {self.session_id!r}")
+            failure = from_rpc_error(error, _short(f"initialize session {self.session_id!r}"))
             if isinstance(failure, AlreadyExistsError):
                 self.info()
                 return False
@@ -220,7 +220,7 @@ class SessionContext:
                 timeout=self._timeout, metadata=self._call_md,
             )
         except grpc.RpcError as error:
-            failure = from_rpc_error(error, f"get {identifier!r}")
+            failure = from_rpc_error(error, _short(f"get {identifier!r}"))
             if default is not _NO_DEFAULT and type(failure) is NotFoundError:
                 return default
             raise failure from None
@@ -480,3 +480,8 @@ class SessionContext:
 
     def __repr__(self) -> str:
         return f"SessionContext(session_id={self.session_id!r})"
+
+
+def _short(what: str) -> str:
+    """A call's description for an error message, cut so a hostile identifier is never quoted whole."""
+    return what if len(what) <= 300 else f"{what[:256]}... ({len(what)} characters)"

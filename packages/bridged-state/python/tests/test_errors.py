@@ -38,7 +38,8 @@ def test_already_exists(ctx):
 @pytest.mark.parametrize(
     "name, var_type, value, constraints, expected",
     [
-        ("t", "float", 3.0, {"max": 2.0}, "above max 2"),
+        ("t", "float", 3.0, {"max": 2.0}, "above maximum 2"),
+        ("t", "float", -1.0, {"min": 0.0}, "below minimum 0"),
         ("t", "float", "hot", None, "expected float"),
         ("k", "integer", 1.5, None, "expected integer"),
         ("s", "string", "abc", {"max_length": 2}, "max"),

@@ -62,3 +62,62 @@ def test_readme_first_steps_run_as_written(bridge):
     assert sorted(printed) == [("initial_value", "model", "gpt-4", 1, "python"),
                                ("initial_value", "temperature", 1.1, 3, "python")]
     namespace["client"].close()
+
+
+def test_float_values_always_carry_a_decimal_point():
+    # Snakepit 0.4.1's client reads a bare 1 back as an int.
+    assert codec.encode("t", "float", 1)[0].value == b"1.0"
+    assert codec.encode("t", "float", 2.0)[0].value == b"2.0"
+    assert codec.encode("e", "embedding", [1, 2])[0].value == b"[1.0,2.0]"
+    assert codec.encode("x", "tensor", {"shape": [2], "data": [1, 2]})[0].value == b'{"shape":[2],"data":[1.0,2.0]}'
+    assert codec.encode("k", "integer", 1)[0].value == b"1"
+    with pytest.raises(dspex_bridge.ValidationError, match="too large for a float"):
+        codec.encode("t", "float", 10 ** 400)
+
+
+def test_a_lone_surrogate_is_written_as_escaped_json():
+    packed, _ = codec.encode("s", "string", "a\ud800b")
+    assert packed.value == b'"a\\ud800b"'
+    assert codec.decode(packed) == "a\ud800b"
+    assert codec.encode("s", "string", "é")[0].value == "\"é\"".encode()  # UTF-8 stays the rule
+
+
+SNAKEPIT_NEXT_TO_DSPEX = """
+import sys
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+if sys.argv[3] == "snakepit-first":
+    import snakepit_bridge_pb2 as snakepit
+    import dspex_bridge
+else:
+    import dspex_bridge
+    import snakepit_bridge_pb2 as snakepit
+ours = dspex_bridge.pb.SetVariableRequest(session_id="s", variable_identifier="t", expected_version=3)
+ours.value.type_url = "type.googleapis.com/snakepit.float"
+ours.value.value = b"1.0"
+theirs = snakepit.SetVariableRequest.FromString(ours.SerializeToString())
+assert theirs.SerializeToString() == ours.SerializeToString()
+assert (theirs.session_id, theirs.expected_version, theirs.value.value) == ("s", 3, b"1.0")
+assert snakepit.DESCRIPTOR.package == "snakepit.bridge"
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("order", ["snakepit-first", "dspex-first"])
+def test_importable_next_to_snakepits_own_generated_module(tmp_path, order):
+    # Snakepit's snakepit_bridge_pb2, generated from the same .proto as Snakepit generates it.
+    proto = PYTHON_DIR.parent / "proto"
+    subprocess.run(["/usr/bin/protoc", "-I", str(proto), f"--python_out={tmp_path}", str(proto / "snakepit_bridge.proto")],
+                   check=True, capture_output=True)
+    script = tmp_path / "both.py"
+    script.write_text(SNAKEPIT_NEXT_TO_DSPEX)
+    done = subprocess.run(["/usr/bin/python3", str(script), str(tmp_path), str(PYTHON_DIR), order],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_a_conflated_update_says_so():
+    msg = dspex_bridge.pb.VariableUpdate(variable_id="v", update_type="value_change", conflated=True)
+    assert dspex_bridge.Update.from_proto(msg).conflated is True
+    assert dspex_bridge.Update.from_proto(dspex_bridge.pb.VariableUpdate(variable_id="v")).conflated is False

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import {
   compilePattern,
   decodeConstraintsJson,
+  describeValue,
   encodeValueJson,
   err,
   isVariableType,
@@ -42,6 +43,13 @@ import type { VariableUpdate__Input } from "../wire/generated/snakepit/bridge/Va
 import type { WatchVariablesRequest__Output } from "../wire/generated/snakepit/bridge/WatchVariablesRequest.js";
 import { loadBridgeProto, SERVICE_NAME } from "../wire/proto.js";
 import { errorTrailer, STATUS_OF_CODE, toStatus } from "../wire/status.js";
+import {
+  checkRequestLimits,
+  type RequestLimits,
+  refusalOf,
+  requestLimits,
+  withCheckedRequests,
+} from "./request-guard.js";
 
 export interface TlsOptions {
   /** PEM certificate chain. */
@@ -50,7 +58,8 @@ export interface TlsOptions {
   readonly key: string | Buffer;
 }
 
-export interface BridgeServerOptions {
+/** The limits (`maxSessionIdBytes`, `maxWatchersPerSession`, ...) are those of `RequestLimits`. */
+export interface BridgeServerOptions extends Partial<RequestLimits> {
   /** The store to serve. Default: a new store with `storeOptions` (closed with the server). */
   readonly store?: SessionStore;
   readonly storeOptions?: SessionStoreOptions;
@@ -250,6 +259,8 @@ function wireMetadata(map: Record<string, string> | undefined): Metadata {
  */
 export class BridgeServer {
   readonly store: SessionStore;
+  /** The per-request and per-connection limits in force. */
+  readonly limits: RequestLimits;
   readonly host: string;
   readonly port: number;
   readonly #server: grpc.Server;
@@ -271,8 +282,10 @@ export class BridgeServer {
     health: HealthImplementation;
     shutdownTimeoutMs: number;
     watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
+    limits: RequestLimits;
   }) {
     this.#watchers = parts.watchers;
+    this.limits = parts.limits;
     this.store = parts.store;
     this.#ownsStore = parts.ownsStore;
     this.host = parts.host;
@@ -306,6 +319,7 @@ export class BridgeServer {
         max: MAX_TIMER_MS,
       },
     );
+    const limits = requestLimits(SERVER, options);
     const ownsStore = options.store === undefined;
     const store = options.store ?? new SessionStore(options.storeOptions);
     const host = options.host ?? "127.0.0.1";
@@ -317,10 +331,18 @@ export class BridgeServer {
       heartbeatMs,
       watchers,
       log: options.log,
+      limits,
+      watchersBySession: new Map(),
+      streamsByConnection: new Map(),
     });
     server.addService(
-      withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service),
-      handlers,
+      withCheckedRequests(
+        withPreEncodedResponses(grpcObject.snakepit.bridge.BridgeService.service),
+        definition,
+        "snakepit.bridge",
+        limits,
+      ),
+      guarded(handlers, limits),
     );
     const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
     health.addToServer(server);
@@ -342,6 +364,7 @@ export class BridgeServer {
       health,
       shutdownTimeoutMs,
       watchers,
+      limits,
     });
   }
 
@@ -390,6 +413,34 @@ interface HandlerOptions {
   /** Each open watch stream registers its `end` here so shutdown can end it. */
   readonly watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
   readonly log: ((line: string) => void) | undefined;
+  readonly limits: RequestLimits;
+  /** Open watch streams per session and per client connection (peer address), for the limits. */
+  readonly watchersBySession: Map<string, number>;
+  readonly streamsByConnection: Map<string, number>;
+}
+
+/**
+ * Every handler behind the request checks: a request that failed to decode, or breaks a
+ * per-request limit, is answered INVALID_ARGUMENT before the handler runs, so it changes nothing.
+ */
+function guarded(handlers: BridgeServiceHandlers, limits: RequestLimits): BridgeServiceHandlers {
+  const wrapped: Record<string, unknown> = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    wrapped[method] = (
+      call: { request: object; emit(event: "error", status: object): void },
+      callback?: (error: object, value: null) => void,
+    ) => {
+      const refusal = refusalOf(call.request) ?? checkRequestLimits(call.request, limits);
+      if (refusal === undefined) {
+        (handler as (c: unknown, cb: unknown) => void)(call, callback);
+      } else if (callback !== undefined) {
+        callback(toStatus(refusal), null);
+      } else {
+        call.emit("error", toStatus(refusal));
+      }
+    };
+  }
+  return wrapped as unknown as BridgeServiceHandlers;
 }
 
 function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeServiceHandlers {
@@ -658,10 +709,13 @@ function watch(
   const matches = (id: string, name: string) =>
     everything || wanted.has(id) || wanted.has(name) || (byPattern?.(name) ?? false);
 
+  const overLimit = watchLimitReached(call.getPeer(), session_id, options);
+  if (overLimit !== undefined) {
+    call.emit("error", toStatus(overLimit));
+    return;
+  }
   let ended = false;
-  // Subscribe before the snapshot, so no change falls between the two.
-  const subscription = store.subscribe(session_id, "*", (event) => {
-    if (ended || !matches(event.id, event.name)) return;
+  const updateOf = (event: VariableEvent, conflated: boolean): VariableUpdate__Input => {
     const update: VariableUpdate__Input = {
       variable_id: event.id,
       // The committed record itself: true constraints and timestamps even for a change a
@@ -672,26 +726,69 @@ function watch(
       timestamp: toTimestamp(event.timestamp),
       update_type: UPDATE_TYPE[event.kind],
     };
-    if (event.previousValue !== undefined) {
+    if (conflated) update.conflated = true;
+    else if (event.previousValue !== undefined) {
       update.previous_value = {
         type_url: typeUrlFor(event.type),
         value: Buffer.from(encodeValueJson(event.type, event.previousValue), "utf8"),
       };
     }
-    call.write(update);
+    return update;
+  };
+  /*
+   * Backpressure: messages written but not yet taken by the connection are counted in bytes.
+   * Past maxWatchBufferBytes, changes wait in `behind`, one entry per variable (its latest
+   * event), and go out marked conflated once the buffer is down to half. A watcher that does not
+   * read thus holds that many bytes (plus one message) and one pending event per variable of the
+   * session, however many changes happen.
+   */
+  const maxBuffered = options.limits.maxWatchBufferBytes;
+  const behind = new Map<string, VariableEvent>();
+  let buffered = 0;
+  const send = (update: VariableUpdate__Input) => {
+    const size = approximateBytes(update);
+    buffered += size;
+    call.write(update, () => {
+      buffered -= size;
+      if (behind.size > 0 && buffered <= maxBuffered / 2) catchUp();
+    });
+  };
+  const catchUp = () => {
+    for (const [id, event] of behind) {
+      if (buffered > maxBuffered || ended) return;
+      behind.delete(id);
+      send(updateOf(event, true));
+    }
+  };
+  // Subscribe before the snapshot, so no change falls between the two.
+  const subscription = store.subscribe(session_id, "*", (event) => {
+    if (ended || !matches(event.id, event.name)) return;
+    if (buffered <= maxBuffered && behind.size === 0) return send(updateOf(event, false));
+    // A variable registered while behind stays "registered" to the watcher until it hears of it.
+    const pending = behind.get(event.id);
+    behind.delete(event.id);
+    behind.set(
+      event.id,
+      pending?.kind === "registered" && event.kind === "updated"
+        ? { ...event, kind: "registered" }
+        : event,
+    );
   });
   if (!subscription.ok) {
     call.emit("error", toStatus(subscription.error));
     return;
   }
+  const releaseSlot = takeWatchSlot(call.getPeer(), session_id, options);
   const onEnd = store.onSessionEnd(session_id, () => end());
   let heartbeat: NodeJS.Timeout | undefined;
   function stop(): void {
     if (ended) return;
     ended = true;
+    releaseSlot();
     if (subscription.ok) store.unsubscribe(session_id, subscription.value);
     if (onEnd.ok) onEnd.value();
     if (heartbeat !== undefined) clearInterval(heartbeat);
+    behind.clear();
     options.watchers.delete(end);
   }
   /** Ends the stream: OK when the session ended, the given status otherwise. */
@@ -711,7 +808,8 @@ function watch(
     if (listed.ok) {
       for (const record of listed.value) {
         if (!matches(record.id, record.name)) continue;
-        call.write({
+        // The snapshot is written whole (one message per variable, bounded by the session).
+        send({
           variable_id: record.id,
           variable: toWireVariable(record, prefer_binary),
           update_source: record.source,
@@ -723,12 +821,71 @@ function watch(
     }
     // One heartbeat right after the snapshot marks its end: a re-connecting client then knows
     // which variables are gone without waiting a whole heartbeat interval.
-    call.write(heartbeatMessage());
+    send(heartbeatMessage());
   }
   heartbeat = setInterval(() => {
     // A connected watcher is a use of the session: it keeps an otherwise idle session alive.
     if (!store.touch(session_id)) return end();
-    call.write(heartbeatMessage());
+    // A watcher that is behind gets no heartbeats on top: the catch-up follows on 'drain'.
+    if (buffered <= maxBuffered) send(heartbeatMessage());
   }, options.heartbeatMs);
   heartbeat.unref();
+}
+
+/** The limit an extra watch stream on this session or connection would break, if any. */
+function watchLimitReached(
+  peer: string,
+  sessionId: string,
+  options: HandlerOptions,
+): StateError | undefined {
+  const { maxWatchersPerSession, maxStreamsPerConnection } = options.limits;
+  const onSession = options.watchersBySession.get(sessionId) ?? 0;
+  if (onSession >= maxWatchersPerSession) {
+    return StateErrors.limitExceeded(
+      "maxWatchersPerSession",
+      maxWatchersPerSession,
+      `session ${describeValue(sessionId)} already has ${onSession} open watch streams`,
+    );
+  }
+  const onConnection = options.streamsByConnection.get(peer) ?? 0;
+  if (onConnection >= maxStreamsPerConnection) {
+    return StateErrors.limitExceeded(
+      "maxStreamsPerConnection",
+      maxStreamsPerConnection,
+      `this connection already has ${onConnection} open watch streams`,
+    );
+  }
+  return undefined;
+}
+
+/** Counts an open watch stream; the answer gives the slot back (once). */
+function takeWatchSlot(peer: string, sessionId: string, options: HandlerOptions): () => void {
+  const add = (map: Map<string, number>, key: string, delta: number) => {
+    const next = (map.get(key) ?? 0) + delta;
+    if (next <= 0) map.delete(key);
+    else map.set(key, next);
+  };
+  add(options.watchersBySession, sessionId, 1);
+  add(options.streamsByConnection, peer, 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    add(options.watchersBySession, sessionId, -1);
+    add(options.streamsByConnection, peer, -1);
+  };
+}
+
+/** Roughly the bytes a watch message takes on the wire: its value payloads and some framing. */
+function approximateBytes(update: VariableUpdate__Input): number {
+  const variable = update.variable as
+    | { value?: { value?: Uint8Array }; binary_value?: Uint8Array }
+    | undefined;
+  const previous = update.previous_value as { value?: Uint8Array } | undefined;
+  return (
+    256 +
+    (variable?.value?.value?.byteLength ?? 0) +
+    (variable?.binary_value?.byteLength ?? 0) +
+    (previous?.value?.byteLength ?? 0)
+  );
 }

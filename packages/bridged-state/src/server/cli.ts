@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { parseArgs } from "node:util";
 import { MAX_TIMER_MS } from "../options.js";
 import type { BridgeServer, BridgeServerOptions } from "./bridge-server.js";
@@ -24,7 +25,10 @@ use to share session variables. Prints "dspex-bridge listening on HOST:PORT" onc
 connections; logs go to stderr; SIGINT/SIGTERM shut it down gracefully.
 
 Options:
-  --host H              address to bind (default 127.0.0.1; bind wider only with --token and TLS)
+  --host H              address to bind (default 127.0.0.1). Any other than loopback needs
+                        --token (or --allow-unauthenticated); without TLS it warns
+  --allow-unauthenticated  serve a non-loopback --host without a token: anyone who reaches
+                        it can read and change every session
   --port P              port (default 0: an ephemeral port, printed on the listening line)
   --token T             require "authorization: Bearer T" on every call
                         (or set DSPEX_BRIDGE_TOKEN, which keeps it out of the process list)
@@ -33,6 +37,14 @@ Options:
   --max-variables N     most variables per session (default 10000)
   --max-value-bytes N   largest value, as UTF-8 JSON bytes (default 8388608)
   --max-message-bytes N largest gRPC message (default 16777216)
+  --max-session-id-bytes N        longest session id in UTF-8 bytes (default 1024)
+  --max-identifier-bytes N        longest variable name or id in a request (default 1024)
+  --max-identifiers-per-request N most identifiers in one batch or watch (default 10000)
+  --max-pattern-bytes N           longest glob pattern (default 1024)
+  --max-watchers-per-session N    most open watch streams per session (default 128)
+  --max-streams-per-connection N  most open watch streams per client connection (default 128)
+  --max-watch-buffer-bytes N      unsent bytes per watch stream before changes are conflated
+                                  (default 1048576)
   --heartbeat-ms N      watch stream heartbeat interval (default 30000)
   --shutdown-timeout-ms N  how long shutdown lets calls drain (default 5000)
   --tls-cert F --tls-key F  serve TLS with this PEM certificate chain and key
@@ -40,6 +52,15 @@ Options:
 `;
 
 class UsageError extends Error {}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: only this machine can connect. */
+function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (bare.toLowerCase() === "localhost") return true;
+  const v4 = bare.toLowerCase().startsWith("::ffff:") ? bare.slice(7) : bare;
+  if (isIPv4(v4)) return v4.startsWith("127.");
+  return isIPv6(bare) && new URL(`http://[${bare}]`).hostname === "[::1]";
+}
 
 function count(
   flag: string,
@@ -83,6 +104,12 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
   const ttlSeconds = count("session-ttl", values["session-ttl"], true);
   const token = values.token ?? process.env.DSPEX_BRIDGE_TOKEN;
   if (token === "") throw new UsageError("--token must not be empty");
+  const host = values.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host) && token === undefined && !values["allow-unauthenticated"]) {
+    throw new UsageError(
+      `--host ${host} is not a loopback address and no token is set: anyone who can reach it could read and change every session. Pass --token T (or set DSPEX_BRIDGE_TOKEN), or --allow-unauthenticated to accept that risk`,
+    );
+  }
   const storeOptions = {
     ...(ttlSeconds === undefined
       ? {}
@@ -106,12 +133,32 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     ...optional("token", token),
     ...optional("tls", tls),
     ...optional("maxMessageBytes", count("max-message-bytes", values["max-message-bytes"])),
+    ...requestLimitFlags(values),
     ...optional("heartbeatMs", count("heartbeat-ms", values["heartbeat-ms"], false, MAX_TIMER_MS)),
     ...optional(
       "shutdownTimeoutMs",
       count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true, MAX_TIMER_MS),
     ),
   };
+}
+
+const REQUEST_LIMIT_FLAGS = {
+  "max-session-id-bytes": "maxSessionIdBytes",
+  "max-identifier-bytes": "maxIdentifierBytes",
+  "max-identifiers-per-request": "maxIdentifiersPerRequest",
+  "max-pattern-bytes": "maxPatternBytes",
+  "max-watchers-per-session": "maxWatchersPerSession",
+  "max-streams-per-connection": "maxStreamsPerConnection",
+  "max-watch-buffer-bytes": "maxWatchBufferBytes",
+} as const;
+
+function requestLimitFlags(values: Record<string, unknown>): Partial<BridgeServerOptions> {
+  const limits: Record<string, number> = {};
+  for (const [flag, option] of Object.entries(REQUEST_LIMIT_FLAGS)) {
+    const n = count(flag, values[flag] as string | undefined);
+    if (n !== undefined) limits[option] = n;
+  }
+  return limits;
 }
 
 function parse(args: readonly string[]) {
@@ -128,10 +175,14 @@ function parse(args: readonly string[]) {
       "max-variables": { type: "string" },
       "max-value-bytes": { type: "string" },
       "max-message-bytes": { type: "string" },
+      ...Object.fromEntries(
+        Object.keys(REQUEST_LIMIT_FLAGS).map((flag) => [flag, { type: "string" as const }]),
+      ),
       "heartbeat-ms": { type: "string" },
       "shutdown-timeout-ms": { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      "allow-unauthenticated": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -156,6 +207,17 @@ async function main(args: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const host = options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host) && options.tls === undefined) {
+    log(
+      `warning: serving plaintext on ${host}, which is not a loopback address: the token and every value cross the network unencrypted (use --tls-cert and --tls-key)`,
+    );
+  }
+  if (!isLoopbackHost(host) && options.token === undefined) {
+    log(
+      `warning: --allow-unauthenticated: anyone who can reach ${host} can read and change every session`,
+    );
+  }
   // Loaded only now, so the signal handlers above are in place while gRPC loads.
   const { BridgeServer } = await import("./bridge-server.js");
   if (stopSignal !== undefined) {
@@ -172,7 +234,7 @@ async function main(args: readonly string[]): Promise<number> {
   }
   const limits = server.store.limits;
   log(
-    `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value`,
+    `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value, ${server.limits.maxWatchersPerSession} watchers per session, ${server.limits.maxStreamsPerConnection} watch streams per connection`,
   );
   process.stdout.write(`dspex-bridge listening on ${server.address}\n`);
   return new Promise<number>((resolve) => {

@@ -1,3 +1,4 @@
+import { RE2JS } from "re2js";
 import { z } from "zod";
 import type { Metadata } from "../contract.js";
 import { describeValue, StateErrors } from "../errors.js";
@@ -120,12 +121,18 @@ function constraintIssue(
   );
 }
 
-const compiledPatterns = new Map<string, RegExp>();
+const compiledPatterns = new Map<string, RE2JS>();
+/** Longest `pattern` constraint: compiling a 90 000-character one took RE2 1.7 s. */
+export const MAX_CONSTRAINT_PATTERN_LENGTH = 1024;
 
-function compiledPattern(pattern: string): RegExp {
+/**
+ * String `pattern` constraints run on RE2 (re2js): linear in the value whatever the pattern, so
+ * a caller's `(a+)+$` cannot hold the thread. RE2 syntax: no lookaround, no backreferences.
+ */
+function compiledPattern(pattern: string): RE2JS {
   let regex = compiledPatterns.get(pattern);
   if (regex === undefined) {
-    regex = new RegExp(pattern, "u");
+    regex = RE2JS.compile(pattern);
     if (compiledPatterns.size > 1024) compiledPatterns.clear();
     compiledPatterns.set(pattern, regex);
   }
@@ -178,6 +185,15 @@ export function checkConstraints(
       ),
     );
   }
+  if (c.pattern !== undefined && c.pattern.length > MAX_CONSTRAINT_PATTERN_LENGTH) {
+    return err(
+      StateErrors.validation(
+        variable,
+        "constraints",
+        `pattern has ${c.pattern.length} characters, at most ${MAX_CONSTRAINT_PATTERN_LENGTH} allowed`,
+      ),
+    );
+  }
   if (c.pattern !== undefined) {
     try {
       compiledPattern(c.pattern);
@@ -186,7 +202,7 @@ export function checkConstraints(
         StateErrors.validation(
           variable,
           "constraints",
-          `pattern ${JSON.stringify(c.pattern)} is not a valid regular expression (${(cause as Error).message})`,
+          `pattern ${describeValue(c.pattern)} is not a valid regular expression in RE2 syntax (${(cause as Error).message})`,
         ),
       );
     }
@@ -237,9 +253,9 @@ function codePointLength(text: string): number {
 
 function checkRange(variable: string | undefined, n: number, c: Constraints): Result<number> {
   if (c.min !== undefined && !(n >= c.min))
-    return fail(variable, "min", `value ${describeValue(n)} is below min ${c.min}`);
+    return fail(variable, "min", `value ${describeValue(n)} is below minimum ${c.min}`);
   if (c.max !== undefined && !(n <= c.max))
-    return fail(variable, "max", `value ${describeValue(n)} is above max ${c.max}`);
+    return fail(variable, "max", `value ${describeValue(n)} is above maximum ${c.max}`);
   return ok(n === 0 ? 0 : n);
 }
 

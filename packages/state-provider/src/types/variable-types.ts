@@ -25,7 +25,7 @@ export type VariableValue = number | string | boolean | readonly number[] | Tens
 /**
  * Constraints by type (anything else is rejected at registration):
  * - float, integer: `min`, `max` (inclusive)
- * - string: `minLength`, `maxLength` (in Unicode code points), `pattern` (JavaScript regex,
+ * - string: `minLength`, `maxLength` (in Unicode code points), `pattern` (RE2 syntax,
  *   unanchored search: anchor with ^ and $), `enum` (allowed strings)
  * - choice: `choices` (required, non-empty)
  * - module: `allowedModules`

@@ -67,8 +67,43 @@ export function fromJsonValue(type: VariableType, json: unknown): unknown {
   return json;
 }
 
+/**
+ * The JSON text of a value. Float-typed numbers (float, embedding and tensor data) always carry a
+ * decimal point or an exponent (`1.0`, not `1`): Python clients such as Snakepit 0.4.1 read a bare
+ * `1` back as an int.
+ */
 export function encodeValueJson(type: VariableType, value: VariableValue): string {
-  return JSON.stringify(toJsonValue(type, value));
+  switch (type) {
+    case "float":
+      return typeof value === "number" && Number.isFinite(value)
+        ? floatJson(value)
+        : JSON.stringify(toJsonValue(type, value));
+    case "embedding":
+      return Array.isArray(value) ? floatArrayJson(value) : JSON.stringify(value);
+    case "tensor": {
+      const tensor = value as { shape?: unknown; data?: unknown };
+      return Array.isArray(tensor.data)
+        ? `{"shape":${JSON.stringify(tensor.shape)},"data":${floatArrayJson(tensor.data)}}`
+        : JSON.stringify(value);
+    }
+    default:
+      return JSON.stringify(value);
+  }
+}
+
+function floatJson(n: number): string {
+  const text = JSON.stringify(n);
+  return Number.isInteger(n) && !text.includes("e") ? `${text}.0` : text;
+}
+
+function floatArrayJson(values: readonly unknown[]): string {
+  let text = "[";
+  for (let i = 0; i < values.length; i++) {
+    const n = values[i];
+    if (i > 0) text += ",";
+    text += typeof n === "number" ? floatJson(n) : JSON.stringify(n ?? null);
+  }
+  return `${text}]`;
 }
 
 /** Parses the JSON text of a value. The result still has to pass `checkValue`. */

@@ -19,6 +19,11 @@ export interface VariableUpdate__Input {
    * Extensions (this bridge).
    */
   'previous_value'?: (_google_protobuf_Any__Input | null);
+  /**
+   * True when the watcher fell behind and this message stands for every change to the variable
+   * since the last one it received: the latest state, without previous_value.
+   */
+  'conflated'?: (boolean);
 }
 
 export interface VariableUpdate__Output {
@@ -36,4 +41,9 @@ export interface VariableUpdate__Output {
    * Extensions (this bridge).
    */
   'previous_value': (_google_protobuf_Any__Output | null);
+  /**
+   * True when the watcher fell behind and this message stands for every change to the variable
+   * since the last one it received: the latest state, without previous_value.
+   */
+  'conflated': (boolean);
 }

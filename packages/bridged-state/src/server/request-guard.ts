@@ -1,0 +1,294 @@
+import { isUtf8 } from "node:buffer";
+import { describeValue, type StateError, StateErrors } from "@dspex/state-provider";
+import type * as grpc from "@grpc/grpc-js";
+import type * as protoLoader from "@grpc/proto-loader";
+import { numberOption } from "../options.js";
+
+/*
+ * What every request must be before a handler sees it: well-formed protobuf of its type (wire
+ * types as declared, strings valid UTF-8) and within the per-request limits. A request that is
+ * not is refused with INVALID_ARGUMENT naming the field or the limit, and nothing runs.
+ */
+
+/** Per-request and per-connection limits of a BridgeServer. */
+export interface RequestLimits {
+  /** Longest session id, in UTF-8 bytes. Default 1024. */
+  readonly maxSessionIdBytes: number;
+  /** Longest variable identifier (name or id) in a request, in UTF-8 bytes. Default 1024. */
+  readonly maxIdentifierBytes: number;
+  /** Most identifiers in one GetVariables, SetVariables or WatchVariables. Default 10 000. */
+  readonly maxIdentifiersPerRequest: number;
+  /** Longest glob pattern (ListVariables, WatchVariables), in UTF-8 bytes. Default 1024. */
+  readonly maxPatternBytes: number;
+  /** Most open WatchVariables streams on one session. Default 128. */
+  readonly maxWatchersPerSession: number;
+  /** Most open WatchVariables streams on one client connection. Default 128. */
+  readonly maxStreamsPerConnection: number;
+  /**
+   * Bytes a watch stream may have written but not yet sent before further changes are conflated
+   * (one pending message per variable, the latest). Default 1 MiB.
+   */
+  readonly maxWatchBufferBytes: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
+  maxSessionIdBytes: 1024,
+  maxIdentifierBytes: 1024,
+  maxIdentifiersPerRequest: 10_000,
+  maxPatternBytes: 1024,
+  maxWatchersPerSession: 128,
+  maxStreamsPerConnection: 128,
+  maxWatchBufferBytes: 1024 * 1024,
+});
+
+/** The limits from options (a bad one throws a TypeError naming it). */
+export function requestLimits(
+  server: string,
+  given: Partial<RequestLimits> | undefined,
+): RequestLimits {
+  const limits = {} as Record<keyof RequestLimits, number>;
+  for (const key of Object.keys(DEFAULT_REQUEST_LIMITS) as Array<keyof RequestLimits>) {
+    limits[key] = numberOption(server, key, given?.[key], DEFAULT_REQUEST_LIMITS[key]);
+  }
+  return Object.freeze(limits);
+}
+
+const REFUSED: unique symbol = Symbol("dspex.refusedRequest");
+type Refused = { readonly [REFUSED]: StateError };
+
+/** The refusal a request deserializer left instead of a request, if any. */
+export function refusalOf(request: unknown): StateError | undefined {
+  return typeof request === "object" && request !== null && REFUSED in request
+    ? (request as Refused)[REFUSED]
+    : undefined;
+}
+
+type Descriptor = {
+  name: string;
+  field: Array<{ name: string; number: number; label: string; type: string; typeName: string }>;
+  nestedType: Descriptor[];
+};
+
+const LENGTH_DELIMITED = new Set(["TYPE_STRING", "TYPE_BYTES", "TYPE_MESSAGE"]);
+const FIXED64 = new Set(["TYPE_DOUBLE", "TYPE_FIXED64", "TYPE_SFIXED64"]);
+const FIXED32 = new Set(["TYPE_FLOAT", "TYPE_FIXED32", "TYPE_SFIXED32"]);
+const MAX_DEPTH = 16;
+
+function wireTypeOf(type: string): number {
+  if (LENGTH_DELIMITED.has(type)) return 2;
+  if (FIXED64.has(type)) return 1;
+  if (FIXED32.has(type)) return 5;
+  return 0;
+}
+
+class Malformed extends Error {}
+
+/** Request fields that each name one identifier per entry (counted for maxIdentifiersPerRequest). */
+const IDENTIFIER_FIELDS = new Set([
+  "variable_identifiers",
+  "updates",
+  "binary_updates",
+  "expected_versions",
+]);
+
+/** How many identifier entries the top level held, when more than the limit. */
+class TooManyIdentifiers extends Error {
+  constructor(readonly count: number) {
+    super("too many identifiers");
+  }
+}
+
+/**
+ * Checks protobuf bytes against a message descriptor: every known field has its declared wire
+ * type (or packed, for repeated scalars), every string is valid UTF-8, lengths stay in bounds.
+ * Unknown fields are skipped, as proto3 requires.
+ */
+function checkMessage(
+  bytes: Uint8Array,
+  descriptor: Descriptor,
+  resolve: (typeName: string, scope: Descriptor) => Descriptor | undefined,
+  path: string,
+  depth: number,
+  maxIdentifiers = Number.POSITIVE_INFINITY,
+): void {
+  if (depth > MAX_DEPTH) throw new Malformed(`${path}: nested deeper than ${MAX_DEPTH}`);
+  let at = 0;
+  // Past the limit the rest is only counted: a million identifiers are refused without
+  // checking or decoding each one.
+  let identifiers = 0;
+  const varint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (at >= bytes.length) throw new Malformed(`${path}: truncated varint`);
+      const byte = bytes[at++] as number;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
+    }
+    throw new Malformed(`${path}: varint longer than 10 bytes`);
+  };
+  const skip = (length: number): number => {
+    if (length > bytes.length - at) throw new Malformed(`${path}: truncated field`);
+    const from = at;
+    at += length;
+    return from;
+  };
+  while (at < bytes.length) {
+    const tag = varint();
+    const number = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (number === 0) throw new Malformed(`${path}: field number 0`);
+    const field = descriptor.field.find((f) => f.number === number);
+    const where = field === undefined ? `${path}.#${number}` : `${path}.${field.name}`;
+    const counting = identifiers > maxIdentifiers;
+    if (field !== undefined && IDENTIFIER_FIELDS.has(field.name)) identifiers++;
+    if (field !== undefined && !counting) {
+      const expected = wireTypeOf(field.type);
+      const packed = wire === 2 && expected !== 2 && field.label === "LABEL_REPEATED";
+      if (wire !== expected && !packed) {
+        throw new Malformed(`${where} has wire type ${wire}, expected ${expected}`);
+      }
+    }
+    switch (wire) {
+      case 0:
+        varint();
+        break;
+      case 1:
+        skip(8);
+        break;
+      case 5:
+        skip(4);
+        break;
+      case 2: {
+        const length = varint();
+        const from = skip(length);
+        if (counting) break;
+        if (field?.type === "TYPE_STRING" && !isUtf8(bytes.subarray(from, at))) {
+          throw new Malformed(`${where} is not valid UTF-8`);
+        }
+        if (field?.type === "TYPE_MESSAGE") {
+          const inner = resolve(field.typeName, descriptor);
+          if (inner !== undefined) {
+            checkMessage(bytes.subarray(from, at), inner, resolve, where, depth + 1);
+          }
+        }
+        break;
+      }
+      default:
+        throw new Malformed(`${where} has wire type ${wire}, which proto3 does not use`);
+    }
+  }
+  if (identifiers > maxIdentifiers) throw new TooManyIdentifiers(identifiers);
+}
+
+/**
+ * The service definition with request deserializers that never throw: bytes that are not the
+ * request type become a refusal (INVALID_ARGUMENT) instead of grpc-js's INTERNAL
+ * "Error deserializing request".
+ */
+export function withCheckedRequests(
+  service: grpc.ServiceDefinition,
+  definition: protoLoader.PackageDefinition,
+  packageName: string,
+  limits: RequestLimits,
+): grpc.ServiceDefinition {
+  const lookup = (name: string): Descriptor | undefined =>
+    (definition[name] as { type?: Descriptor } | undefined)?.type;
+  const resolve = (typeName: string, scope: Descriptor): Descriptor | undefined => {
+    const bare = typeName.replace(/^\./, "");
+    return (
+      scope.nestedType.find((nested) => nested.name === bare) ??
+      lookup(bare) ??
+      lookup(`${packageName}.${bare}`)
+    );
+  };
+  const checked: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [method, attributes] of Object.entries(service)) {
+    const requestType = (attributes as { requestType?: { type?: Descriptor } }).requestType?.type;
+    const original = attributes.requestDeserialize;
+    const typeName = requestType?.name ?? "request";
+    checked[method] = {
+      ...attributes,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          if (requestType !== undefined) {
+            checkMessage(bytes, requestType, resolve, typeName, 0, limits.maxIdentifiersPerRequest);
+          }
+          return original(bytes);
+        } catch (cause) {
+          if (cause instanceof TooManyIdentifiers) {
+            return { [REFUSED]: tooMany(cause.count, limits.maxIdentifiersPerRequest) };
+          }
+          const reason = cause instanceof Malformed ? cause.message : (cause as Error).message;
+          return {
+            [REFUSED]: StateErrors.invalidArgument(
+              `${method}: the request is not a valid ${typeName} message (${reason})`,
+            ),
+          };
+        }
+      },
+    };
+  }
+  return checked;
+}
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, "utf8");
+
+function tooLong(what: string, text: string, limit: keyof RequestLimits, max: number) {
+  return StateErrors.invalidArgument(
+    `${what} ${describeValue(text)} has ${utf8Bytes(text)} bytes, more than ${limit} = ${max}`,
+  );
+}
+
+/**
+ * The per-request limits, read from the request's own fields: session id, identifiers (single,
+ * repeated and as map keys), pattern.
+ */
+export function checkRequestLimits(request: object, limits: RequestLimits): StateError | undefined {
+  const fields = request as {
+    session_id?: unknown;
+    variable_identifier?: unknown;
+    variable_identifiers?: unknown;
+    updates?: unknown;
+    binary_updates?: unknown;
+    expected_versions?: unknown;
+    pattern?: unknown;
+  };
+  if (
+    typeof fields.session_id === "string" &&
+    utf8Bytes(fields.session_id) > limits.maxSessionIdBytes
+  ) {
+    return tooLong("session id", fields.session_id, "maxSessionIdBytes", limits.maxSessionIdBytes);
+  }
+  if (typeof fields.pattern === "string" && utf8Bytes(fields.pattern) > limits.maxPatternBytes) {
+    return tooLong("pattern", fields.pattern, "maxPatternBytes", limits.maxPatternBytes);
+  }
+  const identifiers = new Set<string>();
+  if (typeof fields.variable_identifier === "string") identifiers.add(fields.variable_identifier);
+  if (Array.isArray(fields.variable_identifiers)) {
+    if (fields.variable_identifiers.length > limits.maxIdentifiersPerRequest) {
+      return tooMany(fields.variable_identifiers.length, limits.maxIdentifiersPerRequest);
+    }
+    for (const identifier of fields.variable_identifiers) identifiers.add(String(identifier));
+  }
+  for (const map of [fields.updates, fields.binary_updates, fields.expected_versions]) {
+    if (typeof map === "object" && map !== null)
+      for (const key of Object.keys(map)) identifiers.add(key);
+  }
+  if (identifiers.size > limits.maxIdentifiersPerRequest) {
+    return tooMany(identifiers.size, limits.maxIdentifiersPerRequest);
+  }
+  for (const identifier of identifiers) {
+    if (utf8Bytes(identifier) > limits.maxIdentifierBytes) {
+      return tooLong("identifier", identifier, "maxIdentifierBytes", limits.maxIdentifierBytes);
+    }
+  }
+  return undefined;
+}
+
+function tooMany(count: number, max: number): StateError {
+  return StateErrors.invalidArgument(
+    `the request names ${count} identifiers, more than maxIdentifiersPerRequest = ${max}`,
+  );
+}
