@@ -1,5 +1,10 @@
-import type { Capabilities, StateProvider, SubscriberErrorHandler } from "@dspex/state-provider";
-import { defineProvider, openTableSession, type TableSession } from "@dspex/state-provider/backend";
+import type { StateProvider, SubscriberErrorHandler } from "@dspex/state-provider";
+import {
+  defineProvider,
+  openTableSession,
+  TABLE_CAPABILITIES,
+  type TableSession,
+} from "@dspex/state-provider/backend";
 
 /** The state LocalState hands out. Opaque: thread it through calls; every call returns the same handle. */
 export interface LocalStateHandle {
@@ -11,14 +16,6 @@ export interface LocalStateOptions {
   readonly onSubscriberError?: SubscriberErrorHandler;
 }
 
-const CAPABILITIES: Capabilities = Object.freeze({
-  atomicUpdates: true,
-  streaming: true,
-  persistence: false,
-  distribution: false,
-  compareAndSet: true,
-});
-
 /** Creates a LocalState provider. `LocalState` is the default instance. */
 export function createLocalState(options: LocalStateOptions = {}): StateProvider<LocalStateHandle> {
   const { onSubscriberError } = options;
@@ -27,7 +24,7 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
   // variables live: in this process's memory.
   return defineProvider<TableSession>({
     name: "LocalState",
-    capabilities: CAPABILITIES,
+    capabilities: TABLE_CAPABILITIES,
     requiresBridge: false,
     sessionIdPrefix: "local",
     open: (request) =>

@@ -7,6 +7,7 @@ import {
   ok,
   type ParsedExport,
   parseExport,
+  type RegistrationInput,
   type Result,
   type StateError,
   StateErrors,
@@ -72,14 +73,8 @@ export interface CreateSessionOptions {
   readonly pinned?: boolean;
 }
 
-export interface RegisterInput {
-  readonly name: unknown;
-  readonly type: unknown;
-  readonly value: unknown;
-  readonly constraints?: unknown;
-  readonly metadata?: unknown;
-  readonly description?: unknown;
-}
+/** Raw registration input; the core's `planRegistration` checks it. */
+export type RegisterInput = RegistrationInput;
 
 export interface BatchOptions {
   /** Validate everything first and apply nothing when any item fails. Default true. */

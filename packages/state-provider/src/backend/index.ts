@@ -43,6 +43,7 @@ export {
 } from "./plans.js";
 export {
   openTableSession,
+  TABLE_CAPABILITIES,
   TableSession,
   type TableSessionOptions,
 } from "./table-session.js";

@@ -1,8 +1,7 @@
-import type { Capabilities } from "../contract.js";
 import type { Result } from "../result.js";
 import { BackendProvider, type OpenRequest } from "./define-provider.js";
 import type { StoreLimits } from "./limits.js";
-import { openTableSession, type TableSession } from "./table-session.js";
+import { openTableSession, TABLE_CAPABILITIES, type TableSession } from "./table-session.js";
 
 export interface MemoryProviderOptions {
   /** Default `MemoryProvider`. */
@@ -11,14 +10,6 @@ export interface MemoryProviderOptions {
   readonly requiresBridge?: boolean;
   readonly limits?: StoreLimits;
 }
-
-const CAPABILITIES: Capabilities = Object.freeze({
-  atomicUpdates: true,
-  streaming: true,
-  persistence: false,
-  distribution: false,
-  compareAndSet: true,
-});
 
 /**
  * The smallest complete backend: sessions in this process, each a `TableSession`. It is the
@@ -31,7 +22,7 @@ export class MemoryProvider extends BackendProvider<TableSession> {
   constructor(options: MemoryProviderOptions = {}) {
     super({
       name: options.name ?? "MemoryProvider",
-      capabilities: CAPABILITIES,
+      capabilities: TABLE_CAPABILITIES,
       requiresBridge: options.requiresBridge ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });

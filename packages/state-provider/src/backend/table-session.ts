@@ -1,4 +1,5 @@
 import type {
+  Capabilities,
   Identifier,
   Metadata,
   Subscriber,
@@ -13,6 +14,15 @@ import type { VariableValue } from "../types/variable-types.js";
 import { BackendSession, type OpenRequest } from "./define-provider.js";
 import type { StoreLimits } from "./limits.js";
 import { VariableTable } from "./variable-table.js";
+
+/** What a backend whose sessions are `TableSession`s delivers: the table's guarantees. */
+export const TABLE_CAPABILITIES: Capabilities = Object.freeze({
+  atomicUpdates: true,
+  streaming: true,
+  persistence: false,
+  distribution: false,
+  compareAndSet: true,
+});
 
 /**
  * A session whose variables live in this process, in a `VariableTable`: what LocalState and the

@@ -4,6 +4,7 @@ import {
   type MaybePromise,
   type OpenRequest,
   openTableSession,
+  TABLE_CAPABILITIES,
   type TableSession,
 } from "../../src/backend/index.js";
 import type { ParsedExport } from "../../src/index.js";
@@ -33,14 +34,6 @@ export interface MemoryProviderOptions {
   readonly yieldEachCall?: boolean;
 }
 
-const CAPABILITIES = Object.freeze({
-  atomicUpdates: true,
-  streaming: true,
-  persistence: false,
-  distribution: false,
-  compareAndSet: true,
-});
-
 export class MemoryProvider extends BackendProvider<MemorySession> {
   /** Sessions initialised and not yet cleaned up, by id: lets tests check that nothing leaks. */
   readonly sessions = new Map<string, MemorySession>();
@@ -51,7 +44,7 @@ export class MemoryProvider extends BackendProvider<MemorySession> {
   constructor(options: MemoryProviderOptions) {
     super({
       name: options.name,
-      capabilities: CAPABILITIES,
+      capabilities: TABLE_CAPABILITIES,
       requiresBridge: options.requiresBridge,
     });
     this.#yield = options.yieldEachCall ?? false;
