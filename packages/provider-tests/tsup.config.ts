@@ -1,11 +1,14 @@
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/vitest.ts"],
-  format: ["esm", "cjs"],
+const common = {
   dts: true,
   sourcemap: true,
-  clean: true,
   target: "node20",
   external: ["vitest"],
-});
+} as const;
+
+export default defineConfig([
+  { ...common, entry: ["src/index.ts"], format: ["esm", "cjs"], clean: true },
+  // vitest itself cannot be loaded with require(), so this entry is ESM only.
+  { ...common, entry: ["src/vitest.ts"], format: ["esm"] },
+]);
