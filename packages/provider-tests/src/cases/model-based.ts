@@ -927,11 +927,14 @@ export const modelBasedTests: ConformanceTest[] = [
         ...(model.seed === undefined ? {} : { seed: model.seed }),
       });
       if (!details.failed) return;
-      const steps = (details.counterexample?.[0] ?? []) as Step[];
+      const shrunk = (details.counterexample?.[0] ?? []) as Step[];
       const cause =
         details.errorInstance instanceof Error
           ? details.errorInstance.message
           : String(details.errorInstance);
+      // Steps after the one that failed never ran: they are not part of the case.
+      const failedAt = Number(/^step (\d+) /.exec(cause)?.[1] ?? shrunk.length);
+      const steps = shrunk.slice(0, failedAt);
       assert.fail(
         [
           `the backend disagrees with the model (seed ${details.seed}, run ${details.numRuns} of ${runs}, shrunk ${details.numShrinks} times): ${cause.split("\n")[0]}`,
