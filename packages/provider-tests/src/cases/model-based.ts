@@ -25,6 +25,7 @@ export const MODEL_TEST_NAME =
 
 export const DEFAULT_MODEL_RUNS = 60;
 const MAX_STEPS = 16;
+const SHRINK_BUDGET_MS = 10_000;
 
 /*
  * Generators favour the hard cases: names that differ only in case or carry regex
@@ -909,7 +910,11 @@ export const modelBasedTests: ConformanceTest[] = [
     async run({ open, close, capabilities, timeoutMs, within, model }) {
       const streaming = capabilities.streaming;
       const runs = model.runs;
+      // Shrinking reruns sequences that may each wait out a timeout: after SHRINK_BUDGET_MS it
+      // stops, keeping the shortest failing sequence found so far.
+      let firstFailure: number | undefined;
       const property = fc.asyncProperty(sequenceArb(streaming), async (steps) => {
+        if (firstFailure !== undefined && Date.now() - firstFailure > SHRINK_BUDGET_MS) return;
         const s = await open();
         const run = new Run(s, capabilities, timeoutMs, within);
         try {
@@ -918,6 +923,9 @@ export const modelBasedTests: ConformanceTest[] = [
             await run.step(step, i);
           }
           await run.finish("after the last step");
+        } catch (error) {
+          firstFailure ??= Date.now();
+          throw error;
         } finally {
           await close(s);
         }
