@@ -297,6 +297,10 @@ class Run {
   /** Timestamps seen, per id, to check that they move only when they should. */
   readonly times = new Map<string, { createdAt: number; updatedAt: number }>();
   nextImportId = 0;
+  /** Set by the runner before each step: imports keep the document's timestamps. */
+  lastWasImport = false;
+  /** How many events each subscription had heard before the current step. */
+  heardBefore = new Map<string, number>();
 
   constructor(
     readonly s: Session,
@@ -681,9 +685,6 @@ class Run {
       assert.equal(record.updatedAt, seen.updatedAt, `${label}: updatedAt moved without a write`);
   }
 
-  lastWasImport = false;
-  /** How many events each subscription had heard before the current step. */
-  heardBefore = new Map<string, number>();
 
   async compareEvents(
     what: string,
