@@ -685,7 +685,6 @@ class Run {
       assert.equal(record.updatedAt, seen.updatedAt, `${label}: updatedAt moved without a write`);
   }
 
-
   async compareEvents(
     what: string,
     records: readonly VariableRecord[],
