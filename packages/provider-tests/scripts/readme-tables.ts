@@ -20,7 +20,10 @@ function replaceRows(first: string, row: RegExp, rows: string[]): void {
 replaceRows(
   "| 1 | ",
   /^\| \d+ \| /,
-  CONFORMANCE_TESTS.map((t, i) => `| ${i + 1} | ${cell(t.name)} | ${t.requires ?? "—"} |`),
+  CONFORMANCE_TESTS.map(
+    (t, i) =>
+      `| ${i + 1} | ${cell(t.name)} | ${t.requires ?? (t.unless ? `without ${t.unless}` : "—")} |`,
+  ),
 );
 replaceRows(
   `| \`${Object.keys(DEFECT_TABLE)[0]}\` | `,
