@@ -194,17 +194,15 @@ export class ContractModel {
     if (expectedVersion !== undefined && !this.capabilities.compareAndSet)
       return current ? fail("unsupported") : failAny(["not_found", "unsupported"]);
     if (!current) return fail("not_found", { identifier });
-    const checked = checkModelValue(current.type, current.constraints, value);
+    // The contract's order: not_found, then version_conflict, then the value.
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      // Which check comes first is not stated: both answers are the contract's.
-      return checked.ok
-        ? fail("version_conflict", {
-            identifier,
-            expectedVersion,
-            actualVersion: current.version,
-          })
-        : failAny(["version_conflict", "validation_failed"]);
+      return fail("version_conflict", {
+        identifier,
+        expectedVersion,
+        actualVersion: current.version,
+      });
     }
+    const checked = checkModelValue(current.type, current.constraints, value);
     if (!checked.ok) return fail("validation_failed", { rule: checked.rule });
     const next = this.#written(current, checked.value, metadata ?? {});
     this.#put(next);
@@ -284,14 +282,12 @@ export class ContractModel {
         expectedVersions !== undefined && Object.hasOwn(expectedVersions, identifier)
           ? expectedVersions[identifier]
           : undefined;
-      const checked = checkModelValue(current.type, current.constraints, value);
+      // As for set: version_conflict comes before the value's checks.
       if (expected !== undefined && expected !== version) {
-        // As for set: which check comes first is not stated.
-        failed[identifier] = checked.ok
-          ? ["version_conflict"]
-          : ["version_conflict", `validation_failed:${checked.rule}`];
+        failed[identifier] = ["version_conflict"];
         continue;
       }
+      const checked = checkModelValue(current.type, current.constraints, value);
       if (!checked.ok) {
         failed[identifier] = [`validation_failed:${checked.rule}`];
         if (advanceOnFailure) versionSeen.set(stored.id, version + 1);

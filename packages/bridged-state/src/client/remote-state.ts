@@ -316,7 +316,7 @@ export class RemoteSession extends BackendSession {
           forget(this, identifier);
           continue;
         }
-        return checked;
+        return expected === undefined ? checked : this.#refusedFirst(identifier, expected, checked);
       }
       const encoded = encodeForWire(shape.value.type, checked.value);
       const answer = await this.#call<{ new_version: number }>(
@@ -467,11 +467,17 @@ export class RemoteSession extends BackendSession {
       const carriedFailures = carried?.code === "partial_failure" ? carried.failed : undefined;
       const failed: Record<string, StateError> = {};
       for (const identifier of Object.keys(errors)) {
+        const carriedItem = own(carriedFailures, identifier);
         define(
           failed,
           identifier,
-          own(localFailures, identifier) ??
-            own(carriedFailures, identifier) ??
+          // The server's answer when it comes before the value (the contract's order), else
+          // what this client found wrong with the value it did not send.
+          (carriedItem !== undefined && answersBeforeValue(carriedItem)
+            ? carriedItem
+            : undefined) ??
+            own(localFailures, identifier) ??
+            carriedItem ??
             StateErrors.validation(identifier, "value", own(errors, identifier) ?? "failed"),
         );
       }
@@ -553,6 +559,29 @@ export class RemoteSession extends BackendSession {
       await this.#call("CleanupSession", { force: true });
     }
     this.#link.release();
+  }
+
+  /**
+   * A value refused here, on a write with an expectation: the server still answers first what
+   * the contract answers before the value (`not_found`, `version_conflict`), so it is asked with
+   * a value it must refuse.
+   */
+  async #refusedFirst(
+    identifier: Identifier,
+    expected: number,
+    refusal: Result<never>,
+  ): Promise<Result<never>> {
+    const shape = this.shapes.get(identifier);
+    const answer = await this.#call(
+      "SetVariable",
+      {
+        variable_identifier: identifier,
+        value: REJECTED_PLACEHOLDER(shape?.type ?? "string"),
+        expected_version: expected,
+      },
+      identifier,
+    );
+    return "error" in answer && answersBeforeValue(answer.error) ? err(answer.error) : refusal;
   }
 
   /** The shape of a variable, from the cache or one GetVariable. */
@@ -648,6 +677,11 @@ const EMPTY = Buffer.alloc(0);
 /** Versions the wire can carry as an expectation: int32, and not 0 (which means "none" there). */
 function isWireVersion(version: number): boolean {
   return Number.isInteger(version) && version >= 1 && version <= 2 ** 31 - 1;
+}
+
+/** Errors the contract answers before it looks at a write's value. */
+function answersBeforeValue(error: StateError): boolean {
+  return error.code === "not_found" || error.code === "version_conflict";
 }
 
 function isStale(error: StateError | undefined): boolean {

@@ -1,5 +1,4 @@
 import {
-  checkExpectedVersion,
   type ExportedState,
   err,
   type Identifier,
@@ -377,15 +376,10 @@ export class SessionStore {
     const table = session.value.table;
     const checkedMetadata = checkWriteMetadata(metadata);
     if (!checkedMetadata.ok) return checkedMetadata;
+    // A value that failed to decode is a value problem: answered where the plan answers values.
     if ("error" in pending) {
-      // A value that failed to decode is answered after the caller's own mistakes and not_found.
-      if (expectedVersion !== undefined) {
-        const expected = checkExpectedVersion(expectedVersion, identifier);
-        if (!expected.ok) return expected;
-      }
-      return err(
-        table.resolve(identifier) === undefined ? StateErrors.notFound(identifier) : pending.error,
-      );
+      const { error } = pending;
+      return table.write(identifier, undefined, checkedMetadata.value, expectedVersion, error);
     }
     return table.write(identifier, pending.value, checkedMetadata.value, expectedVersion);
   }

@@ -128,10 +128,13 @@ function planWriteOf(
   expected: number | undefined,
   version: number,
   context: PlanContext,
+  refused: StateError | undefined,
 ): Result<Change> {
   if (expected !== undefined && expected !== version) {
     return err(StateErrors.versionConflict(identifier, expected, version));
   }
+  // A value that never arrived whole (the wire could not decode it) is a value problem.
+  if (refused !== undefined) return err(refused);
   const value = checkValue(current.name, current.type, raw, current.constraints);
   if (!value.ok) return value;
   const record = writtenRecord(current, value.value, metadata, context.now);
@@ -149,9 +152,10 @@ function planWriteOf(
 }
 
 /**
- * A single set. Order of answers: a malformed expected version (`invalid_argument`), an unknown
- * identifier (`not_found`), `version_conflict`, the value's checks, the stored limits.
- * `metadata` comes from `checkWriteMetadata`.
+ * A single set. Order of answers (the contract's, for every write): a malformed expected version
+ * (`invalid_argument`), an unknown identifier (`not_found`), `version_conflict`, the value (one
+ * that `refused` says failed before planning, e.g. to decode, then the value's checks), the
+ * stored limits. `metadata` comes from `checkWriteMetadata`.
  */
 export function planWrite(
   view: RecordView,
@@ -160,6 +164,7 @@ export function planWrite(
   metadata: Metadata,
   expectedVersion: unknown,
   context: PlanContext,
+  refused?: StateError,
 ): Result<Change> {
   if (expectedVersion !== undefined) {
     const checked = checkExpectedVersion(expectedVersion, identifier);
@@ -175,6 +180,7 @@ export function planWrite(
     expectedVersion as number | undefined,
     current.version,
     context,
+    refused,
   );
 }
 
@@ -194,8 +200,8 @@ export interface BatchPlan {
  * `partial_failure` with nothing applied. Not atomic: what passes is planned and `failed` names
  * the rest (the caller answers `batchOutcome` after committing). A malformed `expectedVersions`
  * is a caller's mistake: `invalid_argument` for the whole call. `refused` holds items that failed
- * before planning (a value the wire could not decode): they fail with that error, after
- * `not_found`.
+ * before planning (a value the wire could not decode): each fails with that error, in the order
+ * `planWrite` states.
  */
 export function planBatch(
   view: RecordView,
@@ -216,21 +222,19 @@ export function planBatch(
   for (const [identifier, value] of updates) {
     const resolved = view.resolve(identifier);
     const current = resolved === undefined ? undefined : (overlay.get(resolved.id) ?? resolved);
-    const before = current === undefined ? undefined : refused?.get(identifier);
     const planned =
       current === undefined
         ? err(StateErrors.notFound(identifier))
-        : before !== undefined
-          ? err(before)
-          : planWriteOf(
-              current,
-              identifier,
-              value,
-              metadata,
-              own(expectations.value, identifier),
-              current.version,
-              context,
-            );
+        : planWriteOf(
+            current,
+            identifier,
+            value,
+            metadata,
+            own(expectations.value, identifier),
+            current.version,
+            context,
+            refused?.get(identifier),
+          );
     if (!planned.ok) {
       failed ??= {};
       define(failed, identifier, planned.error);

@@ -162,14 +162,17 @@ export class VariableTable implements RecordView {
     return ok(planned.value.record);
   }
 
+  /** `refused`: the value failed before planning (see `planWrite`). */
   write(
     identifier: Identifier,
     value: unknown,
     metadata: Metadata,
     expectedVersion: unknown,
+    refused?: StateError,
     now: number = Date.now(),
   ): Result<VariableRecord> {
-    const planned = planWrite(this, identifier, value, metadata, expectedVersion, this.#at(now));
+    const context = this.#at(now);
+    const planned = planWrite(this, identifier, value, metadata, expectedVersion, context, refused);
     if (!planned.ok) return planned;
     this.#commitUpdate(planned.value);
     return ok(planned.value.record);
