@@ -41,7 +41,7 @@ import { checkWriteMetadata, initialSessionMetadata } from "./plans.js";
 
 export type MaybePromise<T> = T | Promise<T>;
 
-/** Ends a session's life; only `defineProvider` calls it (through `cleanup`). */
+/** Ends a session's life; only `BackendProvider.cleanup` calls it. */
 let markClosed: (session: BackendSession) => boolean;
 
 /**
