@@ -5,7 +5,8 @@ import { BridgedState, BridgeServer, RemoteState, SessionStore } from "../src/in
 /*
  * Both backends run the whole conformance suite. BridgedState serves its store while the suite
  * runs (as it does for Python workers); RemoteState goes through a real BridgeService on a
- * loopback ephemeral port.
+ * loopback ephemeral port. The [distribution] tests get a second instance with its own channel:
+ * a RemoteState on the same server, as another process would have it.
  */
 
 const bridged = new BridgedState({ serve: { port: 0 } });
@@ -22,9 +23,13 @@ afterAll(async () => {
 });
 
 describe("BridgedState", () => {
-  runConformanceSuite(bridged);
+  runConformanceSuite(bridged, {
+    secondInstance: () => new RemoteState({ address: bridged.address!, deadlineMs: 5_000 }),
+  });
 });
 
 describe("RemoteState", () => {
-  runConformanceSuite(remote);
+  runConformanceSuite(remote, {
+    secondInstance: () => new RemoteState({ address: server.address, deadlineMs: 5_000 }),
+  });
 });

@@ -120,6 +120,18 @@ export interface TestContext {
   initOptions(): InitOptions;
   /** Inits a new state (closed by the harness after the test) and fails the test on an error. */
   open(extra?: Partial<InitOptions>): Promise<Session>;
+  /**
+   * Like `open`, on the author's `secondInstance` (an independent instance on the same storage),
+   * or on the provider itself when there is none. One instance per test, made at the first call.
+   */
+  openSecond(extra?: Partial<InitOptions>): Promise<Session>;
+  /**
+   * Like `open`, on a provider as a freshly started process would have it: the author's
+   * `restart` (called anew each time), or the provider itself when there is none.
+   */
+  openRestarted(extra?: Partial<InitOptions>): Promise<Session>;
+  /** Whether the author gave `secondInstance` / `restart` (messages say what was tested). */
+  readonly hooks: { readonly secondInstance: boolean; readonly restart: boolean };
   /** Cleans up a session now, within the timeout. */
   close(session: Session): Promise<void>;
   /** Rejects when `promise` does not settle within the timeout. */
@@ -133,6 +145,8 @@ export interface ConformanceTest {
   readonly requires?: keyof Capabilities;
   /** The leak check, which `options.resourceCheck: false` turns off (reported as skipped). */
   readonly resourceCheck?: true;
+  /** A longer per-test timeout for runners that take one (the model-based test). */
+  readonly minimumTimeoutMs?: number;
   readonly run: (context: TestContext) => Promise<void>;
 }
 

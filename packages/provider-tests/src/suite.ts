@@ -61,6 +61,32 @@ export interface ConformanceOptions {
   readonly disable?: readonly string[];
   /** Called with each test that does not run and why (missing capability or disabled). Default: not registered at all. */
   readonly skip?: (name: string, reason: string) => void;
+  /**
+   * Runs once, before the first test body (e.g. start a server), within `setupTimeoutMs`.
+   * Under vitest it is a `beforeAll`; with `providerTests` it runs lazily inside the first test
+   * that starts, and a failure fails every test.
+   */
+  readonly setup?: () => unknown | Promise<unknown>;
+  /**
+   * Runs once, after the last test (e.g. stop the server), within `setupTimeoutMs`. Under vitest
+   * it is an `afterAll`; with `providerTests` it runs when the last registered test finishes
+   * (a failure fails that test), so it does not run when the runner filters tests out.
+   */
+  readonly teardown?: () => unknown | Promise<unknown>;
+  /** Milliseconds `setup` and `teardown` may each take. Default 60000. */
+  readonly setupTimeoutMs?: number;
+  /**
+   * An independent provider instance on the same storage as `provider` (its own connections),
+   * for the `[distribution]` tests: two instances share a session and hear each other's
+   * changes. Called once per test that needs it. Default: the provider itself.
+   */
+  readonly secondInstance?: () => AnyProvider | Promise<AnyProvider>;
+  /**
+   * A provider as a freshly started process would have it (no memory of this one), for the
+   * `[persistence]` tests: write, cleanup, restart, read back. Called anew for each restart.
+   * Default: the provider itself, which proves less; `childProcessProvider` makes a real one.
+   */
+  readonly restart?: () => AnyProvider | Promise<AnyProvider>;
   /** Runs before each test body (e.g. start a server). */
   readonly beforeEach?: () => void | Promise<void>;
   /** Runs after each test body, after the suite has cleaned up every state the test opened. */
@@ -99,6 +125,69 @@ export function providerTests(
   provider: AnyProvider,
   options: ConformanceOptions = {},
 ): ConformanceReport {
+  const lifecycle = onceAround(options);
+  const registered: (() => Promise<void>)[] = [];
+  const report = registerSuite(
+    (name, body) => {
+      registered.push(body);
+      test(name, () => lifecycle.run(body));
+    },
+    provider,
+    options,
+  );
+  lifecycle.total = registered.length;
+  return report;
+}
+
+/**
+ * `setup` before the first test body and `teardown` after the last one, for runners without
+ * suite hooks: setup is shared by every test (a failure fails them all), teardown runs when
+ * as many tests have finished as were registered.
+ */
+function onceAround(options: ConformanceOptions) {
+  const limit = options.setupTimeoutMs ?? 60_000;
+  let setup: Promise<unknown> | undefined;
+  let finished = 0;
+  const state = {
+    total: 0,
+    async run(body: () => Promise<void>): Promise<void> {
+      let failure: unknown;
+      try {
+        setup ??= options.setup
+          ? within(Promise.resolve().then(options.setup), limit, "options.setup")
+          : Promise.resolve();
+        await setup;
+        await body();
+      } catch (error) {
+        failure = error;
+      }
+      finished++;
+      if (finished === state.total && options.teardown) {
+        try {
+          await within(Promise.resolve().then(options.teardown), limit, "options.teardown");
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
+    },
+  };
+  return state;
+}
+
+/** What an entry registers: the test's name, its body and its definition (for per-test timeouts). */
+export type RegisterDefinition = (
+  name: string,
+  body: () => Promise<void>,
+  definition: ConformanceTest,
+) => void;
+
+/** Registers every runnable test through `test`; the entries add their own lifecycle around it. */
+export function registerSuite(
+  test: RegisterDefinition,
+  provider: AnyProvider,
+  options: ConformanceOptions,
+): ConformanceReport {
   if (typeof test !== "function")
     throw new TypeError("providerTests: the first argument must be a test-registration function");
   if (
@@ -130,9 +219,15 @@ export function providerTests(
       continue;
     }
     registered.push(definition.name);
-    test(definition.name, () => runOne(definition, provider, capabilities, options));
+    test(definition.name, () => runOne(definition, provider, capabilities, options), definition);
   }
   return { registered, skipped };
+}
+
+function checkedInstance(instance: AnyProvider, hook: string): AnyProvider {
+  if (typeof instance !== "object" || instance === null || typeof instance.init !== "function")
+    throw new TypeError(`providerTests: options.${hook}() must give a StateProvider`);
+  return instance;
 }
 
 async function runOne(
@@ -144,31 +239,54 @@ async function runOne(
   const timeoutMs = options.timeoutMs ?? 5000;
   const makeInitOptions = options.initOptions ?? defaultInitOptions;
   const opened: Session[] = [];
+  let second: Promise<AnyProvider> | undefined;
   const close = async (session: Session) => {
     await within(
       Promise.resolve(session.provider.cleanup(session.state)),
       timeoutMs,
-      `${provider.name}.cleanup`,
+      `${session.provider.name}.cleanup`,
     );
+  };
+  const openOn = async (on: AnyProvider, extra: Partial<InitOptions>) => {
+    const initOptions = { ...makeInitOptions(), ...extra };
+    if (typeof initOptions.sessionId !== "string") {
+      throw new TypeError("providerTests: options.initOptions() must return a sessionId");
+    }
+    const result = await within(on.init(initOptions), timeoutMs, `${on.name}.init`);
+    if (!result.ok)
+      throw new Error(`${on.name}.init failed with ${result.error.code}: ${result.error.message}`);
+    const session = new Session(on, result.value, initOptions.sessionId);
+    opened.push(session);
+    return session;
   };
   const context: TestContext = {
     provider,
     capabilities,
     timeoutMs,
     initOptions: makeInitOptions,
-    async open(extra = {}) {
-      const initOptions = { ...makeInitOptions(), ...extra };
-      if (typeof initOptions.sessionId !== "string") {
-        throw new TypeError("providerTests: options.initOptions() must return a sessionId");
-      }
-      const result = await within(provider.init(initOptions), timeoutMs, `${provider.name}.init`);
-      if (!result.ok)
-        throw new Error(
-          `${provider.name}.init failed with ${result.error.code}: ${result.error.message}`,
-        );
-      const session = new Session(provider, result.value, initOptions.sessionId);
-      opened.push(session);
-      return session;
+    open: (extra = {}) => openOn(provider, extra),
+    async openSecond(extra = {}) {
+      second ??= options.secondInstance
+        ? within(
+            Promise.resolve().then(options.secondInstance),
+            timeoutMs,
+            "options.secondInstance",
+          ).then((instance) => checkedInstance(instance, "secondInstance"))
+        : Promise.resolve(provider);
+      return openOn(await second, extra);
+    },
+    async openRestarted(extra = {}) {
+      const instance = options.restart
+        ? checkedInstance(
+            await within(Promise.resolve().then(options.restart), timeoutMs, "options.restart"),
+            "restart",
+          )
+        : provider;
+      return openOn(instance, extra);
+    },
+    hooks: {
+      secondInstance: options.secondInstance !== undefined,
+      restart: options.restart !== undefined,
     },
     close,
     within: (promise, what) => within(promise, timeoutMs, what),

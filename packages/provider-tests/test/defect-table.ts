@@ -288,4 +288,16 @@ export const DEFECT_TABLE: Readonly<
       "import may swap the names of variables it replaces; a name kept by a variable it does not replace answers already_exists and changes nothing",
     ],
   },
+  "persistence-in-process-only": {
+    what: "claims persistence but keeps sessions in its process's memory only, so a restart finds nothing",
+    caughtBy: [
+      "[persistence] variables survive cleanup and a restart: whole records, order, and versions that keep moving",
+    ],
+  },
+  "distribution-events-stay-local": {
+    what: "claims distribution, shares the data, but an instance's subscribers hear only that instance's writes",
+    caughtBy: [
+      "[distribution] with streaming, each instance's subscribers hear the other's changes in commit order",
+    ],
+  },
 };

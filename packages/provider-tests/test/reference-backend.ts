@@ -70,6 +70,8 @@ export const DEFECTS = [
   "records-handed-out-mutable",
   "malformed-expected-version-conflicts",
   "import-rename-refused",
+  "persistence-in-process-only",
+  "distribution-events-stay-local",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -78,6 +80,20 @@ interface Store {
   readonly metadata: Metadata;
   readonly records: Map<string, VariableRecord>;
   readonly subscribers: SubscriberSet;
+}
+
+/**
+ * Where shared reference backends keep sessions: `live` is what a server holds while running
+ * (records and the subscribers every instance reaches, like Redis and its pub/sub), `durable`
+ * what survives it (each session's export as JSON, written on every commit).
+ */
+export interface ReferenceStorage {
+  readonly live: Map<string, Store>;
+  readonly durable: Map<string, string>;
+}
+
+export function referenceStorage(durable: Map<string, string> = new Map()): ReferenceStorage {
+  return { live: new Map(), durable };
 }
 
 interface Handle {
@@ -91,6 +107,8 @@ export interface ReferenceOptions {
   readonly defect?: Defect;
   /** Keeps each session's store after cleanup and shares it between inits (persistence + distribution). */
   readonly shared?: boolean;
+  /** With `shared`: the storage to share with other instances (default: a new one). */
+  readonly storage?: ReferenceStorage;
   /** `false`: a correct non-atomic backend (applies what passes, reports exactly that). */
   readonly atomicUpdates?: boolean;
 }
@@ -106,7 +124,24 @@ const globalSubscribers = new SubscriberSet(quiet);
 export function referenceBackend(options: ReferenceOptions = {}): ReferenceBackend {
   const defect = options.defect;
   const has = (d: Defect) => defect === d;
-  const stores = new Map<string, Store>();
+  const storage = options.storage ?? referenceStorage();
+  const stores = options.shared ? storage.live : new Map<string, Store>();
+  // Subscribers this instance alone reaches (the distribution-events-stay-local defect).
+  const localSubscribers = new Map<Store, SubscriberSet>();
+  const subscribersOf = (store: Store) => {
+    if (!has("distribution-events-stay-local")) return store.subscribers;
+    let set = localSubscribers.get(store);
+    if (set === undefined) {
+      set = new SubscriberSet(quiet);
+      localSubscribers.set(store, set);
+    }
+    return set;
+  };
+  const persist = (store: Store) => {
+    if (!options.shared || has("persistence-in-process-only")) return;
+    const document = buildExport(store.sessionId, store.records.values(), store.metadata);
+    storage.durable.set(store.sessionId, JSON.stringify(document));
+  };
   const timers = new Set<ReturnType<typeof setInterval>>();
   let nextId = 0;
   const live = new Set<string>();
@@ -137,7 +172,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       for (const subscriber of rawSubscribers.get(store) ?? []) subscriber(event);
       return;
     }
-    (has("events-cross-sessions") ? globalSubscribers : store.subscribers).emit(event);
+    (has("events-cross-sessions") ? globalSubscribers : subscribersOf(store)).emit(event);
   }
   const rawSubscribers = new Map<Store, Subscriber[]>();
 
@@ -168,6 +203,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       return;
     }
     store.records.set(record.id, record);
+    persist(store);
     emit(store, eventOf(kind, record, previous));
   }
 
@@ -244,6 +280,19 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         : has("sessions-share-variables")
           ? stores.values().next().value
           : undefined;
+      const saved = options.shared ? storage.durable.get(sessionId) : undefined;
+      if (store === undefined && saved !== undefined) {
+        // A new process: the session comes back from what the last one persisted.
+        const parsed = parseExport(JSON.parse(saved));
+        if (!parsed.ok) return parsed;
+        store = {
+          sessionId,
+          metadata: parsed.value.metadata,
+          records: new Map(parsed.value.records.map((r) => [r.id, Object.freeze(r)])),
+          subscribers: new SubscriberSet(quiet),
+        };
+        stores.set(sessionId, store);
+      }
       if (store === undefined) {
         store = {
           sessionId,
@@ -444,6 +493,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         h.store.records.set(`${record.id}_ghost`, { ...record, id: `${record.id}_ghost` });
       }
       h.store.records.delete(record.id);
+      persist(h.store);
       emit(h.store, eventOf("deleted", record, record.value, Date.now()));
       return ok({ state: h });
     },
@@ -492,7 +542,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         rawSubscribers.set(h.store, list);
         return ok(`raw_${list.length}`);
       }
-      const id = (has("events-cross-sessions") ? globalSubscribers : h.store.subscribers).add(
+      const id = (has("events-cross-sessions") ? globalSubscribers : subscribersOf(h.store)).add(
         pattern,
         subscriber,
       );
@@ -502,7 +552,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async unsubscribe(h, subscription) {
       if (isClosed(h)) return closedError();
-      const subscribers = has("events-cross-sessions") ? globalSubscribers : h.store.subscribers;
+      const subscribers = has("events-cross-sessions") ? globalSubscribers : subscribersOf(h.store);
       if (has("unsubscribe-not-idempotent") && !live.delete(subscription))
         return err(StateErrors.notFound(subscription));
       subscribers.remove(subscription);
@@ -516,4 +566,29 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     },
   };
   return backend;
+}
+
+/**
+ * A shared reference backend with the suite's hooks wired the way a real author would: a second
+ * instance on the same storage, and a restart that keeps only what was persisted.
+ */
+export function sharedReference(options: Omit<ReferenceOptions, "shared" | "storage"> = {}) {
+  const storage = referenceStorage();
+  const made: ReferenceBackend[] = [];
+  const make = (on: ReferenceStorage) => {
+    const backend = referenceBackend({ ...options, shared: true, storage: on });
+    made.push(backend);
+    return backend;
+  };
+  const backend = make(storage);
+  return {
+    backend,
+    hooks: {
+      secondInstance: () => make(storage),
+      restart: () => make(referenceStorage(storage.durable)),
+    },
+    dispose: () => {
+      for (const instance of made) instance.dispose();
+    },
+  };
 }

@@ -1,7 +1,7 @@
-import type { Capabilities } from "@dspex/state-provider";
+import type { Capabilities, InitOptions } from "@dspex/state-provider";
 import { describe, expect, test } from "vitest";
 import { CONFORMANCE_TESTS, providerTests } from "../src/index.js";
-import { referenceBackend } from "./reference-backend.js";
+import { referenceBackend, referenceStorage } from "./reference-backend.js";
 import { runSuite } from "./run-suite.js";
 
 const FLAGS = [
@@ -159,5 +159,83 @@ describe("providerTests", () => {
     });
     expect(outcome.failed.size).toBe(1);
     expect(cleanups).toBe(1);
+  });
+
+  test("setup runs once before the first body and teardown once after the last registered test, also when one fails", async () => {
+    const calls: string[] = [];
+    const tests: (() => Promise<void>)[] = [];
+    const kept = ["deleteVariable by id", "export of an empty state has no variables"];
+    providerTests(
+      (_, body) => tests.push(body),
+      referenceBackend({ defect: "version-does-not-move" }),
+      {
+        setup: async () => void calls.push("setup"),
+        teardown: () => void calls.push("teardown"),
+        beforeEach: () => void calls.push("test"),
+        disable: CONFORMANCE_TESTS.map((t) => t.name).filter(
+          (n) =>
+            !kept.includes(n) &&
+            n !== "setVariable works by name and by id and returns the new version",
+        ),
+      },
+    );
+    expect(tests).toHaveLength(3);
+    expect(calls).toEqual([]);
+    await Promise.allSettled(tests.map((body) => body()));
+    expect(calls).toEqual(["setup", "test", "test", "test", "teardown"]);
+  });
+
+  test("a setup that fails or exceeds setupTimeoutMs fails every test with its error", async () => {
+    const only = CONFORMANCE_TESTS.map((t) => t.name).filter(
+      (n) => n !== "deleteVariable by id" && n !== "export of an empty state has no variables",
+    );
+    const failing = await runSuite(referenceBackend(), {
+      setup: () => {
+        throw new Error("no server");
+      },
+      disable: only,
+    });
+    expect([...failing.failed.values()]).toEqual(["no server", "no server"]);
+    const slow = await runSuite(referenceBackend(), {
+      setup: () => new Promise(() => {}),
+      setupTimeoutMs: 20,
+      disable: only,
+    });
+    expect([...slow.failed.values()]).toEqual([
+      "options.setup did not finish within 20 ms",
+      "options.setup did not finish within 20 ms",
+    ]);
+  });
+
+  test("without secondInstance and restart the distribution and persistence tests use the provider itself; with them, the hooks' instances", async () => {
+    const inits: string[] = [];
+    const counted = (label: string, backend: ReturnType<typeof referenceBackend>) => ({
+      ...backend,
+      init: (options?: InitOptions) => {
+        inits.push(label);
+        return backend.init(options);
+      },
+    });
+    const storage = referenceStorage();
+    const main = counted("main", referenceBackend({ shared: true, storage }));
+    const gated = CONFORMANCE_TESTS.filter(
+      (t) => t.requires === "persistence" || t.requires === "distribution",
+    ).map((t) => t.name);
+    const others = CONFORMANCE_TESTS.map((t) => t.name).filter((n) => !gated.includes(n));
+    const alone = await runSuite(main, { disable: others });
+    expect(alone.passed).toEqual(gated);
+    expect(new Set(inits)).toEqual(new Set(["main"]));
+    inits.length = 0;
+    const hooked = await runSuite(main, {
+      disable: others,
+      secondInstance: () => counted("second", referenceBackend({ shared: true, storage })),
+      restart: () =>
+        counted(
+          "restarted",
+          referenceBackend({ shared: true, storage: referenceStorage(storage.durable) }),
+        ),
+    });
+    expect(hooked.passed).toEqual(gated);
+    expect(new Set(inits)).toEqual(new Set(["main", "second", "restarted"]));
   });
 });

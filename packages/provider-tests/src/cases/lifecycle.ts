@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { createHook } from "node:async_hooks";
-import type { Result } from "@dspex/state-provider";
-import { type ConformanceTest, must, mustFail, Session, sleep } from "../harness.js";
+import type { Result, VariableEvent } from "@dspex/state-provider";
+import {
+  type ConformanceTest,
+  eventually,
+  must,
+  mustFail,
+  plainRecord,
+  Session,
+  sleep,
+} from "../harness.js";
 
 /** Every call the contract has, each against a closed state. */
 function everyCall(s: Session): [string, () => Promise<Result<unknown>>][] {
@@ -174,30 +182,90 @@ export const lifecycleTests: ConformanceTest[] = [
     },
   },
   {
-    name: "[persistence] variables survive cleanup and a new init of the same session",
+    name: "[persistence] variables survive cleanup and a restart: whole records, order, and versions that keep moving",
     requires: "persistence",
-    async run({ open, close }) {
+    async run({ open, openRestarted, close }) {
       const first = await open();
-      const id = await first.add("durable", "string", "kept");
-      must(await first.set("durable", "kept twice"), "set");
+      const id = await first.add("durable", "string", "kept", {
+        constraints: { maxLength: 20 },
+        metadata: { owner: "opt" },
+      });
+      must(await first.set("durable", "kept twice", { step: "2" }), "set");
+      await first.add("batch", "integer", 1);
+      must(await first.update({ batch: 2, durable: "kept thrice" }), "updateVariables");
+      await first.add("gone", "boolean", true);
+      must(await first.delete("gone"), "delete");
+      const written = (await first.mustList()).map(plainRecord);
       await close(first);
-      const second = await open({ sessionId: first.sessionId });
-      const record = await second.mustRecord(id);
-      assert.equal(record.value, "kept twice");
-      assert.equal(record.version, 2);
+      // A new process (the author's restart hook) must find what the old one wrote.
+      const second = await openRestarted({ sessionId: first.sessionId });
+      assert.deepStrictEqual(
+        (await second.mustList()).map(plainRecord),
+        written,
+        "the records after a restart differ from those written before it",
+      );
+      mustFail(await second.get("gone"), "not_found", "a deleted variable after restart");
+      assert.equal(must(await second.set(id, "again"), "set after restart").version, 4);
+      mustFail(await second.set(id, "x".repeat(21)), "validation_failed", "constraints kept");
     },
   },
   {
     name: "[distribution] two instances of one session see each other's writes",
     requires: "distribution",
-    async run({ open }) {
+    async run({ open, openSecond }) {
       const first = await open();
-      const second = await open({ sessionId: first.sessionId });
+      const second = await openSecond({ sessionId: first.sessionId });
       const id = await first.add("shared", "integer", 1);
       assert.equal(must(await second.get(id), "read the other instance's variable"), 1);
       must(await second.set("shared", 2), "write from the second instance");
       assert.equal(must(await first.get("shared"), "read back in the first"), 2);
       assert.equal((await first.mustRecord("shared")).version, 2);
+      await second.add("from_second", "string", "hi");
+      assert.deepEqual(
+        (await first.mustList()).map((r) => r.name),
+        ["shared", "from_second"],
+      );
+      mustFail(
+        await first.register("from_second", "string", "dup"),
+        "already_exists",
+        "a name the other instance registered",
+      );
+    },
+  },
+  {
+    name: "[distribution] with streaming, each instance's subscribers hear the other's changes in commit order",
+    requires: "distribution",
+    async run({ open, openSecond, capabilities, timeoutMs }) {
+      const first = await open();
+      const second = await openSecond({ sessionId: first.sessionId });
+      // Without streaming this test proves the shared writes only; subscribe is checked elsewhere.
+      const heardByFirst: VariableEvent[] = [];
+      const heardBySecond: VariableEvent[] = [];
+      if (capabilities.streaming) {
+        must(await first.subscribe("*", (e) => void heardByFirst.push(e)), "subscribe first");
+        must(await second.subscribe("*", (e) => void heardBySecond.push(e)), "subscribe second");
+      }
+      const id = await second.add("x", "integer", 1);
+      must(await first.set("x", 2), "set from the first");
+      must(await second.set(id, 3), "set from the second");
+      must(await first.delete(id), "delete from the first");
+      mustFail(await second.get(id), "not_found", "the other instance's delete");
+      if (!capabilities.streaming) return;
+      const expected = [
+        ["registered", 1],
+        ["updated", 2],
+        ["updated", 3],
+        ["deleted", 3],
+      ];
+      const seen = (events: VariableEvent[]) => events.map((e) => [e.kind, e.version]);
+      await eventually(
+        () => heardByFirst.length >= 4 && heardBySecond.length >= 4,
+        timeoutMs,
+        `both instances hear 4 events (first ${heardByFirst.length}, second ${heardBySecond.length})`,
+      );
+      await sleep(5);
+      assert.deepEqual(seen(heardByFirst), expected, "the first instance's subscriber");
+      assert.deepEqual(seen(heardBySecond), expected, "the second instance's subscriber");
     },
   },
 ];
