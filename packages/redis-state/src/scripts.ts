@@ -1,0 +1,197 @@
+import { createHash } from "node:crypto";
+
+/*
+ * The Lua scripts. Each starts with a `#!lua` shebang: Redis then refuses a writing script
+ * before it runs when memory is full (noeviction), and runs `no-writes` ones on replicas too.
+ * Every script checks everything before its first write, so a refusal leaves nothing applied.
+ * Values stay opaque strings (the contract's wire JSON): Lua never re-encodes a number.
+ *
+ * Session hash fields: `epoch` (changes when the session is created anew), `seq` (last commit),
+ * `count` (variables), `order` (registration counter), `metadata` (JSON), and per variable
+ * `r:<id>` record JSON, `v:<id>` revision (the commit that last wrote it), `o:<id>` order,
+ * `n:<name>` → id.
+ */
+
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(name: string, source: string): Script {
+  return { name, source, sha: createHash("sha1").update(source).digest("hex") };
+}
+
+/** KEYS: hash, feed. ARGV: epoch, metadata JSON, ttl ms, may join ("1"/"0"). */
+export const OPEN = script(
+  "open",
+  `#!lua
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch then
+  if ARGV[4] ~= '1' then return {'exists', epoch} end
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return {'joined', epoch}
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'count', 0, 'order', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {'created', ARGV[1]}
+`,
+);
+
+/**
+ * KEYS: hash. ARGV: identifiers. Answers false when the session is gone, else
+ * {epoch, count, metadata, then per identifier: record as id, its revision, the id the
+ * identifier names, that record, its revision} ('' for absent).
+ */
+export const SNAPSHOT = script(
+  "snapshot",
+  `#!lua flags=no-writes
+local H = KEYS[1]
+local epoch = redis.call('HGET', H, 'epoch')
+if not epoch then return false end
+local out = {epoch, redis.call('HGET', H, 'count'), redis.call('HGET', H, 'metadata')}
+for i = 1, #ARGV do
+  local ident = ARGV[i]
+  local blob = redis.call('HGET', H, 'r:' .. ident) or ''
+  local rev = blob ~= '' and redis.call('HGET', H, 'v:' .. ident) or ''
+  local named = redis.call('HGET', H, 'n:' .. ident) or ''
+  local nblob, nrev = '', ''
+  if named ~= '' then
+    nblob = redis.call('HGET', H, 'r:' .. named) or ''
+    nrev = redis.call('HGET', H, 'v:' .. named) or ''
+  end
+  out[#out + 1] = blob
+  out[#out + 1] = rev
+  out[#out + 1] = named
+  out[#out + 1] = nblob
+  out[#out + 1] = nrev
+end
+return out
+`,
+);
+
+/** KEYS: hash. ARGV: identifier. The record JSON (id first, then name), false, or 0 when the session is gone. */
+export const GET = script(
+  "get",
+  `#!lua flags=no-writes
+local blob = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
+if blob then return blob end
+local id = redis.call('HGET', KEYS[1], 'n:' .. ARGV[1])
+if id then return redis.call('HGET', KEYS[1], 'r:' .. id) end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return false
+`,
+);
+
+/**
+ * The one commit of every write. KEYS: hash, feed, request key, bell. ARGV: epoch read,
+ * ttl ms, max variables (-1: none), feed retention, request ttl ms, session metadata ('' to
+ * keep), check count, then (field, value read) pairs, change count, then per change: kind, id,
+ * name, old name, record JSON, previous value JSON, timestamp.
+ * Answers {'done', seq} for a request already applied, {'gone'}, {'retry'} when something read
+ * moved, else {'ok', seq}.
+ */
+export const COMMIT = script(
+  "commit",
+  `#!lua
+local H, F, Q, B = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local done = redis.call('GET', Q)
+if done then return {'done', done} end
+if redis.call('HGET', H, 'epoch') ~= ARGV[1] then return {'gone'} end
+local i = 7
+for _ = 1, tonumber(ARGV[i]) do
+  if (redis.call('HGET', H, ARGV[i + 1]) or '') ~= ARGV[i + 2] then return {'retry'} end
+  i = i + 2
+end
+i = i + 1
+local n = tonumber(ARGV[i])
+local base = i + 1
+local added = 0
+for c = 0, n - 1 do
+  local o = base + c * 7
+  if ARGV[o] == 'deleted' then added = added - 1
+  elseif redis.call('HEXISTS', H, 'r:' .. ARGV[o + 1]) == 0 then added = added + 1 end
+end
+local max = tonumber(ARGV[3])
+if max >= 0 and added > 0 and tonumber(redis.call('HGET', H, 'count')) + added > max then
+  return {'retry'}
+end
+local seq = redis.call('HINCRBY', H, 'seq', 1)
+-- Free old names first: an import may swap the names of two variables.
+for c = 0, n - 1 do
+  local o = base + c * 7
+  local kind, id, name, old = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
+  local freed = kind == 'deleted' and name or old
+  if freed ~= '' and (kind == 'deleted' or freed ~= name) and redis.call('HGET', H, 'n:' .. freed) == id then
+    redis.call('HDEL', H, 'n:' .. freed)
+  end
+end
+for c = 0, n - 1 do
+  local o = base + c * 7
+  local kind, id, name = ARGV[o], ARGV[o + 1], ARGV[o + 2]
+  if kind == 'deleted' then
+    if redis.call('HDEL', H, 'r:' .. id, 'v:' .. id, 'o:' .. id) > 0 then
+      redis.call('HINCRBY', H, 'count', -1)
+    end
+  else
+    if redis.call('HEXISTS', H, 'r:' .. id) == 0 then
+      redis.call('HSET', H, 'o:' .. id, redis.call('HINCRBY', H, 'order', 1))
+      redis.call('HINCRBY', H, 'count', 1)
+    end
+    redis.call('HSET', H, 'r:' .. id, ARGV[o + 4], 'v:' .. id, seq, 'n:' .. name, id)
+  end
+  redis.call('XADD', F, 'MAXLEN', '~', ARGV[4], seq .. '-' .. c,
+    'k', kind, 'r', ARGV[o + 4], 'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n)
+end
+if ARGV[6] ~= '' then redis.call('HSET', H, 'metadata', ARGV[6]) end
+redis.call('PEXPIRE', H, ARGV[2])
+redis.call('PEXPIRE', F, ARGV[2])
+redis.call('SET', Q, seq, 'PX', ARGV[5])
+redis.call('SPUBLISH', B, redis.call('HGET', H, 'epoch') .. ':' .. seq)
+return {'ok', seq}
+`,
+);
+
+/** KEYS: hash, feed. ARGV: ttl ms. Re-arms the idle TTL of a session that still exists. */
+export const TOUCH = script(
+  "touch",
+  `#!lua
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+return 1
+`,
+);
+
+/**
+ * KEYS: hash, feed. ARGV: from id (inclusive), count. The change feed from a cursor with the
+ * session's epoch and last commit, read together: false when the session is gone.
+ */
+export const FEED = script(
+  "feed",
+  `#!lua flags=no-writes
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return false end
+return {epoch, redis.call('HGET', KEYS[1], 'seq'), redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', ARGV[2])}
+`,
+);
+
+/** KEYS: hash, feed, bell. Deletes a session: a last doorbell tells watchers it ended. */
+export const DELETE_SESSION = script(
+  "delete-session",
+  `#!lua
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SPUBLISH', KEYS[3], epoch .. ':end')
+return 1
+`,
+);
+
+/** KEYS: hash. The whole session hash (flat field/value list; empty when gone). */
+export const READ_ALL = script(
+  "read-all",
+  `#!lua flags=no-writes
+return redis.call('HGETALL', KEYS[1])
+`,
+);
