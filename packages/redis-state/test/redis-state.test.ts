@@ -1,0 +1,384 @@
+import type { VariableEvent } from "@dspex/state-provider";
+import { createClient } from "@redis/client";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { escapeSessionId, RedisState, type RedisVariableEvent } from "../src/index.js";
+import { COMMIT } from "../src/scripts.js";
+import { TestProxy } from "./support/proxy.js";
+import { startRedis, type TestServer } from "./support/redis-server.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function eventually(check: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function must<T>(
+  result: { ok: true; value: T } | { ok: false; error: { code: string; message: string } },
+): T {
+  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
+  return result.value;
+}
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(() => server.stop());
+
+let counter = 0;
+const sessionId = () => `redis_test_${++counter}_${Date.now()}`;
+
+describe("RedisState", () => {
+  test("options name exactly one way to Redis", () => {
+    expect(() => new RedisState({})).toThrow(/exactly one of url, client, rootNodes or cluster/);
+    expect(() => new RedisState({ url: "redis://a", rootNodes: ["redis://b"] })).toThrow(
+      /got url, rootNodes/,
+    );
+    expect(() => new RedisState({ url: "redis://a", timeoutMs: 0 })).toThrow(/timeoutMs/);
+  });
+
+  test("every key of a session carries its escaped hash tag, braces and all", async () => {
+    expect(escapeSessionId("a{b}%c")).toBe("a%7Bb%7D%25c");
+    const provider = new RedisState({ url: server.url });
+    const id = `brace{${counter++}}%`;
+    const state = must(await provider.init({ sessionId: id }));
+    must(await provider.registerVariable(state, "x", "integer", 1));
+    const keys = (await server.cli("--scan", "--pattern", `*${escapeSessionId(id)}*`)).split("\n");
+    const tag = `{s:${escapeSessionId(id)}}`;
+    expect(keys.sort()).toEqual([
+      `dspex:${tag}:feed`,
+      `dspex:${tag}:h`,
+      expect.stringMatching(`^dspex:${tag.replace(/[{}]/g, "\\$&")}:rq:`),
+    ]);
+    await provider.cleanup(state);
+  });
+
+  test("a write Redis refuses for lack of memory answers limit_exceeded and applies nothing", async () => {
+    const provider = new RedisState({ url: server.url });
+    const state = must(await provider.init({ sessionId: sessionId() }));
+    must(await provider.registerVariable(state, "x", "integer", 1));
+    const before = must(await provider.exportState(state));
+    await server.cli("CONFIG", "SET", "maxmemory", "1");
+    try {
+      const set = await provider.setVariable(state, "x", 2);
+      expect(set.ok ? "ok" : set.error.code).toBe("limit_exceeded");
+      const batch = await provider.updateVariables(state, { x: 3 });
+      expect(batch.ok ? "ok" : batch.error.code).toBe("limit_exceeded");
+      const registered = await provider.registerVariable(state, "y", "integer", 1);
+      expect(registered.ok ? "ok" : registered.error.code).toBe("limit_exceeded");
+      if (!set.ok) expect(set.error.message).toMatch(/out of memory.*nothing was applied/);
+    } finally {
+      await server.cli("CONFIG", "SET", "maxmemory", "0");
+    }
+    const after = must(await provider.exportState(state));
+    expect(after.variables).toEqual(before.variables);
+    expect(must(await provider.getVariableRecord(state, "x")).version).toBe(1);
+    const feed = `dspex:{s:${escapeSessionId(state.sessionId)}}:feed`;
+    expect(await server.cli("XLEN", feed)).toBe("1");
+    await provider.cleanup(state);
+  });
+
+  test("a commit whose answer was lost is retried with its request id and applies once", async () => {
+    const proxy = await TestProxy.start(server.socket);
+    const provider = new RedisState({ url: proxy.url, timeoutMs: 3000 });
+    try {
+      const state = must(await provider.init({ sessionId: sessionId() }));
+      must(await provider.registerVariable(state, "x", "integer", 1));
+      must(await provider.setVariable(state, "x", 2)); // the commit script is loaded: EVALSHA next
+      proxy.dropAfter(COMMIT.sha);
+      const written = must(await provider.setVariable(state, "x", 3));
+      expect(proxy.dropped).toBe(1);
+      expect(written.version).toBe(3);
+      const record = must(await provider.getVariableRecord(state, "x"));
+      expect([record.value, record.version]).toEqual([3, 3]);
+      const feed = `dspex:{s:${escapeSessionId(state.sessionId)}}:feed`;
+      expect(await server.cli("XLEN", feed)).toBe("3");
+      await provider.cleanup(state);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("cleanup lets a session go; deleteSession ends it, for every holder", async () => {
+    const writer = new RedisState({ url: server.url });
+    const other = new RedisState({ url: server.url });
+    const id = sessionId();
+    const state = must(await writer.init({ sessionId: id }));
+    must(await writer.registerVariable(state, "kept", "string", "yes"));
+    await writer.cleanup(state);
+    const joined = must(await other.init({ sessionId: id }));
+    expect(must(await other.getVariable(joined, "kept"))).toBe("yes");
+    expect(must(await writer.deleteSession(id))).toBe(true);
+    expect(must(await writer.deleteSession(id))).toBe(false);
+    const gone = await other.getVariable(joined, "kept");
+    expect(gone.ok ? "ok" : gone.error.code).toBe("session_not_found");
+    await other.cleanup(joined);
+  });
+
+  test("a session idle for its TTL is expired by Redis", async () => {
+    const provider = new RedisState({ url: server.url, ttlMs: 300 });
+    const id = sessionId();
+    const state = must(await provider.init({ sessionId: id }));
+    must(await provider.registerVariable(state, "x", "integer", 1));
+    const ttl = Number(await server.cli("PTTL", `dspex:{s:${escapeSessionId(id)}}:h`));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(300);
+    await sleep(450);
+    const read = await provider.getVariable(state, "x");
+    expect(read.ok ? "ok" : read.error.code).toBe("session_not_found");
+    expect(await server.cli("--scan", "--pattern", `*${escapeSessionId(id)}*:[hf]*`)).toBe("");
+    await provider.cleanup(state);
+  });
+
+  test("Redis unreachable at init answers unavailable within the deadline", async () => {
+    const provider = new RedisState({ url: `unix://${server.dir}/nothing.sock`, timeoutMs: 400 });
+    const started = Date.now();
+    const init = await provider.init({ sessionId: sessionId() });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(init.ok ? "ok" : init.error.code).toBe("unavailable");
+    if (!init.ok) expect(init.error.message).toMatch(/could not reach Redis at unix:/);
+  });
+
+  test("Redis unreachable during a call answers unavailable within the deadline, then recovers", async () => {
+    const proxy = await TestProxy.start(server.socket);
+    const provider = new RedisState({ url: proxy.url, timeoutMs: 400 });
+    try {
+      const state = must(await provider.init({ sessionId: sessionId() }));
+      must(await provider.registerVariable(state, "x", "integer", 1));
+      proxy.down();
+      for (const call of [
+        () => provider.getVariable(state, "x"),
+        () => provider.setVariable(state, "x", 2),
+        () => provider.listVariables(state),
+      ]) {
+        const started = Date.now();
+        const answer = await call();
+        expect(Date.now() - started).toBeLessThan(900);
+        expect(answer.ok ? "ok" : answer.error.code).toBe("unavailable");
+      }
+      proxy.up();
+      let value: unknown;
+      for (let i = 0; i < 20 && value === undefined; i++) {
+        const read = await provider.getVariable(state, "x");
+        if (read.ok) value = read.value;
+      }
+      expect(value).toBe(1);
+      expect(must(await provider.setVariable(state, "x", 5)).version).toBe(2);
+      await provider.cleanup(state);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("a client passed in stays open after the last cleanup", async () => {
+    const client = createClient({ url: server.url });
+    await client.connect();
+    try {
+      const provider = new RedisState({ client: client as never });
+      const state = must(await provider.init({ sessionId: sessionId() }));
+      must(await provider.subscribe(state, "*", () => {}));
+      must(await provider.registerVariable(state, "x", "integer", 1));
+      await provider.cleanup(state);
+      expect(client.isReady).toBe(true);
+      expect(await client.sendCommand(["PING"])).toBe("PONG");
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe("change feed", () => {
+  test("a watcher cut off while others write catches up exactly, in commit order", async () => {
+    const proxy = await TestProxy.start(server.socket);
+    const watcher = new RedisState({ url: proxy.url, feedPollMs: 60_000 });
+    const writer = new RedisState({ url: server.url });
+    try {
+      const id = sessionId();
+      const watched = must(await watcher.init({ sessionId: id }));
+      const heard: RedisVariableEvent[] = [];
+      must(await watcher.subscribe(watched, "*", (e) => void heard.push(e)));
+      const written = must(await writer.init({ sessionId: id }));
+      must(await writer.registerVariable(written, "a", "integer", 0));
+      await eventually(() => heard.length === 1, "the first event");
+      proxy.down();
+      for (let i = 1; i <= 5; i++) must(await writer.setVariable(written, "a", i));
+      must(await writer.updateVariables(written, { a: 6 }));
+      must(await writer.deleteVariable(written, "a"));
+      proxy.up(); // the subscriber connection comes back and reads from its cursor
+      await eventually(() => heard.length === 8, `8 events (heard ${heard.length})`, 5000);
+      expect(heard.map((e) => [e.kind, e.version, e.value])).toEqual([
+        ["registered", 1, 0],
+        ...[1, 2, 3, 4, 5, 6].map((v) => ["updated", v + 1, v]),
+        ["deleted", 7, 6],
+      ]);
+      expect(heard.map((e) => e.previousValue)).toEqual([undefined, 0, 1, 2, 3, 4, 5, 6]);
+      expect(heard.some((e) => e.resync)).toBe(false);
+      await writer.cleanup(written);
+      await watcher.cleanup(watched);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("a watcher whose history was trimmed gets the minimal catch-up, marked resync", async () => {
+    await server.cli("CONFIG", "SET", "stream-node-max-entries", "1");
+    const proxy = await TestProxy.start(server.socket);
+    const watcher = new RedisState({ url: proxy.url, feedPollMs: 60_000 });
+    const writer = new RedisState({ url: server.url, feedRetention: 2 });
+    try {
+      const id = sessionId();
+      const watched = must(await watcher.init({ sessionId: id }));
+      const heard: RedisVariableEvent[] = [];
+      must(await watcher.subscribe(watched, "*", (e) => void heard.push(e)));
+      const written = must(await writer.init({ sessionId: id }));
+      for (const name of ["kept", "changed", "removed"])
+        must(await writer.registerVariable(written, name, "integer", 0));
+      await eventually(() => heard.length === 3, "three registrations");
+      proxy.down();
+      for (let i = 1; i <= 5; i++) must(await writer.setVariable(written, "changed", i));
+      must(await writer.deleteVariable(written, "removed"));
+      must(await writer.registerVariable(written, "added", "string", "new"));
+      must(await writer.setVariable(written, "added", "newer"));
+      proxy.up();
+      await eventually(() => heard.length >= 6, `the catch-up (heard ${heard.length})`, 5000);
+      await sleep(50);
+      const catchUp = heard.slice(3);
+      expect(catchUp.map((e) => [e.kind, e.name, e.value, e.resync])).toEqual([
+        ["deleted", "removed", 0, true],
+        ["updated", "changed", 5, true],
+        ["registered", "added", "newer", true],
+      ]);
+      expect(catchUp[1]?.previousValue).toBe(0);
+      expect(catchUp[1]?.version).toBe(6);
+      // After the resync the watcher follows the stream again, exactly.
+      must(await writer.setVariable(written, "kept", 9));
+      await eventually(() => heard.length === 7, "the next change");
+      expect([heard[6]?.name, heard[6]?.value, heard[6]?.resync]).toEqual(["kept", 9, undefined]);
+      await writer.cleanup(written);
+      await watcher.cleanup(watched);
+    } finally {
+      await proxy.stop();
+      await server.cli("CONFIG", "SET", "stream-node-max-entries", "100");
+    }
+  });
+
+  test("events carry the committed record, heard in one order by the writer's process too", async () => {
+    const a = new RedisState({ url: server.url });
+    const b = new RedisState({ url: server.url });
+    const id = sessionId();
+    const sa = must(await a.init({ sessionId: id }));
+    const sb = must(await b.init({ sessionId: id }));
+    const heardA: VariableEvent[] = [];
+    const heardB: VariableEvent[] = [];
+    must(await a.subscribe(sa, "*", (e) => void heardA.push(e)));
+    must(await b.subscribe(sb, "*", (e) => void heardB.push(e)));
+    must(await a.registerVariable(sa, "n", "integer", 0));
+    // Interleaved writers: both hear the same order, the commit order.
+    await Promise.all([
+      ...[1, 2, 3].map((v) => a.setVariable(sa, "n", v)),
+      ...[4, 5, 6].map((v) => b.setVariable(sb, "n", v)),
+    ]);
+    await eventually(() => heardA.length === 7 && heardB.length === 7, "7 events each");
+    expect(heardA.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(heardA.map((e) => e.value)).toEqual(heardB.map((e) => e.value));
+    const last = heardA[6] as VariableEvent;
+    expect(last.record).toEqual(must(await b.getVariableRecord(sb, "n")));
+    await a.cleanup(sa);
+    await b.cleanup(sb);
+  });
+});
+
+describe("servers configured otherwise", () => {
+  test("an eviction policy that could drop part of a session is refused at start, by name", async () => {
+    const lru = await startRedis(["--maxmemory-policy", "allkeys-lru"]);
+    try {
+      const provider = new RedisState({ url: lru.url });
+      const init = await provider.init({ sessionId: sessionId() });
+      expect(init.ok ? "ok" : init.error.code).toBe("unsupported");
+      if (!init.ok) expect(init.error.message).toMatch(/maxmemory-policy allkeys-lru.*noeviction/);
+      await lru.cli("CONFIG", "SET", "maxmemory-policy", "volatile-ttl");
+      const again = await provider.init({ sessionId: sessionId() });
+      if (!again.ok) expect(again.error.message).toMatch(/maxmemory-policy volatile-ttl/);
+      expect(again.ok).toBe(false);
+    } finally {
+      await lru.stop();
+    }
+  });
+
+  test("with AOF, a session survives a restart of Redis and of the provider", async () => {
+    const durable = await startRedis(["--appendonly", "yes", "--appendfsync", "always"]);
+    try {
+      const id = sessionId();
+      const first = new RedisState({ url: durable.url });
+      const state = must(await first.init({ sessionId: id, metadata: { run: "7" } }));
+      must(await first.registerVariable(state, "lr", "float", 0.1, { constraints: { min: 0 } }));
+      must(await first.setVariable(state, "lr", 0.2));
+      const before = must(await first.exportState(state));
+      await first.cleanup(state);
+      await durable.kill();
+      await durable.restart();
+      const second = new RedisState({ url: durable.url });
+      const reopened = must(await second.init({ sessionId: id }));
+      const after = must(await second.exportState(reopened));
+      expect(after.variables).toEqual(before.variables);
+      expect(after.metadata).toEqual({ run: "7" });
+      expect(must(await second.setVariable(reopened, "lr", 0.3)).version).toBe(3);
+      await second.cleanup(reopened);
+    } finally {
+      await durable.stop();
+    }
+  });
+
+  test("Redis killed mid-writes and restarted: clients and watchers recover by themselves", async () => {
+    const durable = await startRedis(["--appendonly", "yes", "--appendfsync", "always"]);
+    try {
+      const id = sessionId();
+      const writer = new RedisState({ url: durable.url, timeoutMs: 300 });
+      const watcher = new RedisState({ url: durable.url, feedPollMs: 200 });
+      const state = must(await writer.init({ sessionId: id }));
+      const watched = must(await watcher.init({ sessionId: id }));
+      const heard: number[] = [];
+      must(await watcher.subscribe(watched, "*", (e) => void heard.push(e.value as number)));
+      must(await writer.registerVariable(state, "step", "integer", 0));
+      const answers: string[] = [];
+      let restarted = false;
+      let okAfterRestart = 0;
+      const writes = (async () => {
+        for (let i = 1; okAfterRestart < 5 && i < 500; i++) {
+          const started = Date.now();
+          const answer = await writer.setVariable(state, "step", i);
+          expect(Date.now() - started).toBeLessThan(800);
+          answers.push(answer.ok ? "ok" : answer.error.code);
+          if (answer.ok && restarted) okAfterRestart++;
+          if (!answer.ok) await sleep(20);
+        }
+      })();
+      await sleep(100);
+      await durable.kill();
+      await sleep(500);
+      await durable.restart();
+      restarted = true;
+      await writes;
+      expect(new Set(answers)).toEqual(new Set(["ok", "unavailable"]));
+      expect(okAfterRestart).toBe(5);
+      const final = must(await writer.getVariableRecord(state, "step"));
+      const oks = answers.filter((a) => a === "ok").length;
+      // At most once: every ok applied; an unanswered write may or may not have.
+      expect(final.version).toBeGreaterThanOrEqual(1 + oks);
+      expect(final.version).toBeLessThanOrEqual(1 + answers.length);
+      await eventually(
+        () => heard.at(-1) === final.value,
+        "the watcher hears the last write",
+        5000,
+      );
+      await writer.cleanup(state);
+      await watcher.cleanup(watched);
+    } finally {
+      await durable.stop();
+    }
+  }, 15_000);
+});
