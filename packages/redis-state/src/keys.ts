@@ -12,8 +12,6 @@ export interface SessionKeys {
   readonly feed: string;
   /** Sharded pub/sub channel rung after every commit. */
   readonly bell: string;
-  /** Prefix of the keys remembering request ids for idempotent retries. */
-  readonly requestPrefix: string;
 }
 
 export function escapeSessionId(sessionId: string): string {
@@ -26,6 +24,5 @@ export function sessionKeys(prefix: string, sessionId: string): SessionKeys {
     hash: `${tag}:h`,
     feed: `${tag}:feed`,
     bell: `${tag}:bell`,
-    requestPrefix: `${tag}:rq:`,
   };
 }

@@ -47,7 +47,6 @@ export interface SessionBackend {
   readonly ttlMs: number;
   readonly timeoutMs: number;
   readonly feedRetention: number;
-  readonly requestTtlMs: number;
   feed(sessionId: string, keys: SessionKeys): ChangeFeed;
   releaseFeed(sessionId: string): Promise<void>;
   release(session: RedisSession): Promise<void>;
@@ -56,78 +55,166 @@ export interface SessionBackend {
 /** Reads and commits that conflict with other writers are re-planned at most this often. */
 const MAX_ATTEMPTS = 32;
 
-interface Loaded {
+interface Known {
+  /** Undefined: nothing has this id. */
   readonly record: VariableRecord | undefined;
+  /** The commit that last wrote it; '' when absent. */
   readonly rev: string;
 }
 
+/** Past this many entries the session forgets what it learned rather than grow. */
+const MAX_KNOWN = 10_000;
+
 /**
- * The records one call read (each identifier as an id and as a name), as the plans see them,
- * and the conditions its commit is made on: every record and name entry read is unchanged.
+ * What a session last learned about identifiers and records, from its reads and its own
+ * commits. A write plans against it without reading first; the commit is conditioned on it, so
+ * a stale guess costs a `retry` and a fresh read, never a wrong write.
+ */
+class Knowledge {
+  epoch = "";
+  size = 0;
+  metadata = "{}";
+  /** The session's last commit when last read (or committed by this session). */
+  seq = 0;
+  /** The last commit that changed which ids and names exist (`st`). */
+  structure = "";
+  /** Identifier → the id it names as a name ('' for none). */
+  readonly names = new Map<string, string>();
+  /** A string looked up as an id → what has that id. */
+  readonly records = new Map<string, Known>();
+
+  /** Takes in a SNAPSHOT reply for `identifiers`. */
+  learn(identifiers: readonly string[], reply: readonly string[]): void {
+    if (this.records.size > MAX_KNOWN) this.forget();
+    this.epoch = reply[0] as string;
+    this.size = Number(reply[1]);
+    this.metadata = reply[2] as string;
+    this.seq = Number(reply[3]);
+    this.structure = reply[4] as string;
+    for (let i = 0; i < identifiers.length; i++) {
+      const ident = identifiers[i] as string;
+      const at = 5 + i * 5;
+      const blob = reply[at] as string;
+      const named = reply[at + 2] as string;
+      this.records.set(ident, {
+        record: blob === "" ? undefined : decodeRecord(blob),
+        rev: reply[at + 1] as string,
+      });
+      this.names.set(ident, named);
+      if (named !== "") {
+        const target = reply[at + 3] as string;
+        this.records.set(named, {
+          record: target === "" ? undefined : decodeRecord(target),
+          rev: reply[at + 4] as string,
+        });
+      }
+    }
+  }
+
+  covers(identifiers: readonly string[]): boolean {
+    if (this.epoch === "") return false;
+    for (const ident of identifiers)
+      if (!this.names.has(ident) || !this.records.has(ident)) return false;
+    return true;
+  }
+
+  /** After this session's own commit `seq` of `changes`. */
+  committed(changes: readonly Change[], seq: string, structural: boolean): void {
+    this.seq = Math.max(this.seq, Number(seq));
+    if (structural) this.structure = seq;
+    for (const { kind, record } of changes) {
+      if (kind === "deleted") {
+        this.records.set(record.id, { record: undefined, rev: "" });
+        if (this.names.get(record.name) === record.id) this.names.set(record.name, "");
+      } else {
+        this.records.set(record.id, { record, rev: seq });
+        this.names.set(record.name, record.id);
+      }
+    }
+  }
+
+  forget(): void {
+    this.epoch = "";
+    this.names.clear();
+    this.records.clear();
+  }
+}
+
+/**
+ * The records one call touches (each identifier as an id and as a name), as the plans see them,
+ * and the conditions its commit is made on: every record and name entry it relied on unchanged.
  */
 class Snapshot implements RecordView {
   readonly epoch: string;
   readonly size: number;
   readonly metadata: string;
-  readonly #asId = new Map<string, Loaded>();
-  readonly #named = new Map<string, string>();
-  readonly #byId = new Map<VariableId, VariableRecord>();
+  readonly seq: number;
   readonly conditions = new Map<string, string>();
+  readonly #known: Knowledge;
 
-  constructor(identifiers: readonly string[], reply: string[]) {
-    this.epoch = reply[0] as string;
-    this.size = Number(reply[1]);
-    this.metadata = reply[2] as string;
-    for (let i = 0; i < identifiers.length; i++) {
-      const ident = identifiers[i] as string;
-      const at = 3 + i * 5;
-      const [blob, rev, named, targetBlob, targetRev] = reply.slice(at, at + 5) as string[];
-      const record = blob === "" ? undefined : decodeRecord(blob as string);
-      this.#asId.set(ident, { record, rev: rev as string });
-      this.#named.set(ident, named as string);
-      this.conditions.set(`v:${ident}`, rev as string);
-      this.conditions.set(`n:${ident}`, named as string);
-      if (record !== undefined) this.#byId.set(record.id, record);
-      if (named !== "") {
-        this.conditions.set(`v:${named}`, targetRev as string);
-        if (targetBlob !== "") this.#byId.set(named as string, decodeRecord(targetBlob as string));
-      }
+  constructor(known: Knowledge, identifiers: readonly string[]) {
+    this.#known = known;
+    this.seq = known.seq;
+    this.epoch = known.epoch;
+    this.size = known.size;
+    this.metadata = known.metadata;
+    for (const ident of identifiers) {
+      const named = known.names.get(ident) as string;
+      this.conditions.set(`v:${ident}`, (known.records.get(ident) as Known).rev);
+      this.conditions.set(`n:${ident}`, named);
+      if (named !== "") this.conditions.set(`v:${named}`, known.records.get(named)?.rev ?? "");
     }
+  }
+
+  /**
+   * The conditions of a commit that only updates existing records: which ids and names exist
+   * unchanged (so every identifier still resolves as planned) and each written record unchanged.
+   */
+  updateConditions(changes: readonly Change[]): Map<string, string> {
+    const conditions = new Map([["st", this.#known.structure]]);
+    for (const { record } of changes)
+      conditions.set(`v:${record.id}`, this.#known.records.get(record.id)?.rev ?? "");
+    return conditions;
   }
 
   resolve(identifier: Identifier): VariableRecord | undefined {
     const asId = this.#loaded(identifier).record;
     if (asId !== undefined) return asId;
-    const named = this.#named.get(identifier);
-    return named === "" || named === undefined ? undefined : this.#byId.get(named);
+    const named = this.#known.names.get(identifier);
+    return named === "" || named === undefined ? undefined : this.#known.records.get(named)?.record;
   }
 
   byId(id: VariableId): VariableRecord | undefined {
-    return this.#byId.get(id) ?? this.#loaded(id).record;
+    return this.#known.records.get(id)?.record ?? this.#loaded(id).record;
   }
 
   idOfName(name: string): VariableId | undefined {
     this.#loaded(name);
-    const named = this.#named.get(name);
+    const named = this.#known.names.get(name);
     return named === "" ? undefined : named;
   }
 
   /** Whether an identifier read is in use as an id or a name (for a new variable's id). */
   taken(identifier: string): boolean {
-    return this.#loaded(identifier).record !== undefined || this.#named.get(identifier) !== "";
+    return (
+      this.#loaded(identifier).record !== undefined || this.#known.names.get(identifier) !== ""
+    );
   }
 
-  #loaded(identifier: string): Loaded {
-    const loaded = this.#asId.get(identifier);
+  #loaded(identifier: string): Known {
+    const loaded = this.#known.records.get(identifier);
     // A plan asking about what the call did not read is a bug here, not a caller's mistake.
-    if (loaded === undefined)
+    if (loaded === undefined || !this.#known.names.has(identifier)) {
       throw new Error(`RedisState: ${identifier} was not read before planning`);
+    }
     return loaded;
   }
 }
 
 interface Planned<T> {
   readonly changes: readonly Change[];
+  /** Registrations, deletions and imports change which ids and names exist. */
+  readonly structural: boolean;
   /** New session metadata JSON, when the change sets it. */
   readonly metadata?: string;
   readonly answer: T;
@@ -140,6 +227,7 @@ export class RedisSession extends BackendSession {
   readonly #subscriptions = new Set<SubscriptionId>();
   #feed: ChangeFeed | undefined;
   #touched = Date.now();
+  readonly #known = new Knowledge();
 
   constructor(sessionId: string, keys: SessionKeys, backend: SessionBackend) {
     super(sessionId);
@@ -207,8 +295,12 @@ export class RedisSession extends BackendSession {
   ): Promise<Result<Snapshot>> {
     const read = await this.#run(SNAPSHOT, [this.keys.hash], identifiers, what, false, deadline);
     if (!read.ok) return read;
-    if (read.value === null) return this.#gone();
-    return ok(new Snapshot(identifiers, read.value as string[]));
+    if (read.value === null) {
+      this.#known.forget();
+      return this.#gone();
+    }
+    this.#known.learn(identifiers, read.value as string[]);
+    return ok(new Snapshot(this.#known, identifiers));
   }
 
   async records(
@@ -264,29 +356,43 @@ export class RedisSession extends BackendSession {
     what: string,
     identifiers: () => readonly string[],
     plan: (view: Snapshot) => Result<Planned<T>> | "again",
+    /** Whether the plan may start from what the session already knows (it needs no size). */
+    guess = false,
   ): Promise<Result<T>> {
     const backend = this.#backend;
     const deadline = Date.now() + backend.timeoutMs;
-    const request = `${this.keys.requestPrefix}${randomUUID()}`;
+    const request = randomUUID();
+    let fresh = !guess || !this.#known.covers(identifiers());
+    // Once a commit went unanswered, every later one first looks for this request's entries
+    // in the feed after `since` (the last commit known before the first attempt).
+    let since: string | undefined;
+    let ambiguous = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const read = await this.#snapshot(identifiers(), what, deadline);
-      if (!read.ok) return read;
-      const view = read.value;
+      let view: Snapshot;
+      if (fresh) {
+        const read = await this.#snapshot(identifiers(), what, deadline);
+        if (!read.ok) return read;
+        view = read.value;
+      } else view = new Snapshot(this.#known, identifiers());
+      since ??= String(view.seq);
       const planned = plan(view);
       if (planned === "again") continue;
       if (!planned.ok) return planned;
-      const { changes, metadata, answer } = planned.value;
+      const { changes, metadata, answer, structural } = planned.value;
+      const conditions = structural ? view.conditions : view.updateConditions(changes);
       if (changes.length === 0 && metadata === undefined) return ok(answer);
       const args = [
         view.epoch,
         String(backend.ttlMs),
         String(Number.isFinite(backend.limits.maxVariables) ? backend.limits.maxVariables : -1),
         String(backend.feedRetention),
-        String(backend.requestTtlMs),
+        request,
+        ambiguous ? since : "",
         metadata ?? "",
-        String(view.conditions.size),
+        structural ? "1" : "",
+        String(conditions.size),
       ];
-      for (const [field, value] of view.conditions) args.push(field, value);
+      for (const [field, value] of conditions) args.push(field, value);
       args.push(String(changes.length));
       for (const { kind, record, previous, timestamp } of changes) {
         args.push(
@@ -299,15 +405,38 @@ export class RedisSession extends BackendSession {
           String(timestamp),
         );
       }
-      const keys = [this.keys.hash, this.keys.feed, request, this.keys.bell];
-      const committed = await this.#run(COMMIT, keys, args, what, true, deadline);
+      const committed = await runScript(
+        backend.link,
+        COMMIT,
+        [this.keys.hash, this.keys.feed, this.keys.bell],
+        args,
+        {
+          deadline,
+          what,
+          write: true,
+          onAmbiguous: () => {
+            ambiguous = true;
+            args[5] = since as string;
+          },
+        },
+      );
       if (!committed.ok) return committed;
-      const status = (committed.value as string[])[0];
+      const [status, seq] = committed.value as [string, string | number];
       if (status === "ok" || status === "done") {
         this.#touched = Date.now();
+        this.#known.committed(changes, String(seq), structural);
         return ok(answer);
       }
-      if (status === "gone") return this.#gone();
+      if (status === "unknown") {
+        return err(
+          StateErrors.unavailable(
+            `${what}: Redis did not answer in time and the change feed no longer tells whether it applied (read it back before retrying)`,
+          ),
+        );
+      }
+      // A guess that moved (or a session created anew) is read again; a fresh read is the answer.
+      if (status === "gone" && fresh) return this.#gone();
+      fresh = true;
     }
     return err(
       StateErrors.unavailable(
@@ -329,7 +458,7 @@ export class RedisSession extends BackendSession {
         }
         const planned = planRegistration(view, input, id, this.#context());
         if (!planned.ok) return planned;
-        return ok({ changes: [planned.value], answer: planned.value.record });
+        return ok({ structural: true, changes: [planned.value], answer: planned.value.record });
       },
     );
   }
@@ -353,8 +482,9 @@ export class RedisSession extends BackendSession {
           this.#context(),
         );
         if (!planned.ok) return planned;
-        return ok({ changes: [planned.value], answer: planned.value.record });
+        return ok({ structural: false, changes: [planned.value], answer: planned.value.record });
       },
+      true,
     );
   }
 
@@ -372,8 +502,9 @@ export class RedisSession extends BackendSession {
         if (!planned.ok) return planned;
         const outcome = batchOutcome(planned.value);
         if (!outcome.ok) return outcome;
-        return ok({ changes: planned.value.changes, answer: outcome.value });
+        return ok({ structural: false, changes: planned.value.changes, answer: outcome.value });
       },
+      true,
     );
   }
 
@@ -384,8 +515,9 @@ export class RedisSession extends BackendSession {
       (view) => {
         const planned = planDelete(view, identifier, this.#context());
         if (!planned.ok) return planned;
-        return ok({ changes: [planned.value], answer: planned.value.record });
+        return ok({ structural: true, changes: [planned.value], answer: planned.value.record });
       },
+      true,
     );
   }
 
@@ -401,6 +533,7 @@ export class RedisSession extends BackendSession {
         view.conditions.set("metadata", view.metadata);
         const metadata = JSON.stringify(planned.value.sessionMetadata);
         return ok({
+          structural: true,
           changes: planned.value.changes,
           ...(metadata === view.metadata ? {} : { metadata }),
           answer: undefined,

@@ -113,8 +113,6 @@ export class RedisState extends BackendProvider<RedisSession> {
       ttlMs,
       timeoutMs,
       feedRetention: Math.round(positive(options.feedRetention, 10_000, "feedRetention")),
-      // Long enough for every retry of a call; never longer than the session lives.
-      requestTtlMs: Math.min(ttlMs, Math.max(60_000, 4 * timeoutMs)),
     };
   }
 

@@ -17,6 +17,8 @@ export interface RunOptions {
   readonly what: string;
   /** A write: an ambiguous failure may have applied it (said in the message). */
   readonly write: boolean;
+  /** Called when a sent command failed without an answer, before it is sent again. */
+  readonly onAmbiguous?: () => void;
 }
 
 export async function runScript(
@@ -38,6 +40,7 @@ export async function runScript(
       const failure = classify(error);
       if (failure.kind === "reply") return err(refusal(failure.message, options.what));
       lastFailure = failure.message;
+      options.onAmbiguous?.();
     }
     const wait = Math.min(20 * 2 ** attempt, 250, options.deadline - Date.now());
     if (wait > 0) await sleep(wait);

@@ -34,7 +34,7 @@ if epoch then
   return {'joined', epoch}
 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'count', 0, 'order', 0)
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'st', 0, 'count', 0, 'order', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {'created', ARGV[1]}
 `,
@@ -42,7 +42,7 @@ return {'created', ARGV[1]}
 
 /**
  * KEYS: hash. ARGV: identifiers. Answers false when the session is gone, else
- * {epoch, count, metadata, then per identifier: record as id, its revision, the id the
+ * {epoch, count, metadata, seq, st, then per identifier: record as id, its revision, the id the
  * identifier names, that record, its revision} ('' for absent).
  */
 export const SNAPSHOT = script(
@@ -51,7 +51,8 @@ export const SNAPSHOT = script(
 local H = KEYS[1]
 local epoch = redis.call('HGET', H, 'epoch')
 if not epoch then return false end
-local out = {epoch, redis.call('HGET', H, 'count'), redis.call('HGET', H, 'metadata')}
+local out = {epoch, redis.call('HGET', H, 'count'), redis.call('HGET', H, 'metadata'),
+  redis.call('HGET', H, 'seq'), redis.call('HGET', H, 'st') or ''}
 for i = 1, #ARGV do
   local ident = ARGV[i]
   local blob = redis.call('HGET', H, 'r:' .. ident) or ''
@@ -86,21 +87,45 @@ return false
 );
 
 /**
- * The one commit of every write. KEYS: hash, feed, request key, bell. ARGV: epoch read,
- * ttl ms, max variables (-1: none), feed retention, request ttl ms, session metadata ('' to
- * keep), check count, then (field, value read) pairs, change count, then per change: kind, id,
+ * The one commit of every write. KEYS: hash, feed, bell. ARGV: epoch read, ttl ms, max
+ * variables (-1: none), feed retention, request id, `since` ('' on a first attempt, else the
+ * last commit the caller knew of before its first attempt), session metadata ('' to keep),
+ * structural ('1' when ids or names change: `st` becomes this commit), condition count, then (field, value read) pairs, change count, then per change: kind, id,
  * name, old name, record JSON, previous value JSON, timestamp.
- * Answers {'done', seq} for a request already applied, {'gone'}, {'retry'} when something read
- * moved, else {'ok', seq}.
+ *
+ * Answers {'done', seq} when the request already committed (a retry after its answer was lost:
+ * its stream entries carry the request id), {'unknown'} when that cannot be told any more (the
+ * entries since were trimmed), {'gone'}, {'retry'} when something read moved, else {'ok', seq}.
  */
 export const COMMIT = script(
   "commit",
   `#!lua
-local H, F, Q, B = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local done = redis.call('GET', Q)
-if done then return {'done', done} end
-if redis.call('HGET', H, 'epoch') ~= ARGV[1] then return {'gone'} end
-local i = 7
+local H, F, B = KEYS[1], KEYS[2], KEYS[3]
+local epoch = redis.call('HGET', H, 'epoch')
+if epoch ~= ARGV[1] then return {'gone'} end
+if ARGV[6] ~= '' then
+  local from = (tonumber(ARGV[6]) + 1) .. '-0'
+  local first = true
+  while true do
+    local page = redis.call('XRANGE', F, from, '+', 'COUNT', 200)
+    if #page == 0 then break end
+    -- The first commit after \`since\` was trimmed: whether this request applied is lost.
+    if first and page[1][1] ~= from then return {'unknown'} end
+    first = false
+    for _, entry in ipairs(page) do
+      local fields = entry[2]
+      for f = 1, #fields, 2 do
+        if fields[f] == 'q' and fields[f + 1] == ARGV[5] then
+          return {'done', string.match(entry[1], '^(%d+)')}
+        end
+      end
+    end
+    local last = page[#page][1]
+    local c, n = string.match(last, '^(%d+)-(%d+)$')
+    from = c .. '-' .. (tonumber(n) + 1)
+  end
+end
+local i = 9
 for _ = 1, tonumber(ARGV[i]) do
   if (redis.call('HGET', H, ARGV[i + 1]) or '') ~= ARGV[i + 2] then return {'retry'} end
   i = i + 2
@@ -112,7 +137,9 @@ local added = 0
 for c = 0, n - 1 do
   local o = base + c * 7
   if ARGV[o] == 'deleted' then added = added - 1
-  elseif redis.call('HEXISTS', H, 'r:' .. ARGV[o + 1]) == 0 then added = added + 1 end
+  elseif ARGV[o] == 'registered' and redis.call('HEXISTS', H, 'r:' .. ARGV[o + 1]) == 0 then
+    added = added + 1
+  end
 end
 local max = tonumber(ARGV[3])
 if max >= 0 and added > 0 and tonumber(redis.call('HGET', H, 'count')) + added > max then
@@ -136,20 +163,20 @@ for c = 0, n - 1 do
       redis.call('HINCRBY', H, 'count', -1)
     end
   else
-    if redis.call('HEXISTS', H, 'r:' .. id) == 0 then
+    if kind == 'registered' and redis.call('HEXISTS', H, 'r:' .. id) == 0 then
       redis.call('HSET', H, 'o:' .. id, redis.call('HINCRBY', H, 'order', 1))
       redis.call('HINCRBY', H, 'count', 1)
     end
     redis.call('HSET', H, 'r:' .. id, ARGV[o + 4], 'v:' .. id, seq, 'n:' .. name, id)
   end
-  redis.call('XADD', F, 'MAXLEN', '~', ARGV[4], seq .. '-' .. c,
-    'k', kind, 'r', ARGV[o + 4], 'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n)
+  redis.call('XADD', F, 'MAXLEN', '~', ARGV[4], seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
+    'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5])
 end
-if ARGV[6] ~= '' then redis.call('HSET', H, 'metadata', ARGV[6]) end
+if ARGV[7] ~= '' then redis.call('HSET', H, 'metadata', ARGV[7]) end
+if ARGV[8] == '1' then redis.call('HSET', H, 'st', seq) end
 redis.call('PEXPIRE', H, ARGV[2])
 redis.call('PEXPIRE', F, ARGV[2])
-redis.call('SET', Q, seq, 'PX', ARGV[5])
-redis.call('SPUBLISH', B, redis.call('HGET', H, 'epoch') .. ':' .. seq)
+redis.call('SPUBLISH', B, epoch .. ':' .. seq)
 return {'ok', seq}
 `,
 );
