@@ -54,7 +54,9 @@ const task = process.argv[2];
 // The demo shows the story, not the plumbing: its setup steps speak only when they fail.
 const quiet = task === "demo";
 if (quiet)
-  console.log(`setting up: pnpm ${pnpmVersion}, workspace install, Python packages, Redis, build\n`);
+  console.log(
+    `setting up: pnpm ${pnpmVersion}, workspace install, Python packages, Redis, build\n`,
+  );
 pnpmMust(["install", "--frozen-lockfile", "--reporter=append-only"], { quiet });
 must("bash", ["scripts/setup-python.sh"], { quiet });
 // The Redis tests and benchmark start their own redis-server processes.

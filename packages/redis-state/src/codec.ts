@@ -52,9 +52,10 @@ export function decodeRecord(text: string): VariableRecord {
   });
 }
 
-/** The value of a stored record, decoding only what a read needs. */
+/** The value of a stored record, decoding only what a read needs (the hot path of `get`). */
 export function decodeValue(text: string): VariableValue {
-  return decodeRecord(text).value;
+  const raw = JSON.parse(text) as { type: VariableRecord["type"]; value: unknown };
+  return deepFreeze(fromJsonValue(raw.type, raw.value)) as VariableValue;
 }
 
 export function decodeValueOf(type: VariableRecord["type"], json: string): VariableValue {

@@ -31,7 +31,7 @@ import {
   type RecordView,
   type StoreLimits,
 } from "@dspex/state-provider/backend";
-import { decodeRecord, encodeRecord } from "./codec.js";
+import { decodeRecord, decodeValue, encodeRecord } from "./codec.js";
 import type { ChangeFeed } from "./feed.js";
 import { parseSessionHash } from "./hash.js";
 import type { SessionKeys } from "./keys.js";
@@ -264,28 +264,30 @@ export class RedisSession extends BackendSession {
     );
   }
 
-  async #get(identifier: Identifier): Promise<Result<VariableRecord>> {
+  /** The stored JSON of the record `identifier` names (id first, then name). */
+  async #get(identifier: Identifier): Promise<Result<string>> {
     const read = await this.#run(
       GET,
       [this.keys.hash],
       [identifier],
-      `get ${JSON.stringify(identifier)}`,
+      `get of ${identifier}`,
       false,
     );
     if (!read.ok) return read;
     this.#touch();
     if (read.value === 0) return this.#gone();
     if (read.value === null) return err(StateErrors.notFound(identifier));
-    return ok(decodeRecord(read.value as string));
+    return ok(read.value as string);
   }
 
-  record(identifier: Identifier): Promise<Result<VariableRecord>> {
-    return this.#get(identifier);
+  async record(identifier: Identifier): Promise<Result<VariableRecord>> {
+    const read = await this.#get(identifier);
+    return read.ok ? ok(decodeRecord(read.value)) : read;
   }
 
   override async value(identifier: Identifier): Promise<Result<VariableValue>> {
-    const record = await this.#get(identifier);
-    return record.ok ? ok(record.value.value) : record;
+    const read = await this.#get(identifier);
+    return read.ok ? ok(decodeValue(read.value)) : read;
   }
 
   async #snapshot(

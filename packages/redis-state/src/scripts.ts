@@ -169,9 +169,10 @@ for c = 0, n - 1 do
     end
     redis.call('HSET', H, 'r:' .. id, ARGV[o + 4], 'v:' .. id, seq, 'n:' .. name, id)
   end
-  redis.call('XADD', F, 'MAXLEN', '~', ARGV[4], seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
+  redis.call('XADD', F, seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
     'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5])
 end
+redis.call('XTRIM', F, 'MAXLEN', '~', ARGV[4])
 if ARGV[7] ~= '' then redis.call('HSET', H, 'metadata', ARGV[7]) end
 if ARGV[8] == '1' then redis.call('HSET', H, 'st', seq) end
 redis.call('PEXPIRE', H, ARGV[2])

@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { VariableEvent } from "@dspex/state-provider";
 import { createClient } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -286,6 +289,32 @@ describe("change feed", () => {
     await a.cleanup(sa);
     await b.cleanup(sb);
   });
+});
+
+describe("another process", () => {
+  test("shares the session both ways, and exits by itself after its cleanup", async () => {
+    const provider = new RedisState({ url: server.url });
+    const id = sessionId();
+    const state = must(await provider.init({ sessionId: id }));
+    const heard: VariableEvent[] = [];
+    must(await provider.subscribe(state, "*", (e) => void heard.push(e)));
+    const child = fileURLToPath(new URL("./support/writer-process.ts", import.meta.url));
+    // The child exits by itself only if its provider closed every connection at cleanup.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", child, server.url, id],
+      { timeout: 8000 },
+    );
+    expect(JSON.parse(stdout).heard).toEqual([1, 2, 3]);
+    await eventually(() => heard.length === 3, "the child's three changes");
+    expect(heard.map((e) => [e.kind, e.name, e.value, e.version])).toEqual([
+      ["registered", "from_child", 1, 1],
+      ["updated", "from_child", 2, 2],
+      ["updated", "from_child", 3, 3],
+    ]);
+    expect(must(await provider.getVariable(state, "from_child"))).toBe(3);
+    await provider.cleanup(state);
+  }, 10_000);
 });
 
 describe("servers configured otherwise", () => {
