@@ -37,6 +37,8 @@ interface Known {
  */
 export class ChangeFeed {
   readonly subscribers: SubscriberSet;
+  /** Subscribe calls under way: the feed is not released while one is. */
+  joining = 0;
   readonly #link: Link;
   readonly #keys: SessionKeys;
   readonly #timeoutMs: number;

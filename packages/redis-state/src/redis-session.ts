@@ -550,13 +550,27 @@ export class RedisSession extends BackendSession {
   ): Promise<Result<SubscriptionId>> {
     const feed = this.#backend.feed(this.sessionId, this.keys);
     this.#feed = feed;
-    const started = await feed.start();
-    if (!started.ok) {
-      if (feed.subscribers.size === 0) await this.#backend.releaseFeed(this.sessionId);
-      return started.error.code === "session_not_found" ? this.#gone() : started;
+    feed.joining++;
+    let started: Result<undefined>;
+    try {
+      started = await feed.start();
+      // Everything committed before this call is heard by earlier subscribers only.
+      if (started.ok) await feed.catchUp();
+    } finally {
+      feed.joining--;
     }
-    // Everything committed before this call is heard by earlier subscribers only.
-    await feed.catchUp();
+    // Cleaned up meanwhile, or no feed: nothing of this call stays behind.
+    const refused: Result<never> | undefined = this.closed
+      ? err(StateErrors.closed(this.#backend.name))
+      : started.ok
+        ? undefined
+        : started.error.code === "session_not_found"
+          ? this.#gone()
+          : started;
+    if (refused !== undefined) {
+      if (feed.subscribers.size === 0) await this.#backend.releaseFeed(this.sessionId);
+      return refused;
+    }
     const id = feed.subscribers.add(pattern, subscriber);
     this.#subscriptions.add(id);
     return ok(id);

@@ -202,7 +202,7 @@ export class RedisState extends BackendProvider<RedisSession> {
       },
       releaseFeed: async (sessionId) => {
         const feed = this.#feeds.get(sessionId);
-        if (feed === undefined || feed.subscribers.size > 0) return;
+        if (feed === undefined || feed.subscribers.size > 0 || feed.joining > 0) return;
         this.#feeds.delete(sessionId);
         await feed.stop();
       },

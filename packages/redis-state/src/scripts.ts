@@ -125,56 +125,80 @@ if ARGV[6] ~= '' then
     from = c .. '-' .. (tonumber(n) + 1)
   end
 end
-local i = 9
-for _ = 1, tonumber(ARGV[i]) do
-  if (redis.call('HGET', H, ARGV[i + 1]) or '') ~= ARGV[i + 2] then return {'retry'} end
-  i = i + 2
+-- Big commits (an import) go to Redis in slices: unpack has a limit on arguments.
+local function each_slice(list, run)
+  for from = 1, #list, 1000 do run(unpack(list, from, math.min(from + 999, #list))) end
 end
-i = i + 1
-local n = tonumber(ARGV[i])
-local base = i + 1
+local nc = tonumber(ARGV[9])
+local fields = {}
+for k = 1, nc do fields[k] = ARGV[8 + 2 * k] end
+local at = 0
+local moved = false
+each_slice(fields, function(...)
+  local values = redis.call('HMGET', H, ...)
+  for k = 1, #values do
+    if (values[k] or '') ~= ARGV[9 + 2 * (at + k)] then moved = true end
+  end
+  at = at + #values
+end)
+if moved then return {'retry'} end
+local n = tonumber(ARGV[10 + 2 * nc])
+local base = 11 + 2 * nc
 local added = 0
 for c = 0, n - 1 do
-  local o = base + c * 7
-  if ARGV[o] == 'deleted' then added = added - 1
-  elseif ARGV[o] == 'registered' and redis.call('HEXISTS', H, 'r:' .. ARGV[o + 1]) == 0 then
-    added = added + 1
-  end
+  local kind = ARGV[base + c * 7]
+  if kind == 'deleted' then added = added - 1 elseif kind == 'registered' then added = added + 1 end
 end
 local max = tonumber(ARGV[3])
 if max >= 0 and added > 0 and tonumber(redis.call('HGET', H, 'count')) + added > max then
   return {'retry'}
 end
+-- All checks passed: from here on every step writes.
 local seq = redis.call('HINCRBY', H, 'seq', 1)
--- Free old names first: an import may swap the names of two variables.
+local dels, sets = {}, {}
+local order
 for c = 0, n - 1 do
   local o = base + c * 7
   local kind, id, name, old = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
-  local freed = kind == 'deleted' and name or old
-  if freed ~= '' and (kind == 'deleted' or freed ~= name) and redis.call('HGET', H, 'n:' .. freed) == id then
-    redis.call('HDEL', H, 'n:' .. freed)
-  end
-end
-for c = 0, n - 1 do
-  local o = base + c * 7
-  local kind, id, name = ARGV[o], ARGV[o + 1], ARGV[o + 2]
+  -- Names are freed before any is set (HDEL runs first): an import may swap two names.
+  local freed = kind == 'deleted' and name or (old ~= name and old or '')
+  if freed ~= '' and redis.call('HGET', H, 'n:' .. freed) == id then dels[#dels + 1] = 'n:' .. freed end
   if kind == 'deleted' then
-    if redis.call('HDEL', H, 'r:' .. id, 'v:' .. id, 'o:' .. id) > 0 then
-      redis.call('HINCRBY', H, 'count', -1)
-    end
+    dels[#dels + 1] = 'r:' .. id
+    dels[#dels + 1] = 'v:' .. id
+    dels[#dels + 1] = 'o:' .. id
   else
-    if kind == 'registered' and redis.call('HEXISTS', H, 'r:' .. id) == 0 then
-      redis.call('HSET', H, 'o:' .. id, redis.call('HINCRBY', H, 'order', 1))
-      redis.call('HINCRBY', H, 'count', 1)
+    if kind == 'registered' then
+      order = (order or tonumber(redis.call('HGET', H, 'order'))) + 1
+      sets[#sets + 1] = 'o:' .. id
+      sets[#sets + 1] = order
     end
-    redis.call('HSET', H, 'r:' .. id, ARGV[o + 4], 'v:' .. id, seq, 'n:' .. name, id)
+    sets[#sets + 1] = 'r:' .. id
+    sets[#sets + 1] = ARGV[o + 4]
+    sets[#sets + 1] = 'v:' .. id
+    sets[#sets + 1] = seq
+    sets[#sets + 1] = 'n:' .. name
+    sets[#sets + 1] = id
   end
   redis.call('XADD', F, seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
     'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5])
 end
+if order then
+  sets[#sets + 1] = 'order'
+  sets[#sets + 1] = order
+end
+if added ~= 0 then redis.call('HINCRBY', H, 'count', added) end
+if ARGV[7] ~= '' then
+  sets[#sets + 1] = 'metadata'
+  sets[#sets + 1] = ARGV[7]
+end
+if ARGV[8] == '1' then
+  sets[#sets + 1] = 'st'
+  sets[#sets + 1] = seq
+end
+each_slice(dels, function(...) redis.call('HDEL', H, ...) end)
+each_slice(sets, function(...) redis.call('HSET', H, ...) end)
 redis.call('XTRIM', F, 'MAXLEN', '~', ARGV[4])
-if ARGV[7] ~= '' then redis.call('HSET', H, 'metadata', ARGV[7]) end
-if ARGV[8] == '1' then redis.call('HSET', H, 'st', seq) end
 redis.call('PEXPIRE', H, ARGV[2])
 redis.call('PEXPIRE', F, ARGV[2])
 redis.call('SPUBLISH', B, epoch .. ':' .. seq)

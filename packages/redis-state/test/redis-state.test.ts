@@ -102,6 +102,49 @@ describe("RedisState", () => {
     }
   });
 
+  test("a commit cut off before it reached Redis is sent again and applies once", async () => {
+    const proxy = await TestProxy.start(server.socket);
+    const provider = new RedisState({ url: proxy.url, timeoutMs: 3000 });
+    try {
+      const state = must(await provider.init({ sessionId: sessionId() }));
+      must(await provider.registerVariable(state, "x", "integer", 1));
+      must(await provider.setVariable(state, "x", 2));
+      proxy.dropBefore(COMMIT.sha);
+      expect(must(await provider.updateVariables(state, { x: 3 }))).toEqual({
+        state,
+        versions: { x: 3 },
+      });
+      expect(proxy.dropped).toBe(1);
+      const record = must(await provider.getVariableRecord(state, "x"));
+      expect([record.value, record.version]).toEqual([3, 3]);
+      await provider.cleanup(state);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("maxVariables holds across providers registering at once", async () => {
+    const limits = { maxVariables: 5 };
+    const a = new RedisState({ url: server.url, limits });
+    const b = new RedisState({ url: server.url, limits });
+    const id = sessionId();
+    const sa = must(await a.init({ sessionId: id }));
+    const sb = must(await b.init({ sessionId: id }));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 2 === 0
+          ? a.registerVariable(sa, `a${i}`, "integer", i)
+          : b.registerVariable(sb, `b${i}`, "integer", i),
+      ),
+    );
+    const codes = answers.map((r) => (r.ok ? "ok" : r.error.code));
+    expect(codes.filter((c) => c === "ok")).toHaveLength(5);
+    expect(codes.filter((c) => c === "limit_exceeded")).toHaveLength(7);
+    expect(must(await a.listVariables(sa))).toHaveLength(5);
+    await a.cleanup(sa);
+    await b.cleanup(sb);
+  });
+
   test("cleanup lets a session go; deleteSession ends it, for every holder", async () => {
     const writer = new RedisState({ url: server.url });
     const other = new RedisState({ url: server.url });
@@ -263,6 +306,38 @@ describe("change feed", () => {
       await proxy.stop();
       await server.cli("CONFIG", "SET", "stream-node-max-entries", "100");
     }
+  });
+
+  test("a session deleted while watched goes quiet; created anew, watchers resync to it", async () => {
+    // No polling: only doorbells wake the watcher, so it cannot look between init and register.
+    const watcher = new RedisState({ url: server.url, feedPollMs: 60_000 });
+    const writer = new RedisState({ url: server.url });
+    const id = sessionId();
+    const watched = must(await watcher.init({ sessionId: id }));
+    const heard: RedisVariableEvent[] = [];
+    must(await watcher.subscribe(watched, "*", (e) => void heard.push(e)));
+    const first = must(await writer.init({ sessionId: id }));
+    must(await writer.registerVariable(first, "old", "integer", 1));
+    await eventually(() => heard.length === 1, "the registration");
+    expect(must(await writer.deleteSession(id))).toBe(true);
+    await sleep(50);
+    const gone = await watcher.getVariable(watched, "old");
+    expect(gone.ok ? "ok" : gone.error.code).toBe("session_not_found");
+    expect(heard).toHaveLength(1);
+    const again = must(await writer.init({ sessionId: id }));
+    must(await writer.registerVariable(again, "new", "string", "v"));
+    await eventually(() => heard.length === 2, "the new session's variable");
+    expect([heard[1]?.kind, heard[1]?.name, heard[1]?.resync]).toEqual(["registered", "new", true]);
+    must(await writer.setVariable(again, "new", "w"));
+    await eventually(() => heard.length === 3, "the next change, from the stream");
+    expect([heard[2]?.kind, heard[2]?.value, heard[2]?.resync]).toEqual([
+      "updated",
+      "w",
+      undefined,
+    ]);
+    await writer.cleanup(again);
+    await writer.cleanup(first);
+    await watcher.cleanup(watched);
   });
 
   test("events carry the committed record, heard in one order by the writer's process too", async () => {

@@ -4,7 +4,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
  * A TCP proxy in front of a redis-server's unix socket, so a test can take the network away
  * from one provider while others keep talking to Redis directly: `down` drops every connection
  * and refuses new ones until `up`; `dropAfter` cuts a connection right after it forwards a
- * request containing a marker, before Redis's answer can come back (an ambiguous failure).
+ * request containing a marker, before Redis's answer can come back (an ambiguous failure), and
+ * `dropBefore` cuts it instead of forwarding the request.
  */
 export class TestProxy {
   readonly #server: Server;
@@ -12,6 +13,7 @@ export class TestProxy {
   readonly #pairs = new Set<[Socket, Socket]>();
   #down = false;
   #marker: string | undefined;
+  #forward = true;
   /** How many requests `dropAfter` has cut. */
   dropped = 0;
   port = 0;
@@ -49,11 +51,12 @@ export class TestProxy {
     upstream.on("error", end).on("close", end);
     upstream.on("data", (chunk) => client.write(chunk));
     client.on("data", (chunk) => {
-      upstream.write(chunk);
-      if (this.#marker !== undefined && chunk.includes(this.#marker)) {
+      const cut = this.#marker !== undefined && chunk.includes(this.#marker);
+      if (!cut || this.#forward) upstream.write(chunk);
+      if (cut) {
         this.#marker = undefined;
         this.dropped++;
-        // Redis runs the request; its answer never reaches the client.
+        // Redis runs the request (or never gets it); its answer never reaches the client.
         upstream.removeAllListeners("data");
         setTimeout(end, 50);
       }
@@ -63,6 +66,13 @@ export class TestProxy {
   /** Cut the next connection that sends `marker`, after sending it on. */
   dropAfter(marker: string): void {
     this.#marker = marker;
+    this.#forward = true;
+  }
+
+  /** Cut the next connection that sends `marker`, without sending it on. */
+  dropBefore(marker: string): void {
+    this.#marker = marker;
+    this.#forward = false;
   }
 
   down(): void {
