@@ -25,7 +25,8 @@ const PAGE = 256;
 
 interface Known {
   readonly record: VariableRecord;
-  readonly rev: string;
+  /** Its stored JSON: a resync compares it (commit numbers repeat after a rewritten history). */
+  readonly stored: string;
 }
 
 /**
@@ -48,6 +49,8 @@ export class ChangeFeed {
   /** The next stream entry expected: `<commit>-<index>`. */
   #commit = 1;
   #index = 0;
+  /** The request id of the last commit delivered: the next one must name it as its `pq`. */
+  #lastRequest = "";
   #started: Promise<Result<undefined>> | undefined;
   #stopped = false;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -152,37 +155,57 @@ export class ChangeFeed {
         this.#known.clear();
         return;
       }
-      const [epoch, seqText, entries] = read.value as [string, string, [string, string[]][]];
+      const [epoch, seqText, entries, lastRequest] = read.value as [
+        string,
+        string,
+        [string, string[]][],
+        string,
+      ];
       const seq = Number(seqText);
       const first = entries[0]?.[0];
+      // Nothing new must mean the last commit is the one last heard; anything else is a gap.
       const gap =
-        epoch !== this.#epoch || (first === undefined ? seq >= this.#commit : first !== from);
+        epoch !== this.#epoch ||
+        (first === undefined
+          ? seq !== this.#commit - 1 || (this.#index === 0 && lastRequest !== this.#lastRequest)
+          : first !== from);
       if (gap) {
         await this.#resync();
         return;
       }
-      this.#deliver(entries);
+      if (!this.#deliver(entries)) {
+        await this.#resync();
+        return;
+      }
       if (entries.length < PAGE) return;
     }
   }
 
-  #deliver(entries: readonly [string, string[]][]): void {
+  /** Delivers entries in order; false when they do not follow what was delivered (a gap). */
+  #deliver(entries: readonly [string, string[]][]): boolean {
     let commit: VariableEvent[] = [];
     for (const [id, flat] of entries) {
       const fields: Record<string, string> = {};
       for (let i = 0; i < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+      const [commitText, indexText] = id.split("-");
+      const index = Number(indexText);
+      // A commit that does not follow the last one heard: history was rewritten (a restart
+      // that lost writes); what was read of it so far is delivered, then the feed resyncs.
+      if (index === 0 && fields.pq !== this.#lastRequest) {
+        if (commit.length > 0) this.subscribers.emitAll(commit);
+        return false;
+      }
       const kind = fields.k as VariableEventKind;
       const record = decodeRecord(fields.r as string);
       const previous = fields.p === "" ? undefined : decodeValueOf(record.type, fields.p as string);
-      const [commitText, indexText] = id.split("-");
-      const index = Number(indexText);
       const count = Number(fields.n);
       if (kind === "deleted") this.#known.delete(record.id);
-      else this.#known.set(record.id, { record, rev: commitText as string });
+      else this.#known.set(record.id, { record, stored: fields.r as string });
       commit.push(eventOf(kind, record, previous, Number(fields.t)));
       if (index + 1 >= count) {
         this.#commit = Number(commitText) + 1;
         this.#index = 0;
+        this.#lastRequest = fields.q as string;
         this.subscribers.emitAll(commit);
         commit = [];
       } else {
@@ -192,6 +215,7 @@ export class ChangeFeed {
     }
     // A commit cut by the page size: deliver what was read, the rest follows in order.
     if (commit.length > 0) this.subscribers.emitAll(commit);
+    return true;
   }
 
   /** History is gone (trimmed, or a new epoch): the minimal catch-up from a snapshot. */
@@ -209,10 +233,10 @@ export class ChangeFeed {
     for (const [id, { record }] of this.#known) {
       if (!current.has(id)) events.push(resynced(eventOf("deleted", record, record.value, now)));
     }
-    for (const { record, rev } of read.value.records) {
+    for (const { record, stored } of read.value.records) {
       const known = this.#known.get(record.id);
       if (known === undefined) events.push(resynced(eventOf("registered", record, undefined)));
-      else if (known.rev !== rev)
+      else if (known.stored !== stored)
         events.push(resynced(eventOf("updated", record, known.record.value)));
     }
     this.#adopt(read.value);
@@ -221,9 +245,12 @@ export class ChangeFeed {
 
   #adopt(hash: SessionHash): void {
     this.#epoch = hash.epoch;
-    this.#known = new Map(hash.records.map(({ record, rev }) => [record.id, { record, rev }]));
+    this.#known = new Map(
+      hash.records.map(({ record, stored }) => [record.id, { record, stored }]),
+    );
     this.#commit = hash.seq + 1;
     this.#index = 0;
+    this.#lastRequest = hash.lastRequest;
   }
 
   async #readAll(deadline: number): Promise<Result<SessionHash | undefined>> {

@@ -6,8 +6,10 @@ export interface SessionHash {
   readonly epoch: string;
   readonly seq: number;
   readonly metadata: string;
-  /** In registration order, each with the commit that last wrote it. */
-  readonly records: readonly { readonly record: VariableRecord; readonly rev: string }[];
+  /** The request id of the last commit (`lq`), '' before the first. */
+  readonly lastRequest: string;
+  /** In registration order, each with its stored JSON. */
+  readonly records: readonly { readonly record: VariableRecord; readonly stored: string }[];
 }
 
 /** Parses HGETALL's flat reply; undefined when the session does not exist. */
@@ -17,18 +19,18 @@ export function parseSessionHash(flat: unknown): SessionHash | undefined {
   let epoch = "";
   let seq = 0;
   let metadata = "{}";
+  let lastRequest = "";
   const blobs = new Map<string, string>();
-  const revs = new Map<string, string>();
   const orders = new Map<string, number>();
   for (let i = 0; i < fields.length; i += 2) {
     const field = fields[i] as string;
     const value = fields[i + 1] as string;
     if (field.startsWith("r:")) blobs.set(field.slice(2), value);
-    else if (field.startsWith("v:")) revs.set(field.slice(2), value);
     else if (field.startsWith("o:")) orders.set(field.slice(2), Number(value));
     else if (field === "epoch") epoch = value;
     else if (field === "seq") seq = Number(value);
     else if (field === "metadata") metadata = value;
+    else if (field === "lq") lastRequest = value;
   }
   if (epoch === "") return undefined;
   const ids = [...blobs.keys()].sort((a, b) => (orders.get(a) ?? 0) - (orders.get(b) ?? 0));
@@ -36,9 +38,10 @@ export function parseSessionHash(flat: unknown): SessionHash | undefined {
     epoch,
     seq,
     metadata,
-    records: ids.map((id) => ({
-      record: decodeRecord(blobs.get(id) as string),
-      rev: revs.get(id) ?? "",
-    })),
+    lastRequest,
+    records: ids.map((id) => {
+      const stored = blobs.get(id) as string;
+      return { record: decodeRecord(stored), stored };
+    }),
   };
 }

@@ -93,10 +93,15 @@ export class Link {
     return this.#cluster !== undefined;
   }
 
-  /** Connects what we own (a given client or cluster must already be connected). */
+  /** Connects what we own; a client or cluster the user gave must already be connected. */
   async connect(): Promise<void> {
-    if (!this.#owned) return;
-    await (this.#cluster ?? this.#client)?.connect();
+    const target = (this.#cluster ?? this.#client) as Client;
+    if (this.#owned) await target.connect();
+    else if (!target.isOpen) {
+      throw new Error(
+        `the ${this.#cluster === undefined ? "client" : "cluster"} given to RedisState is not connected (call connect() first)`,
+      );
+    }
   }
 
   send(firstKey: string, args: string[], readonly: boolean, timeoutMs: number): Promise<unknown> {

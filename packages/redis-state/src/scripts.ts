@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
  * Values stay opaque strings (the contract's wire JSON): Lua never re-encodes a number.
  *
  * Session hash fields: `epoch` (changes when the session is created anew), `seq` (last commit),
+ * `lq` (its request id, which the next commit's stream entries carry as `pq`),
  * `count` (variables), `order` (registration counter), `metadata` (JSON), and per variable
  * `r:<id>` record JSON, `v:<id>` revision (the commit that last wrote it), `o:<id>` order,
  * `n:<name>` → id.
@@ -155,7 +156,10 @@ if max >= 0 and added > 0 and tonumber(redis.call('HGET', H, 'count')) + added >
 end
 -- All checks passed: from here on every step writes.
 local seq = redis.call('HINCRBY', H, 'seq', 1)
-local dels, sets = {}, {}
+-- Each commit names the one before it (by request id): a reader finds a history rewritten
+-- under its cursor (Redis restarted having lost its last writes) and resyncs.
+local pq = redis.call('HGET', H, 'lq') or ''
+local dels, sets = {}, {'lq', ARGV[5]}
 local order
 for c = 0, n - 1 do
   local o = base + c * 7
@@ -181,7 +185,7 @@ for c = 0, n - 1 do
     sets[#sets + 1] = id
   end
   redis.call('XADD', F, seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
-    'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5])
+    'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5], 'pq', pq)
 end
 if order then
   sets[#sets + 1] = 'order'
@@ -217,14 +221,15 @@ return 1
 
 /**
  * KEYS: hash, feed. ARGV: from id (inclusive), count. The change feed from a cursor with the
- * session's epoch and last commit, read together: false when the session is gone.
+ * session's epoch, last commit and its request id, read together: false when the session is gone.
  */
 export const FEED = script(
   "feed",
   `#!lua flags=no-writes
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then return false end
-return {epoch, redis.call('HGET', KEYS[1], 'seq'), redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', ARGV[2])}
+return {epoch, redis.call('HGET', KEYS[1], 'seq'), redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', ARGV[2]),
+  redis.call('HGET', KEYS[1], 'lq') or ''}
 `,
 );
 

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { VariableEvent } from "@dspex/state-provider";
-import { createClient } from "@redis/client";
+import { createClient, RESP_TYPES } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { escapeSessionId, RedisState, type RedisVariableEvent } from "../src/index.js";
 import { COMMIT } from "../src/scripts.js";
@@ -216,8 +216,14 @@ describe("RedisState", () => {
     }
   });
 
-  test("a client passed in stays open after the last cleanup", async () => {
+  test("a client passed in stays open after the last cleanup; one not connected is named", async () => {
     const client = createClient({ url: server.url });
+    const early = await new RedisState({ client: client as never }).init({
+      sessionId: sessionId(),
+    });
+    expect(early.ok ? "ok" : early.error.message).toMatch(
+      /client given to RedisState is not connected/,
+    );
     await client.connect();
     try {
       const provider = new RedisState({ client: client as never });
@@ -305,6 +311,53 @@ describe("change feed", () => {
     } finally {
       await proxy.stop();
       await server.cli("CONFIG", "SET", "stream-node-max-entries", "100");
+    }
+  });
+
+  test("a history rewritten under a watcher (Redis lost its last writes) is resynced, not skipped", async () => {
+    const proxy = await TestProxy.start(server.socket);
+    const watcher = new RedisState({ url: proxy.url, feedPollMs: 60_000 });
+    const writer = new RedisState({ url: server.url });
+    const raw = createClient({ url: server.url }).withTypeMapping({
+      [RESP_TYPES.BLOB_STRING]: Buffer,
+    });
+    await raw.connect();
+    try {
+      const id = sessionId();
+      const tag = `dspex:{s:${escapeSessionId(id)}}`;
+      const watched = must(await watcher.init({ sessionId: id }));
+      const heard: RedisVariableEvent[] = [];
+      must(await watcher.subscribe(watched, "*", (e) => void heard.push(e)));
+      const written = must(await writer.init({ sessionId: id }));
+      must(await writer.registerVariable(written, "x", "integer", 1));
+      // What a restart with AOF everysec could bring back: the session as of now.
+      const saved = [
+        [`${tag}:h`, await raw.sendCommand(["DUMP", `${tag}:h`])],
+        [`${tag}:feed`, await raw.sendCommand(["DUMP", `${tag}:feed`])],
+      ] as [string, Buffer][];
+      must(await writer.setVariable(written, "x", 2));
+      must(await writer.setVariable(written, "x", 3));
+      await eventually(() => heard.length === 3, "three events");
+      proxy.down();
+      for (const [key, dump] of saved)
+        await raw.sendCommand(["RESTORE", key, "0", dump, "REPLACE"]);
+      // New commits reuse the lost commits' numbers, with other contents.
+      const fresh = new RedisState({ url: server.url });
+      const again = must(await fresh.init({ sessionId: id }));
+      must(await fresh.setVariable(again, "x", 20));
+      must(await fresh.setVariable(again, "x", 30));
+      proxy.up();
+      await eventually(() => heard.length >= 4, `the catch-up (heard ${heard.length})`, 3000);
+      await sleep(50);
+      expect(heard.slice(3).map((e) => [e.kind, e.value, e.previousValue, e.resync])).toEqual([
+        ["updated", 30, 3, true],
+      ]);
+      await fresh.cleanup(again);
+      await writer.cleanup(written);
+      await watcher.cleanup(watched);
+    } finally {
+      await raw.close();
+      await proxy.stop();
     }
   });
 
