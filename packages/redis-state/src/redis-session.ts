@@ -58,7 +58,7 @@ const MAX_ATTEMPTS = 32;
 interface Known {
   /** Undefined: nothing has this id. */
   readonly record: VariableRecord | undefined;
-  /** The commit that last wrote it; '' when absent. */
+  /** The request id of the commit that last wrote it; '' when absent. */
   readonly rev: string;
 }
 
@@ -76,7 +76,7 @@ class Knowledge {
   metadata = "{}";
   /** The session's last commit when last read (or committed by this session). */
   seq = 0;
-  /** The last commit that changed which ids and names exist (`st`). */
+  /** The request id of the last commit that changed which ids and names exist (`st`). */
   structure = "";
   /** Identifier → the id it names as a name ('' for none). */
   readonly names = new Map<string, string>();
@@ -119,15 +119,15 @@ class Knowledge {
   }
 
   /** After this session's own commit `seq` of `changes`. */
-  committed(changes: readonly Change[], seq: string, structural: boolean): void {
+  committed(changes: readonly Change[], seq: string, rev: string, structural: boolean): void {
     this.seq = Math.max(this.seq, Number(seq));
-    if (structural) this.structure = seq;
+    if (structural) this.structure = rev;
     for (const { kind, record } of changes) {
       if (kind === "deleted") {
         this.records.set(record.id, { record: undefined, rev: "" });
         if (this.names.get(record.name) === record.id) this.names.set(record.name, "");
       } else {
-        this.records.set(record.id, { record, rev: seq });
+        this.records.set(record.id, { record, rev });
         this.names.set(record.name, record.id);
       }
     }
@@ -426,7 +426,7 @@ export class RedisSession extends BackendSession {
       const [status, seq] = committed.value as [string, string | number];
       if (status === "ok" || status === "done") {
         this.#touched = Date.now();
-        this.#known.committed(changes, String(seq), structural);
+        this.#known.committed(changes, String(seq), request, structural);
         return ok(answer);
       }
       if (status === "unknown") {

@@ -7,9 +7,11 @@ import { createHash } from "node:crypto";
  * Values stay opaque strings (the contract's wire JSON): Lua never re-encodes a number.
  *
  * Session hash fields: `epoch` (changes when the session is created anew), `seq` (last commit),
- * `lq` (its request id, which the next commit's stream entries carry as `pq`),
+ * `lq` (its request id, which the next commit's stream entries carry as `pq`), `st` (the request
+ * id of the last commit that registered, deleted or renamed a variable),
  * `count` (variables), `order` (registration counter), `metadata` (JSON), and per variable
- * `r:<id>` record JSON, `v:<id>` revision (the commit that last wrote it), `o:<id>` order,
+ * `r:<id>` record JSON, `v:<id>` revision (the request id of the commit that last wrote it:
+ * unlike commit numbers, never reused after a restart that lost writes), `o:<id>` order,
  * `n:<name>` → id.
  */
 
@@ -180,7 +182,7 @@ for c = 0, n - 1 do
     sets[#sets + 1] = 'r:' .. id
     sets[#sets + 1] = ARGV[o + 4]
     sets[#sets + 1] = 'v:' .. id
-    sets[#sets + 1] = seq
+    sets[#sets + 1] = ARGV[5]
     sets[#sets + 1] = 'n:' .. name
     sets[#sets + 1] = id
   end
@@ -198,7 +200,7 @@ if ARGV[7] ~= '' then
 end
 if ARGV[8] == '1' then
   sets[#sets + 1] = 'st'
-  sets[#sets + 1] = seq
+  sets[#sets + 1] = ARGV[5]
 end
 each_slice(dels, function(...) redis.call('HDEL', H, ...) end)
 each_slice(sets, function(...) redis.call('HSET', H, ...) end)
