@@ -1,4 +1,5 @@
 import {
+  ClientClosedError,
   createClient,
   createCluster,
   ErrorReply,
@@ -21,13 +22,16 @@ type Listener = (message: string, channel: string) => void;
 /** How commands fail: a reply Redis gave (definite), or the connection (ambiguous). */
 export type SendFailure =
   | { readonly kind: "reply"; readonly message: string }
-  | { readonly kind: "transient"; readonly message: string };
+  | { readonly kind: "transient"; readonly message: string }
+  | { readonly kind: "closed"; readonly message: string };
 
 /** Reply errors that pass once Redis is back, a failover ends or a slot settles. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)\b/;
 
 export function classify(error: unknown): SendFailure {
   const message = error instanceof Error ? error.message : String(error);
+  // Closed on purpose (the last cleanup, or the owner of a given client): no retry helps.
+  if (error instanceof ClientClosedError) return { kind: "closed", message };
   if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(message)) {
     return { kind: "reply", message };
   }

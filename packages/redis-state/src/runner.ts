@@ -39,6 +39,13 @@ export async function runScript(
     } catch (error) {
       const failure = classify(error);
       if (failure.kind === "reply") return err(refusal(failure.message, options.what));
+      if (failure.kind === "closed") {
+        return err(
+          StateErrors.unavailable(
+            `the connection to Redis was closed during ${options.what}${options.write ? " (the write may have applied)" : ""}`,
+          ),
+        );
+      }
       lastFailure = failure.message;
       options.onAmbiguous?.();
     }

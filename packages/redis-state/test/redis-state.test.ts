@@ -216,6 +216,20 @@ describe("RedisState", () => {
     }
   });
 
+  test("calls in flight when the last cleanup closes the connection answer at once, not at the deadline", async () => {
+    const provider = new RedisState({ url: server.url, timeoutMs: 5000 });
+    const state = must(await provider.init({ sessionId: sessionId() }));
+    const started = Date.now();
+    const inFlight = Array.from({ length: 8 }, (_, i) =>
+      provider.registerVariable(state, `v${i}`, "integer", i),
+    );
+    await provider.cleanup(state);
+    const answers = await Promise.all(inFlight);
+    expect(Date.now() - started).toBeLessThan(1500);
+    for (const answer of answers)
+      expect(answer.ok ? "ok" : answer.error.code).toMatch(/^(ok|unavailable)$/);
+  });
+
   test("a client passed in stays open after the last cleanup; one not connected is named", async () => {
     const client = createClient({ url: server.url });
     const early = await new RedisState({ client: client as never }).init({
