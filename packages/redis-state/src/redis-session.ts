@@ -36,7 +36,7 @@ import type { ChangeFeed } from "./feed.js";
 import { parseSessionHash } from "./hash.js";
 import type { SessionKeys } from "./keys.js";
 import type { Link } from "./link.js";
-import { runScript } from "./runner.js";
+import { runRead, runScript } from "./runner.js";
 import { COMMIT, GET, READ_ALL, SNAPSHOT, TOUCH } from "./scripts.js";
 
 /** What a session needs from its provider. */
@@ -264,8 +264,37 @@ export class RedisSession extends BackendSession {
     );
   }
 
-  /** The stored JSON of the record `identifier` names (id first, then name). */
+  /**
+   * The stored JSON of the record `identifier` names (id first, then name). One HMGET when the
+   * session already knows which id the name holds (the field of that id rides along), else
+   * the GET script; a name that moved meanwhile costs one more read.
+   */
   async #get(identifier: Identifier): Promise<Result<string>> {
+    const knownId = this.#known.names.get(identifier);
+    if (knownId === undefined || knownId === "") return this.#getByScript(identifier);
+    const hash = this.keys.hash;
+    const fields = ["HMGET", hash, "epoch", `r:${identifier}`, `n:${identifier}`, `r:${knownId}`];
+    const read = await runRead(this.#backend.link, hash, fields, {
+      deadline: Date.now() + this.#backend.timeoutMs,
+      what: `get of ${identifier}`,
+      write: false,
+    });
+    if (!read.ok) return read;
+    const [epoch, asId, named, target] = read.value as [
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+    ];
+    this.#touch();
+    if (epoch === null) return this.#gone();
+    if (asId !== null) return ok(asId);
+    if (named === knownId && target !== null) return ok(target);
+    this.#known.names.delete(identifier);
+    return this.#getByScript(identifier);
+  }
+
+  async #getByScript(identifier: Identifier): Promise<Result<string>> {
     const read = await this.#run(
       GET,
       [this.keys.hash],
@@ -277,7 +306,11 @@ export class RedisSession extends BackendSession {
     this.#touch();
     if (read.value === 0) return this.#gone();
     if (read.value === null) return err(StateErrors.notFound(identifier));
-    return ok(read.value as string);
+    const [named, stored] = read.value as [string, string];
+    // Learn which id the name holds: the next get of it is one HMGET.
+    if (named !== "" && this.#known.names.size < MAX_KNOWN)
+      this.#known.names.set(identifier, named);
+    return ok(stored);
   }
 
   async record(identifier: Identifier): Promise<Result<VariableRecord>> {

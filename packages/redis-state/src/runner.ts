@@ -21,11 +21,29 @@ export interface RunOptions {
   readonly onAmbiguous?: () => void;
 }
 
-export async function runScript(
+export function runScript(
   link: Link,
   script: Script,
   keys: readonly string[],
   args: readonly string[],
+  options: RunOptions,
+): Promise<Result<unknown>> {
+  return run(link, (remaining) => link.run(script, keys, args, remaining), options);
+}
+
+/** A plain read-only command on the slot of `key` (a whole command, name first). */
+export function runRead(
+  link: Link,
+  key: string,
+  command: string[],
+  options: RunOptions,
+): Promise<Result<unknown>> {
+  return run(link, (remaining) => link.send(key, command, true, remaining), options);
+}
+
+async function run(
+  link: Link,
+  send: (remainingMs: number) => Promise<unknown>,
   options: RunOptions,
 ): Promise<Result<unknown>> {
   let sent = false;
@@ -35,7 +53,7 @@ export async function runScript(
     if (remaining <= 0) break;
     try {
       sent = true;
-      return ok(await link.run(script, keys, args, remaining));
+      return ok(await send(remaining));
     } catch (error) {
       const failure = classify(error);
       if (failure.kind === "reply") return err(refusal(failure.message, options.what));

@@ -76,14 +76,17 @@ return out
 `,
 );
 
-/** KEYS: hash. ARGV: identifier. The record JSON (id first, then name), false, or 0 when the session is gone. */
+/**
+ * KEYS: hash. ARGV: identifier. {the id the identifier holds as a name ('' when it is an id),
+ * the record JSON} (id first, then name), false when nothing has it, 0 when the session is gone.
+ */
 export const GET = script(
   "get",
   `#!lua flags=no-writes
 local blob = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
-if blob then return blob end
+if blob then return {'', blob} end
 local id = redis.call('HGET', KEYS[1], 'n:' .. ARGV[1])
-if id then return redis.call('HGET', KEYS[1], 'r:' .. id) end
+if id then return {id, redis.call('HGET', KEYS[1], 'r:' .. id)} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return false
 `,
