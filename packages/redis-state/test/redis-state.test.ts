@@ -123,6 +123,28 @@ describe("RedisState", () => {
     }
   });
 
+  test("a name another process re-registered is read fresh, not from what this one learned", async () => {
+    const a = new RedisState({ url: server.url });
+    const b = new RedisState({ url: server.url });
+    const id = sessionId();
+    const sa = must(await a.init({ sessionId: id }));
+    const sb = must(await b.init({ sessionId: id }));
+    const first = must(await a.registerVariable(sa, "x", "integer", 1)).id;
+    expect(must(await b.getVariable(sb, "x"))).toBe(1);
+    expect(must(await b.getVariable(sb, "x"))).toBe(1); // now by what b learned of "x"
+    must(await a.deleteVariable(sa, "x"));
+    const second = must(await a.registerVariable(sa, "x", "string", "s")).id;
+    expect(second).not.toBe(first);
+    expect(must(await b.getVariable(sb, "x"))).toBe("s");
+    expect(must(await b.getVariableRecord(sb, "x")).id).toBe(second);
+    must(await b.setVariable(sb, "x", "t"));
+    expect(must(await a.getVariable(sa, "x"))).toBe("t");
+    const old = await b.getVariable(sb, first);
+    expect(old.ok ? "ok" : old.error.code).toBe("not_found");
+    await a.cleanup(sa);
+    await b.cleanup(sb);
+  });
+
   test("maxVariables holds across providers registering at once", async () => {
     const limits = { maxVariables: 5 };
     const a = new RedisState({ url: server.url, limits });
