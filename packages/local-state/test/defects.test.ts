@@ -1,4 +1,4 @@
-import { CONFORMANCE_TESTS, providerTests } from "@dspex/provider-tests";
+import { CONFORMANCE_TESTS, MODEL_TEST_NAME, providerTests } from "@dspex/provider-tests";
 import {
   err,
   ok,
@@ -172,7 +172,11 @@ const DEFECTS: Record<string, { provider: Provider; caughtBy: string }> = {
 
 async function failingTests(provider: Provider): Promise<string[]> {
   const tests: [string, () => Promise<void>][] = [];
-  providerTests((name, body) => tests.push([name, body]), provider, { timeoutMs: 250 });
+  // The model-based test is random (provider-tests checks what it finds with a fixed seed).
+  providerTests((name, body) => tests.push([name, body]), provider, {
+    timeoutMs: 250,
+    disable: [MODEL_TEST_NAME],
+  });
   const failed: string[] = [];
   for (const [name, body] of tests) {
     try {

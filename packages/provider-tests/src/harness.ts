@@ -130,6 +130,8 @@ export interface TestContext {
    * `restart` (called anew each time), or the provider itself when there is none.
    */
   openRestarted(extra?: Partial<InitOptions>): Promise<Session>;
+  /** Runs and seed of the model-based test (`modelRuns`, `modelSeed`). */
+  readonly model: { readonly runs: number; readonly seed: number | undefined };
   /** Whether the author gave `secondInstance` / `restart` (messages say what was tested). */
   readonly hooks: { readonly secondInstance: boolean; readonly restart: boolean };
   /** Cleans up a session now, within the timeout. */
@@ -143,6 +145,8 @@ export interface ConformanceTest {
   readonly name: string;
   /** The capability the backend must claim for this test to run. */
   readonly requires?: keyof Capabilities;
+  /** The capability the backend must NOT claim: the test checks the documented answer without it. */
+  readonly unless?: keyof Capabilities;
   /** The leak check, which `options.resourceCheck: false` turns off (reported as skipped). */
   readonly resourceCheck?: true;
   /** A longer per-test timeout for runners that take one (the model-based test). */

@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Capabilities, InitOptions } from "@dspex/state-provider";
-import { batchTests } from "./cases/batch.js";
+import { batchTests, failureIdentifierTests } from "./cases/batch.js";
 import { compareAndSetTests, concurrencyTests } from "./cases/concurrency.js";
-import { exportTests } from "./cases/export.js";
+import { exportTests, importCombinationTests } from "./cases/export.js";
 import { lifecycleTests } from "./cases/lifecycle.js";
-import { streamingTests } from "./cases/streaming.js";
+import { DEFAULT_MODEL_RUNS, MODEL_TEST_NAME, modelBasedTests } from "./cases/model-based.js";
+import { eventCombinationTests, streamingTests } from "./cases/streaming.js";
+import { unclaimedTests } from "./cases/unclaimed.js";
 import {
+  constraintEdgeTests,
   contractTests,
   deleteTests,
   listTests,
@@ -27,25 +30,37 @@ const ALL_TESTS: readonly ConformanceTest[] = [
   ...registerTests,
   ...readTests,
   ...writeTests,
+  ...constraintEdgeTests,
   ...deleteTests,
   ...listTests,
   ...batchTests,
+  ...failureIdentifierTests,
   ...compareAndSetTests,
   ...exportTests,
+  ...importCombinationTests,
   ...lifecycleTests,
   ...streamingTests,
+  ...eventCombinationTests,
   ...concurrencyTests,
+  ...unclaimedTests,
+  ...modelBasedTests,
 ];
+
+export { MODEL_TEST_NAME };
 
 export interface ConformanceTestInfo {
   readonly name: string;
   /** The capability a backend must claim for the test to run; `undefined`: every backend runs it. */
   readonly requires: keyof Capabilities | undefined;
+  /** The capability a backend must not claim (the test checks the answer without it), if any. */
+  readonly unless: keyof Capabilities | undefined;
 }
 
 /** The names of every test and the capability each needs, for authors to read (and to `disable`). */
 export const CONFORMANCE_TESTS: readonly ConformanceTestInfo[] = Object.freeze(
-  ALL_TESTS.map((test) => Object.freeze({ name: test.name, requires: test.requires })),
+  ALL_TESTS.map((test) =>
+    Object.freeze({ name: test.name, requires: test.requires, unless: test.unless }),
+  ),
 );
 
 /** Registers one test: a name and a zero-argument async body (vitest, jest, node:test and mocha all take this). */
@@ -87,6 +102,13 @@ export interface ConformanceOptions {
    * Default: the provider itself, which proves less; `childProcessProvider` makes a real one.
    */
   readonly restart?: () => AnyProvider | Promise<AnyProvider>;
+  /**
+   * Random command sequences the model-based test runs (each on a fresh session). Default
+   * 60; raise it for a longer search, e.g. in a nightly job.
+   */
+  readonly modelRuns?: number;
+  /** The model-based test's seed, to replay a failure (its message names the seed). Default: random. */
+  readonly modelSeed?: number;
   /** Runs before each test body (e.g. start a server). */
   readonly beforeEach?: () => void | Promise<void>;
   /** Runs after each test body, after the suite has cleaned up every state the test opened. */
@@ -212,6 +234,8 @@ export function registerSuite(
       reason = "disabled by options.resourceCheck";
     else if (definition.requires !== undefined && capabilities[definition.requires] !== true) {
       reason = `${provider.name} does not claim capability ${definition.requires}`;
+    } else if (definition.unless !== undefined && capabilities[definition.unless] === true) {
+      reason = `${provider.name} claims capability ${definition.unless} (tested by its [${definition.unless}] tests)`;
     }
     if (reason !== undefined) {
       skipped.push({ name: definition.name, reason });
@@ -284,6 +308,7 @@ async function runOne(
         : provider;
       return openOn(instance, extra);
     },
+    model: { runs: options.modelRuns ?? DEFAULT_MODEL_RUNS, seed: options.modelSeed },
     hooks: {
       secondInstance: options.secondInstance !== undefined,
       restart: options.restart !== undefined,

@@ -7,16 +7,20 @@ export const DEFECT_TABLE: Readonly<
   "batch-claims-atomic-applies-half": {
     what: "claims atomicUpdates, but a batch applies its items one by one and stops at the first failure",
     caughtBy: [
+      "a batch checks every constraint a set checks: dimensions, shape, lengths, pattern, choices",
       "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
       "[atomicUpdates] a failing batch applies nothing: values, versions and metadata unchanged",
+      "a failure is reported under the identifier as given: by id when given by id, by name when by name",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
       "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
       "[streaming] a failed write sends no event",
+      "[streaming] while a multi-item batch is announced, a subscriber reads the whole batch committed (where atomic)",
     ],
   },
   "non-atomic-batch-misreports-applied": {
     what: "claims no atomicity, applies the passing items, but reports `applied: []`",
     caughtBy: [
+      "a batch checks every constraint a set checks: dimensions, shape, lengths, pattern, choices",
       "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
       "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
@@ -28,6 +32,7 @@ export const DEFECT_TABLE: Readonly<
       "names that are Object.prototype members (__proto__, constructor, toString) are ordinary names in every call",
       "setVariable works by name and by id and returns the new version",
       "version is 1 at registration and moves by exactly one per successful set",
+      "an integer within rounding of a whole number (1 + 1e-10, 2 + 2^-51) is not an integer",
       "listVariables returns full records in registration order",
       "updateVariables applies every update: +1 version each, metadata merged, versions keyed as given",
       "a batch naming one variable twice (by name and by id) applies both in order",
@@ -38,10 +43,12 @@ export const DEFECT_TABLE: Readonly<
       "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "import merges: a record with an existing id replaces it, new ones are added, others are kept",
+      "[compareAndSet] after an import, compare-and-set checks the imported version",
       "[streaming] subscribers receive registered, updated and deleted events with their full payload",
       "[streaming] events are sent after the change commits, in commit order",
       "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
       "[streaming] a throwing subscriber does not break the writer or other subscribers",
+      "[streaming] while a multi-item batch is announced, a subscriber reads the whole batch committed (where atomic)",
       "concurrent writes to different variables all land",
     ],
   },
@@ -51,6 +58,7 @@ export const DEFECT_TABLE: Readonly<
       "float and integer violations are rejected with validation_failed; value, version and metadata unchanged",
       "string and boolean violations are rejected with validation_failed; value, version and metadata unchanged",
       "choice, module, embedding and tensor violations are rejected with validation_failed; value, version and metadata unchanged",
+      "an integer within rounding of a whole number (1 + 1e-10, 2 + 2^-51) is not an integer",
     ],
   },
   "metadata-dropped-on-set": {
@@ -79,8 +87,15 @@ export const DEFECT_TABLE: Readonly<
       "float and integer violations are rejected with validation_failed; value, version and metadata unchanged",
       "string and boolean violations are rejected with validation_failed; value, version and metadata unchanged",
       "choice, module, embedding and tensor violations are rejected with validation_failed; value, version and metadata unchanged",
+      "choice is exact and case-sensitive",
+      "pattern is an unanchored search; anchors in the pattern are honoured",
+      "NaN fails min and max; without bounds it is stored",
+      "string lengths count code points: characters outside the BMP count once",
+      "constraints are the ones given at registration, whatever the caller does to its object afterwards",
+      "a batch checks every constraint a set checks: dimensions, shape, lengths, pattern, choices",
       "a failing batch answers partial_failure naming exactly the failing identifiers and what was applied",
       "[atomicUpdates] a failing batch applies nothing: values, versions and metadata unchanged",
+      "a failure is reported under the identifier as given: by id when given by id, by name when by name",
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "[streaming] a failed write sends no event",
       "a 4096-dimension embedding survives register, set, get and export/import",
@@ -128,11 +143,13 @@ export const DEFECT_TABLE: Readonly<
   "compare-and-set-ignored": {
     what: "claims compareAndSet but ignores expectedVersion(s)",
     caughtBy: [
+      "a failure is reported under the identifier as given: by id when given by id, by name when by name",
       "[compareAndSet] setVariable with the current expectedVersion succeeds; a stale one answers version_conflict and changes nothing",
       "[compareAndSet] updateVariables with a stale expectedVersion fails that identifier with version_conflict",
       "[compareAndSet] in a batch naming one variable twice, the second entry's expectedVersion sees the first entry's write",
       "[compareAndSet] a malformed expected version (negative, fractional, not a number) answers invalid_argument and changes nothing",
       "[compareAndSet] 50 concurrent compare-and-set increment loops lose no increment",
+      "[compareAndSet] after an import, compare-and-set checks the imported version",
     ],
   },
   "import-not-validated": {
@@ -159,6 +176,7 @@ export const DEFECT_TABLE: Readonly<
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "import merges: a record with an existing id replaces it, new ones are added, others are kept",
       "init with existingState imports it",
+      "[compareAndSet] after an import, compare-and-set checks the imported version",
     ],
   },
   "events-before-commit": {
@@ -166,11 +184,15 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "[streaming] events are sent after the change commits, in commit order",
       "[streaming] a write made from inside a subscriber reaches every subscriber after the change that caused it",
+      "[streaming] inside a registered event the new variable resolves by name and by id",
     ],
   },
   "events-for-failed-batch": {
     what: "a failing batch is rolled back after its events went out",
-    caughtBy: ["[streaming] a failed write sends no event"],
+    caughtBy: [
+      "[streaming] a failed write sends no event",
+      "[streaming] while a multi-item batch is announced, a subscriber reads the whole batch committed (where atomic)",
+    ],
   },
   "throwing-subscriber-breaks-writer": {
     what: "a subscriber's exception propagates into the writer",
@@ -184,6 +206,7 @@ export const DEFECT_TABLE: Readonly<
     what: "`temp*` matches any name containing `temp`",
     caughtBy: [
       "[streaming] patterns: * matches all, temp* matches prefixes, ? matches one character, others match exactly",
+      "[streaming] patterns are case-sensitive and regex metacharacters are literal, in patterns and in names",
     ],
   },
   "unsubscribe-not-idempotent": {
@@ -206,6 +229,10 @@ export const DEFECT_TABLE: Readonly<
       "[streaming] a failed write sends no event",
       "[streaming] updateVariables sends one updated event per variable; import sends registered and updated",
       "[streaming] events of one session never reach another session's subscribers",
+      "[streaming] while a multi-item batch is announced, a subscriber reads the whole batch committed (where atomic)",
+      "[streaming] inside a registered event the new variable resolves by name and by id",
+      "[streaming] patterns are case-sensitive and regex metacharacters are literal, in patterns and in names",
+      "[streaming] an event's timestamp is its commit's: the record's updatedAt, or the time of deletion",
     ],
   },
   "sessions-share-variables": {
@@ -298,6 +325,115 @@ export const DEFECT_TABLE: Readonly<
     what: "claims distribution, shares the data, but an instance's subscribers hear only that instance's writes",
     caughtBy: [
       "[distribution] with streaming, each instance's subscribers hear the other's changes in commit order",
+    ],
+  },
+  "import-cas-checks-old-version": {
+    what: "compare-and-set checks the version the last set wrote, not the one an import brought in",
+    caughtBy: ["[compareAndSet] after an import, compare-and-set checks the imported version"],
+  },
+  "import-rename-keeps-old-name": {
+    what: "after an import renames a variable, its old name still resolves to it",
+    caughtBy: [
+      "an import that renames a variable: the new name resolves, the old one is free, the id stays",
+    ],
+  },
+  "import-merges-metadata": {
+    what: "a replacing import merges the old record's metadata into the document's",
+    caughtBy: [
+      "a replacing import takes the document's metadata (not merged) and keeps the record's place in the list",
+    ],
+  },
+  "import-moves-replaced-to-end": {
+    what: "a replacing import moves the record to the end of the list",
+    caughtBy: [
+      "an import that renames a variable: the new name resolves, the old one is free, the id stays",
+      "a replacing import takes the document's metadata (not merged) and keeps the record's place in the list",
+    ],
+  },
+  "integer-tolerates-rounding": {
+    what: "an integer within 1e-6 of a whole number is accepted and rounded",
+    caughtBy: [
+      "an integer within rounding of a whole number (1 + 1e-10, 2 + 2^-51) is not an integer",
+    ],
+  },
+  "choice-case-insensitive": {
+    what: "a choice matches ignoring case (`low` for `Low`)",
+    caughtBy: [
+      "choice is exact and case-sensitive",
+      "a batch checks every constraint a set checks: dimensions, shape, lengths, pattern, choices",
+    ],
+  },
+  "pattern-full-match": {
+    what: "`pattern` must match the whole string instead of being searched for",
+    caughtBy: [
+      "pattern is an unanchored search; anchors in the pattern are honoured",
+      "a batch checks every constraint a set checks: dimensions, shape, lengths, pattern, choices",
+    ],
+  },
+  "nan-passes-bounds": {
+    what: "NaN passes min and max (checked with `<` and `>`)",
+    caughtBy: ["NaN fails min and max; without bounds it is stored"],
+  },
+  "length-in-utf16-units": {
+    what: "minLength and maxLength count UTF-16 units, so 😀 counts twice",
+    caughtBy: ["string lengths count code points: characters outside the BMP count once"],
+  },
+  "constraints-kept-by-reference": {
+    what: "stores the caller's constraints object, so changing it afterwards changes the rules",
+    caughtBy: [
+      "constraints are the ones given at registration, whatever the caller does to its object afterwards",
+    ],
+  },
+  "batch-ignores-dimensions": {
+    what: "updateVariables skips dimensions and shape (setVariable checks them)",
+    caughtBy: [
+      "a batch checks every constraint a set checks: dimensions, shape, lengths, pattern, choices",
+    ],
+  },
+  "batch-announced-item-by-item": {
+    what: "an atomic batch commits and announces item by item, so a subscriber reads it half applied",
+    caughtBy: [
+      "[streaming] while a multi-item batch is announced, a subscriber reads the whole batch committed (where atomic)",
+    ],
+  },
+  "registered-event-before-name-index": {
+    what: "the registered event goes out before the name is indexed, so reading by name inside it fails",
+    caughtBy: ["[streaming] inside a registered event the new variable resolves by name and by id"],
+  },
+  "batch-conflict-names-variable": {
+    what: "a batch's version_conflict names the variable's name, not the identifier given",
+    caughtBy: [
+      "a failure is reported under the identifier as given: by id when given by id, by name when by name",
+    ],
+  },
+  "case-insensitive-patterns": {
+    what: "subscription patterns match ignoring case",
+    caughtBy: [
+      "[streaming] patterns are case-sensitive and regex metacharacters are literal, in patterns and in names",
+    ],
+  },
+  "patterns-as-regex": {
+    what: "subscription patterns become regular expressions unescaped (`model.lr` matches `modelXlr`)",
+    caughtBy: [
+      "[streaming] patterns are case-sensitive and regex metacharacters are literal, in patterns and in names",
+    ],
+  },
+  "unclaimed-compare-and-set-ignored": {
+    what: "does not claim compareAndSet and silently ignores expected versions instead of answering unsupported",
+    caughtBy: [
+      "[without compareAndSet] setVariable and updateVariables with an expected version answer unsupported and change nothing",
+    ],
+  },
+  "unclaimed-streaming-subscribes": {
+    what: "does not claim streaming, yet subscribe succeeds",
+    caughtBy: [
+      "[without streaming] subscribe is absent or answers unsupported, and writes still work",
+    ],
+  },
+  "event-timestamp-is-createdAt": {
+    what: "updated events carry the record's createdAt as their timestamp",
+    caughtBy: [
+      "[streaming] an event's timestamp is its commit's: the record's updatedAt, or the time of deletion",
     ],
   },
 };

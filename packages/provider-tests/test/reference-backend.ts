@@ -2,6 +2,7 @@ import {
   buildExport,
   type Capabilities,
   CONTRACT_VERSION,
+  type Constraints,
   checkExpectedVersion,
   checkMetadata,
   checkRegistration,
@@ -72,6 +73,25 @@ export const DEFECTS = [
   "import-rename-refused",
   "persistence-in-process-only",
   "distribution-events-stay-local",
+  "import-cas-checks-old-version",
+  "import-rename-keeps-old-name",
+  "import-merges-metadata",
+  "import-moves-replaced-to-end",
+  "integer-tolerates-rounding",
+  "choice-case-insensitive",
+  "pattern-full-match",
+  "nan-passes-bounds",
+  "length-in-utf16-units",
+  "constraints-kept-by-reference",
+  "batch-ignores-dimensions",
+  "batch-announced-item-by-item",
+  "registered-event-before-name-index",
+  "batch-conflict-names-variable",
+  "case-insensitive-patterns",
+  "patterns-as-regex",
+  "unclaimed-compare-and-set-ignored",
+  "unclaimed-streaming-subscribes",
+  "event-timestamp-is-createdAt",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -111,6 +131,10 @@ export interface ReferenceOptions {
   readonly storage?: ReferenceStorage;
   /** `false`: a correct non-atomic backend (applies what passes, reports exactly that). */
   readonly atomicUpdates?: boolean;
+  /** `false`: a correct backend without compare-and-set (expected versions answer unsupported). */
+  readonly compareAndSet?: boolean;
+  /** `false`: a correct backend without streaming (subscribe answers unsupported). */
+  readonly streaming?: boolean;
 }
 
 export interface ReferenceBackend extends StateProvider<Handle> {
@@ -148,19 +172,36 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
   const capabilities: Capabilities = {
     atomicUpdates: options.atomicUpdates !== false && !has("non-atomic-batch-misreports-applied"),
-    streaming: true,
+    streaming: options.streaming !== false && !has("unclaimed-streaming-subscribes"),
     persistence: options.shared === true,
     distribution: options.shared === true,
-    compareAndSet: true,
+    compareAndSet: options.compareAndSet !== false && !has("unclaimed-compare-and-set-ignored"),
   };
+  // A backend without compare-and-set refuses expectations, unless the defect ignores them.
+  const refusesExpectations =
+    !capabilities.compareAndSet && !has("unclaimed-compare-and-set-ignored");
+  const ignoresExpectations =
+    has("compare-and-set-ignored") || has("unclaimed-compare-and-set-ignored");
+  // Versions as the last register or write left them, not as an import did (the defect).
+  const writtenVersions = new Map<string, number>();
+  const versionForCas = (record: VariableRecord) =>
+    has("import-cas-checks-old-version")
+      ? (writtenVersions.get(record.id) ?? record.version)
+      : record.version;
+  // Names an import renamed away that still resolve (the defect).
+  const aliases = new Map<string, string>();
+  // Ids registered but not yet findable by name while their event is out (the defect).
+  const unindexed = new Set<string>();
 
   const closedError = () => err(StateErrors.closed("Reference"));
   const isClosed = (h: Handle) => h.closed && !has("closed-not-answered");
 
   function resolve(store: Store, identifier: string): VariableRecord | undefined {
     const byName = () => {
-      for (const record of store.records.values()) if (record.name === identifier) return record;
-      return undefined;
+      for (const record of store.records.values())
+        if (record.name === identifier && !unindexed.has(record.id)) return record;
+      const alias = aliases.get(identifier);
+      return alias === undefined ? undefined : store.records.get(alias);
     };
     if (has("name-resolved-before-id")) return byName() ?? store.records.get(identifier);
     return store.records.get(identifier) ?? byName();
@@ -175,6 +216,19 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     (has("events-cross-sessions") ? globalSubscribers : subscribersOf(store)).emit(event);
   }
   const rawSubscribers = new Map<Store, Subscriber[]>();
+
+  /** The events of one commit, queued together (a subscriber's own write is heard after them). */
+  function emitAll(store: Store, events: VariableEvent[]): void {
+    if (
+      has("streaming-claimed-without-events") ||
+      has("throwing-subscriber-breaks-writer") ||
+      has("events-cross-sessions")
+    ) {
+      for (const event of events) emit(store, event);
+      return;
+    }
+    subscribersOf(store).emitAll(events);
+  }
 
   function written(record: VariableRecord, value: VariableValue, update: Metadata): VariableRecord {
     return {
@@ -198,26 +252,81 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     // Frozen, so a record handed out cannot be used to change the stored one.
     if (!has("records-handed-out-mutable")) Object.freeze(record);
     if (has("events-before-commit")) {
-      emit(store, eventOf(kind, record, previous));
+      emit(store, eventFor(kind, record, previous));
       store.records.set(record.id, record);
       return;
     }
     store.records.set(record.id, record);
     persist(store);
-    emit(store, eventOf(kind, record, previous));
+    emit(store, eventFor(kind, record, previous));
   }
 
-  function check(record: VariableRecord, value: unknown) {
-    const checked = checkValue(
-      record.name,
-      record.type,
-      value,
-      has("constraints-ignored-on-set") ? {} : record.constraints,
-    );
+  function eventFor(
+    kind: VariableEvent["kind"],
+    record: VariableRecord,
+    previous: VariableValue | undefined,
+  ): VariableEvent {
+    if (has("event-timestamp-is-createdAt"))
+      return eventOf(kind, record, previous, record.createdAt);
+    return eventOf(kind, record, previous);
+  }
+
+  function check(record: VariableRecord, value: unknown, inBatch = false) {
+    let constraints: Constraints = has("constraints-ignored-on-set") ? {} : record.constraints;
+    if (inBatch && has("batch-ignores-dimensions")) {
+      const { dimensions: _d, shape: _s, ...rest } = constraints;
+      constraints = rest;
+    }
+    const edge = edgeDefect(record, value, constraints);
+    if (edge !== undefined) {
+      if (!edge.ok) return edge;
+      ({ value, constraints } = edge.value);
+    }
+    const checked = checkValue(record.name, record.type, value, constraints);
     if (checked.ok && has("values-not-normalised")) return ok(value as VariableValue);
     if (checked.ok && has("writes-keep-caller-arrays") && Array.isArray(value))
       return ok(value as VariableValue);
     return checked;
+  }
+
+  /** The constraint-edge defects: a value and constraints to check instead, or a failure. */
+  function edgeDefect(
+    record: VariableRecord,
+    value: unknown,
+    constraints: Constraints,
+  ): Result<{ value: unknown; constraints: Constraints }> | undefined {
+    const fail = (rule: string) =>
+      err(StateErrors.validation(record.name, rule, `${rule} (a defect of the reference)`));
+    const { type } = record;
+    if (has("integer-tolerates-rounding") && type === "integer" && typeof value === "number") {
+      if (Math.abs(value - Math.round(value)) < 1e-6)
+        return ok({ value: Math.round(value), constraints });
+    }
+    if (has("choice-case-insensitive") && type === "choice" && typeof value === "string") {
+      const match = constraints.choices?.find((c) => c.toLowerCase() === value.toLowerCase());
+      if (match !== undefined) return ok({ value: match, constraints });
+    }
+    if (has("nan-passes-bounds") && type === "float" && Number.isNaN(value))
+      return ok({ value, constraints: {} });
+    if (type === "string" && typeof value === "string") {
+      if (has("pattern-full-match") && constraints.pattern !== undefined) {
+        if (!new RegExp(`^(?:${constraints.pattern})$`, "u").test(value)) return fail("pattern");
+        const { pattern: _p, ...rest } = constraints;
+        return ok({ value, constraints: rest });
+      }
+      if (
+        has("length-in-utf16-units") &&
+        (constraints.minLength ?? constraints.maxLength) !== undefined
+      ) {
+        if (constraints.minLength !== undefined && value.length < constraints.minLength)
+          return fail("minLength");
+        if (constraints.maxLength !== undefined && value.length > constraints.maxLength)
+          return fail("maxLength");
+        const { minLength: _min, maxLength: _max, ...rest } = constraints;
+        return ok({ value, constraints: rest });
+      }
+    }
+    return undefined;
   }
 
   /** Result objects keyed by identifiers: `__proto__` must stay an ordinary own key. */
@@ -253,10 +362,15 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const first = records.find(clash);
       if (first) return err(StateErrors.alreadyExists(first.name));
     }
-    for (const record of records) {
+    for (let record of records) {
       if (has("import-not-all-or-nothing") && clash(record))
         return err(StateErrors.alreadyExists(record.name));
       const previous = store.records.get(record.id);
+      if (previous && has("import-merges-metadata"))
+        record = { ...record, metadata: { ...previous.metadata, ...record.metadata } };
+      if (previous && has("import-moves-replaced-to-end")) store.records.delete(record.id);
+      if (previous && previous.name !== record.name && has("import-rename-keeps-old-name"))
+        aliases.set(previous.name, record.id);
       commit(store, record, previous ? "updated" : "registered", previous?.value);
     }
     return ok();
@@ -326,13 +440,19 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const record: VariableRecord = {
         id: `ref_var_${++nextId}`,
         ...checked.value,
+        ...(has("constraints-kept-by-reference") && registerOptions.constraints
+          ? { constraints: registerOptions.constraints as Constraints }
+          : {}),
         value: has("values-not-normalised") ? (value as VariableValue) : checked.value.value,
         version: 1,
         createdAt: now,
         updatedAt: now,
         source: sourceOf(checked.value.metadata),
       };
+      if (has("registered-event-before-name-index")) unindexed.add(record.id);
       commit(h.store, record, "registered", undefined);
+      unindexed.delete(record.id);
+      writtenVersions.set(record.id, 1);
       return ok({ state: h, id: record.id });
     },
 
@@ -353,13 +473,15 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const record = resolve(h.store, identifier);
       if (!record) return err(StateErrors.notFound(identifier));
       const expected = writeOptions?.expectedVersion;
-      if (expected !== undefined && !has("compare-and-set-ignored")) {
+      if (expected !== undefined && refusesExpectations)
+        return err(StateErrors.unsupported("expectedVersion", "Reference"));
+      if (expected !== undefined && !ignoresExpectations) {
         if (!has("malformed-expected-version-conflicts")) {
           const argument = checkExpectedVersion(expected, identifier);
           if (!argument.ok) return argument;
         }
-        if (expected !== record.version)
-          return err(StateErrors.versionConflict(identifier, expected, record.version));
+        if (expected !== versionForCas(record))
+          return err(StateErrors.versionConflict(identifier, expected, versionForCas(record)));
       }
       const checked = check(record, value);
       if (!checked.ok) {
@@ -371,6 +493,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       if (!update.ok) return update;
       const next = written(record, checked.value, update.value);
       commit(h.store, next, "updated", record.value);
+      writtenVersions.set(next.id, next.version);
       return ok({ state: h, version: next.version });
     },
 
@@ -397,10 +520,12 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const update = checkMetadata(metadata ?? EMPTY_METADATA);
       if (!update.ok) return update;
       const expectations = batchOptions?.expectedVersions;
+      if (expectations !== undefined && refusesExpectations)
+        return err(StateErrors.unsupported("expectedVersions", "Reference"));
       // A malformed expectation is a wrong argument: the whole call fails before anything else.
       if (
         expectations !== undefined &&
-        !has("compare-and-set-ignored") &&
+        !ignoresExpectations &&
         !has("malformed-expected-version-conflicts")
       ) {
         for (const identifier of Object.keys(updates)) {
@@ -418,10 +543,9 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       const pending = new Map<string, VariableRecord>();
       for (const [identifier, value] of Object.entries(updates)) {
         const stored = resolve(h.store, identifier);
-        const record =
-          stored && !has("batch-repeat-reads-stale-record")
-            ? (pending.get(stored.id) ?? stored)
-            : stored;
+        const fromBatch =
+          stored && !has("batch-repeat-reads-stale-record") ? pending.get(stored.id) : undefined;
+        const record = fromBatch ?? stored;
         const expected =
           expectations !== undefined &&
           (has("expected-versions-inherited") || Object.hasOwn(expectations, identifier))
@@ -432,12 +556,14 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         if (!record) problem = StateErrors.notFound(identifier);
         else if (
           expected !== undefined &&
-          expected !== record.version &&
-          !has("compare-and-set-ignored")
+          !ignoresExpectations &&
+          expected !== (fromBatch ? record.version : versionForCas(record))
         ) {
-          problem = StateErrors.versionConflict(identifier, expected, record.version);
+          const actual = fromBatch ? record.version : versionForCas(record);
+          const named = has("batch-conflict-names-variable") ? record.name : identifier;
+          problem = StateErrors.versionConflict(named, expected, actual);
         } else {
-          const checked = check(record, value);
+          const checked = check(record, value, true);
           if (checked.ok) checkedValue = checked.value;
           else problem = checked.error;
         }
@@ -477,9 +603,23 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           ),
         );
       }
-      for (const [identifier, record, next] of planned) {
-        commit(h.store, next, "updated", record.value);
+      for (const [identifier, , next] of planned) {
+        writtenVersions.set(next.id, next.version);
         versions.push([identifier, next.version]);
+      }
+      if (has("batch-announced-item-by-item")) {
+        for (const [, record, next] of planned) commit(h.store, next, "updated", record.value);
+      } else {
+        // The whole batch commits first; then its events go out together.
+        for (const [, , next] of planned) {
+          if (!has("records-handed-out-mutable")) Object.freeze(next);
+          h.store.records.set(next.id, next);
+        }
+        persist(h.store);
+        emitAll(
+          h.store,
+          planned.map(([, record, next]) => eventFor("updated", next, record.value)),
+        );
       }
       return ok({ state: h, versions: keyed(versions) });
     },
@@ -526,6 +666,22 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async subscribe(h, pattern, subscriber) {
       if (isClosed(h)) return closedError();
+      if (options.streaming === false)
+        return err(StateErrors.unsupported("subscribe", "Reference"));
+      if (has("case-insensitive-patterns") || has("patterns-as-regex")) {
+        const matches = has("patterns-as-regex")
+          ? (name: string) =>
+              new RegExp(`^${pattern.replaceAll("*", ".*").replaceAll("?", ".")}$`).test(name)
+          : (() => {
+              const lower = compilePattern(pattern.toLowerCase());
+              return (name: string) => lower(name.toLowerCase());
+            })();
+        return ok(
+          subscribersOf(h.store).add("*", (e) => {
+            if (matches(e.name)) subscriber(e);
+          }),
+        );
+      }
       if (has("unanchored-patterns")) {
         const fragment = pattern.replaceAll("*", "");
         const wrapped: Subscriber = (e) => {
@@ -552,6 +708,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
 
     async unsubscribe(h, subscription) {
       if (isClosed(h)) return closedError();
+      if (options.streaming === false)
+        return err(StateErrors.unsupported("unsubscribe", "Reference"));
       const subscribers = has("events-cross-sessions") ? globalSubscribers : subscribersOf(h.store);
       if (has("unsubscribe-not-idempotent") && !live.delete(subscription))
         return err(StateErrors.notFound(subscription));

@@ -5,6 +5,8 @@ export interface SuiteOutcome {
   readonly passed: string[];
   readonly failed: Map<string, string>;
   readonly skipped: string[];
+  /** The whole message of each failure. */
+  readonly messages: Map<string, string>;
 }
 
 /** Runs the suite in-process (no test runner): the core API is just "register name + body". */
@@ -19,13 +21,16 @@ export async function runSuite(
   });
   const passed: string[] = [];
   const failed = new Map<string, string>();
+  const messages = new Map<string, string>();
   for (const [name, body] of tests) {
     try {
       await body();
       passed.push(name);
     } catch (error) {
-      failed.set(name, error instanceof Error ? error.message.split("\n")[0]! : String(error));
+      const message = error instanceof Error ? error.message : String(error);
+      failed.set(name, message.split("\n")[0]!);
+      messages.set(name, message);
     }
   }
-  return { passed, failed, skipped: report.skipped.map((s) => s.name) };
+  return { passed, failed, skipped: report.skipped.map((s) => s.name), messages };
 }

@@ -25,8 +25,9 @@ describe("the test list", () => {
   });
 
   test("a test names the capability it needs, and only then", () => {
-    for (const { name, requires } of CONFORMANCE_TESTS) {
-      if (requires === undefined) expect(name).not.toMatch(/^\[/);
+    for (const { name, requires, unless } of CONFORMANCE_TESTS) {
+      if (unless !== undefined) expect(name.startsWith(`[without ${unless}] `)).toBe(true);
+      else if (requires === undefined) expect(name).not.toMatch(/^\[/);
       else expect(name.startsWith(`[${requires}] `)).toBe(true);
     }
   });

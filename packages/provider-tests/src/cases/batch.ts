@@ -166,3 +166,46 @@ export const batchTests: ConformanceTest[] = [
     },
   },
 ];
+
+export const failureIdentifierTests: ConformanceTest[] = [
+  {
+    name: "a failure is reported under the identifier as given: by id when given by id, by name when by name",
+    async run({ open, capabilities }) {
+      const s = await open();
+      const id = await s.add("bounded", "integer", 1, { constraints: { max: 5 } });
+      await s.add("named", "integer", 1, { constraints: { max: 5 } });
+      assert.equal(mustFail(await s.set("ghost", 1), "not_found", "set ghost").identifier, "ghost");
+      assert.equal(
+        mustFail(await s.delete("ghost_id"), "not_found", "delete ghost").identifier,
+        "ghost_id",
+      );
+      const batch = mustFail(
+        await s.update({ [id]: 9, named: 9, ghost: 1 }),
+        "partial_failure",
+        "a batch failing by id, by name and unknown",
+      );
+      assert.deepEqual(Object.keys(batch.failed).sort(), [id, "ghost", "named"].sort());
+      assert.equal(batch.failed.ghost?.code, "not_found");
+      assert.equal((batch.failed.ghost as { identifier?: string }).identifier, "ghost");
+      assert.equal(batch.failed[id]?.code, "validation_failed");
+      assert.equal(batch.failed.named?.code, "validation_failed");
+      if (!capabilities.compareAndSet) return;
+      const conflict = mustFail(
+        await s.set(id, 2, undefined, { expectedVersion: 7 }),
+        "version_conflict",
+        "set by id at a stale version",
+      );
+      assert.equal(conflict.identifier, id, "version_conflict names the identifier as given");
+      const batchConflict = mustFail(
+        await s.update({ [id]: 2, named: 2 }, undefined, {
+          expectedVersions: { [id]: 7, named: 7 },
+        }),
+        "partial_failure",
+        "a batch at stale versions",
+      );
+      assert.deepEqual(Object.keys(batchConflict.failed).sort(), [id, "named"].sort());
+      assert.equal((batchConflict.failed[id] as { identifier?: string }).identifier, id);
+      assert.equal((batchConflict.failed.named as { identifier?: string }).identifier, "named");
+    },
+  },
+];

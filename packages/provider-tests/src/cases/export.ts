@@ -293,3 +293,122 @@ export const exportTests: ConformanceTest[] = [
     },
   },
 ];
+
+/** Import together with the other rules: renames, replaced records, compare-and-set. */
+export const importCombinationTests: ConformanceTest[] = [
+  {
+    name: "an import that renames a variable: the new name resolves, the old one is free, the id stays",
+    async run({ open }) {
+      const s = await open();
+      const id = await s.add("old_name", "integer", 1);
+      await s.add("other", "integer", 2);
+      const document = JSON.parse(
+        JSON.stringify(must(await s.export(), "export")),
+      ) as ExportedState;
+      const renamed = {
+        ...document,
+        variables: { [id]: { ...document.variables[id]!, name: "new_name" } },
+        variableIndex: { new_name: id },
+      };
+      must(await s.import(renamed), "import renaming old_name");
+      mustFail(await s.get("old_name"), "not_found", "the old name after the rename");
+      assert.equal(must(await s.get("new_name"), "get new_name"), 1);
+      assert.equal((await s.mustRecord(id)).name, "new_name");
+      assert.deepEqual(
+        (await s.mustList()).map((r) => r.name),
+        ["new_name", "other"],
+      );
+      assert.deepEqual(Object.keys(must(await s.export(), "export").variableIndex), [
+        "new_name",
+        "other",
+      ]);
+      const reborn = await s.add("old_name", "string", "free again");
+      assert.notEqual(reborn, id);
+      assert.deepEqual(must(await s.getMany(["old_name", "new_name"]), "getVariables"), {
+        old_name: "free again",
+        new_name: 1,
+      });
+    },
+  },
+  {
+    name: "a replacing import takes the document's metadata (not merged) and keeps the record's place in the list",
+    async run({ open }) {
+      const s = await open();
+      const first = await s.add("first", "integer", 1, { metadata: { old: "1", shared: "old" } });
+      await s.add("second", "integer", 2);
+      await s.add("third", "integer", 3);
+      const document = JSON.parse(
+        JSON.stringify(must(await s.export(), "export")),
+      ) as ExportedState;
+      must(await s.set("first", 10, { later: "yes" }), "set after the export");
+      const replacing = {
+        ...document,
+        variables: {
+          [first]: { ...document.variables[first]!, metadata: { shared: "new", fresh: "2" } },
+        },
+        variableIndex: { first },
+      };
+      must(await s.import(replacing), "import replacing first");
+      const record = await s.mustRecord(first);
+      assert.deepEqual({ ...record.metadata }, { shared: "new", fresh: "2" }, "metadata");
+      assert.equal(record.value, 1);
+      assert.equal(record.version, 1);
+      assert.deepEqual(
+        (await s.mustList()).map((r) => r.name),
+        ["first", "second", "third"],
+        "a replaced record moved in the list",
+      );
+      assert.deepEqual(
+        Object.keys(must(await s.export(), "export").variables)[0],
+        first,
+        "a replaced record moved in the export",
+      );
+    },
+  },
+  {
+    name: "[compareAndSet] after an import, compare-and-set checks the imported version",
+    requires: "compareAndSet",
+    async run({ open }) {
+      const s = await open();
+      const id = await s.add("x", "integer", 1);
+      must(await s.set("x", 2), "set to version 2");
+      const document = JSON.parse(
+        JSON.stringify(must(await s.export(), "export")),
+      ) as ExportedState;
+      must(await s.set("x", 3), "set to version 3");
+      must(await s.set("x", 4), "set to version 4");
+      must(await s.import(document), "import the version-2 record back");
+      assert.equal((await s.mustRecord(id)).version, 2);
+      const stale = mustFail(
+        await s.set("x", 5, undefined, { expectedVersion: 4 }),
+        "version_conflict",
+        "expecting the version from before the import",
+      );
+      assert.equal(stale.actualVersion, 2);
+      assert.equal(
+        must(await s.set("x", 5, undefined, { expectedVersion: 2 }), "set at the imported version")
+          .version,
+        3,
+      );
+      const bumped = {
+        ...document,
+        variables: { [id]: { ...document.variables[id]!, version: 9 } },
+      };
+      must(await s.import(bumped), "import at version 9");
+      mustFail(
+        await s.update({ x: 6 }, undefined, { expectedVersions: { x: 3 } }),
+        "partial_failure",
+        "a batch expecting the pre-import version",
+      );
+      assert.deepEqual(
+        {
+          ...must(
+            await s.update({ [id]: 6 }, undefined, { expectedVersions: { [id]: 9 } }),
+            "a batch at the imported version",
+          ).versions,
+        },
+        { [id]: 10 },
+      );
+    },
+  },
+];

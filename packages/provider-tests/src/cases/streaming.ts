@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { VariableEvent } from "@dspex/state-provider";
+import type { Result, VariableEvent } from "@dspex/state-provider";
 import { type ConformanceTest, eventually, must, mustFail, recorder, sleep } from "../harness.js";
 
 /** An error whose stack is its message alone: a backend that logs it prints no stack trace. */
@@ -341,6 +341,150 @@ export const streamingTests: ConformanceTest[] = [
       await sleep(5);
       assert.deepEqual(names(inA.events), ["x"]);
       assert.deepEqual(names(inB.events), ["y"]);
+    },
+  },
+];
+
+/** Events together with reads, batches, globs and clocks. */
+export const eventCombinationTests: ConformanceTest[] = [
+  {
+    name: "[streaming] while a multi-item batch is announced, a subscriber reads the whole batch committed (where atomic)",
+    requires: "streaming",
+    async run({ open, timeoutMs, capabilities }) {
+      const s = await open();
+      await s.add("a", "integer", 1);
+      await s.add("b", "integer", 1);
+      await s.add("c", "integer", 1);
+      const reads: Promise<unknown>[] = [];
+      must(
+        await s.subscribe("*", (event) => {
+          // Read the other variables the moment the first item is heard.
+          if (event.name === "a" && event.version === 2)
+            reads.push(s.provider.getVariables(s.state, ["a", "b", "c"]));
+        }),
+        "subscribe",
+      );
+      must(await s.update({ a: 2, b: 2, c: 2 }), "updateVariables");
+      await eventually(() => reads.length > 0, timeoutMs, "the event for a");
+      const [read] = (await Promise.all(reads)) as Result<Record<string, unknown>>[];
+      const seen = { ...must(read!, "getVariables inside the event") };
+      // An atomic batch is one commit; a non-atomic backend commits item by item.
+      if (capabilities.atomicUpdates)
+        assert.deepEqual(
+          seen,
+          { a: 2, b: 2, c: 2 },
+          "the batch was announced before all of it committed",
+        );
+      else assert.equal(seen.a, 2, "a was announced before it committed");
+    },
+  },
+  {
+    name: "[streaming] inside a registered event the new variable resolves by name and by id",
+    requires: "streaming",
+    async run({ open, timeoutMs }) {
+      const s = await open();
+      const reads: Promise<[Result<unknown>, Result<unknown>]>[] = [];
+      must(
+        await s.subscribe("*", (event) => {
+          if (event.kind === "registered")
+            reads.push(
+              Promise.all([
+                s.provider.getVariable(s.state, event.name),
+                s.provider.getVariable(s.state, event.id),
+              ]),
+            );
+        }),
+        "subscribe",
+      );
+      await s.add("fresh", "string", "here");
+      await eventually(() => reads.length > 0, timeoutMs, "the registered event");
+      const [[byName, byId]] = (await Promise.all(reads)) as [[Result<unknown>, Result<unknown>]];
+      assert.equal(must(byName, "getVariable by name inside the event"), "here");
+      assert.equal(must(byId, "getVariable by id inside the event"), "here");
+    },
+  },
+  {
+    name: "[streaming] patterns are case-sensitive and regex metacharacters are literal, in patterns and in names",
+    requires: "streaming",
+    async run({ open, timeoutMs }) {
+      const s = await open();
+      const patterns = [
+        "lr",
+        "LR*",
+        "model.lr",
+        "model.*",
+        "l[r]",
+        "a+b",
+        "^lr$",
+        "x|lr",
+        "m?del.lr",
+      ];
+      const heard = new Map<string, string[]>();
+      for (const pattern of patterns) {
+        const list: string[] = [];
+        heard.set(pattern, list);
+        must(await s.subscribe(pattern, (e) => void list.push(e.name)), `subscribe ${pattern}`);
+      }
+      const all = recorder();
+      must(await s.subscribe("*", all.subscriber), "subscribe *");
+      const registered = [
+        "lr",
+        "LR",
+        "LR_x",
+        "lr_x",
+        "model.lr",
+        "modelXlr",
+        "model_lr",
+        "aab",
+        "x",
+      ];
+      for (const name of registered) await s.add(name, "integer", 1);
+      await eventually(() => all.events.length >= registered.length, timeoutMs, "every event");
+      await sleep(5);
+      assert.deepEqual(Object.fromEntries(heard), {
+        lr: ["lr"],
+        "LR*": ["LR", "LR_x"],
+        "model.lr": ["model.lr"],
+        "model.*": ["model.lr"],
+        "l[r]": [],
+        "a+b": [],
+        "^lr$": [],
+        "x|lr": [],
+        "m?del.lr": ["model.lr"],
+      });
+    },
+  },
+  {
+    name: "[streaming] an event's timestamp is its commit's: the record's updatedAt, or the time of deletion",
+    requires: "streaming",
+    async run({ open, timeoutMs }) {
+      const s = await open();
+      const { events, subscriber } = recorder();
+      must(await s.subscribe("*", subscriber), "subscribe");
+      const id = await s.add("clock", "integer", 1);
+      await s.add("other", "integer", 1);
+      const registered = await s.mustRecord(id);
+      await sleep(5);
+      must(await s.set(id, 2), "set");
+      const updated = await s.mustRecord(id);
+      await sleep(5);
+      must(await s.update({ clock: 3, other: 2 }), "updateVariables");
+      const batched = [await s.mustRecord(id), await s.mustRecord("other")];
+      await sleep(5);
+      const before = Date.now();
+      must(await s.delete(id), "delete");
+      const after = Date.now();
+      await eventually(() => events.length >= 6, timeoutMs, "six events");
+      const [onRegister, , onSet, onBatchClock, onBatchOther, onDelete] = events as VariableEvent[];
+      assert.equal(onRegister!.timestamp, registered.updatedAt, "registered event timestamp");
+      assert.equal(onRegister!.timestamp, registered.createdAt, "registered event vs createdAt");
+      assert.equal(onSet!.timestamp, updated.updatedAt, "updated event timestamp");
+      assert.equal(onBatchClock!.timestamp, batched[0]!.updatedAt, "batch event timestamp");
+      assert.equal(onBatchOther!.timestamp, batched[1]!.updatedAt, "batch event timestamp");
+      assert.ok(
+        onDelete!.timestamp >= before && onDelete!.timestamp <= after,
+        `deleted event timestamp ${onDelete!.timestamp} not in [${before}, ${after}]`,
+      );
     },
   },
 ];

@@ -831,3 +831,156 @@ function normalise(value: unknown): unknown {
   }
   return value;
 }
+
+/** The edges of the constraint rules, where a backend with its own checks tends to differ. */
+export const constraintEdgeTests: ConformanceTest[] = [
+  {
+    name: "an integer within rounding of a whole number (1 + 1e-10, 2 + 2^-51) is not an integer",
+    async run({ open }) {
+      const s = await open();
+      await s.add("n", "integer", 1, { constraints: { min: -10, max: 10 } });
+      for (const value of [1 + 1e-10, 3 - 1e-12, 2 + 2 ** -51, 0.9999999999]) {
+        const error = mustFail(await s.set("n", value), "validation_failed", `set ${value}`);
+        assert.equal(error.rule, "type", `set ${value}: rule`);
+        mustFail(await s.update({ n: value }), "partial_failure", `updateVariables ${value}`);
+        mustFail(
+          await s.register(`n_${String(value).replace(/\W/g, "_")}`, "integer", value),
+          "validation_failed",
+          `register ${value}`,
+        );
+      }
+      const record = await s.mustRecord("n");
+      assert.equal(record.value, 1);
+      assert.equal(record.version, 1);
+      assert.equal(must(await s.set("n", 2.0), "set 2.0").version, 2);
+    },
+  },
+  {
+    name: "choice is exact and case-sensitive",
+    async run({ open }) {
+      const s = await open();
+      await s.add("level", "choice", "Low", { constraints: { choices: ["Low", "high"] } });
+      for (const value of ["low", "LOW", "High", " Low", "Low "]) {
+        const error = mustFail(await s.set("level", value), "validation_failed", `set ${value}`);
+        assert.equal(error.rule, "choices", `set ${JSON.stringify(value)}: rule`);
+      }
+      must(await s.set("level", "high"), "set high");
+      assert.equal(must(await s.get("level"), "get"), "high");
+      mustFail(
+        await s.register("other", "choice", "HIGH", { constraints: { choices: ["Low", "high"] } }),
+        "validation_failed",
+        "register HIGH",
+      );
+    },
+  },
+  {
+    name: "pattern is an unanchored search; anchors in the pattern are honoured",
+    async run({ open }) {
+      const s = await open();
+      await s.add("has_b", "string", "b", { constraints: { pattern: "b" } });
+      await s.add("starts_a", "string", "a", { constraints: { pattern: "^a" } });
+      await s.add("digits", "string", "1", { constraints: { pattern: "^[0-9]+$" } });
+      for (const value of ["abc", "cb", "xbx"]) must(await s.set("has_b", value), `has_b ${value}`);
+      mustFail(await s.set("has_b", "ac"), "validation_failed", "has_b ac");
+      must(await s.set("starts_a", "abc"), "starts_a abc");
+      const error = mustFail(await s.set("starts_a", "ba"), "validation_failed", "starts_a ba");
+      assert.equal(error.rule, "pattern");
+      must(await s.set("digits", "123"), "digits 123");
+      mustFail(await s.set("digits", "12a"), "validation_failed", "digits 12a");
+    },
+  },
+  {
+    name: "NaN fails min and max; without bounds it is stored",
+    async run({ open }) {
+      const s = await open();
+      await s.add("bounded", "float", 0.5, { constraints: { min: 0, max: 1 } });
+      await s.add("capped", "float", 0.5, { constraints: { max: 1 } });
+      await s.add("free", "float", 0.5);
+      const below = mustFail(
+        await s.set("bounded", Number.NaN),
+        "validation_failed",
+        "NaN in [0, 1]",
+      );
+      assert.equal(below.rule, "min");
+      const above = mustFail(await s.set("capped", Number.NaN), "validation_failed", "NaN, max 1");
+      assert.equal(above.rule, "max");
+      mustFail(
+        await s.update({ bounded: Number.NaN }),
+        "partial_failure",
+        "NaN in [0, 1] in a batch",
+      );
+      mustFail(
+        await s.register("n", "float", Number.NaN, { constraints: { min: 0 } }),
+        "validation_failed",
+        "register NaN with min 0",
+      );
+      assert.equal(must(await s.get("bounded"), "get bounded"), 0.5);
+      must(await s.set("free", Number.NaN), "NaN without bounds");
+      assert.ok(Number.isNaN(must(await s.get("free"), "get free")));
+    },
+  },
+  {
+    name: "string lengths count code points: characters outside the BMP count once",
+    async run({ open }) {
+      const s = await open();
+      await s.add("short", "string", "ab", { constraints: { minLength: 2, maxLength: 3 } });
+      must(await s.set("short", "😀😀😀"), "three astral characters (six UTF-16 units)");
+      must(await s.set("short", "😀é"), "two characters");
+      const above = mustFail(await s.set("short", "😀😀😀😀"), "validation_failed", "four");
+      assert.equal(above.rule, "maxLength");
+      const below = mustFail(await s.set("short", "😀"), "validation_failed", "one");
+      assert.equal(below.rule, "minLength");
+      assert.equal(must(await s.get("short"), "get"), "😀é");
+    },
+  },
+  {
+    name: "constraints are the ones given at registration, whatever the caller does to its object afterwards",
+    async run({ open }) {
+      const s = await open();
+      const bounds = { min: 0, max: 5 };
+      const choices = { choices: ["a", "b"] };
+      const vector = { dimensions: 2 };
+      await s.add("n", "integer", 1, { constraints: bounds });
+      await s.add("c", "choice", "a", { constraints: choices });
+      await s.add("e", "embedding", [1, 2], { constraints: vector });
+      bounds.max = 100;
+      choices.choices.push("z");
+      vector.dimensions = 3;
+      mustFail(await s.set("n", 6), "validation_failed", "above the registered max");
+      mustFail(await s.set("c", "z"), "validation_failed", "a choice added afterwards");
+      mustFail(await s.set("e", [1, 2, 3]), "validation_failed", "the changed dimensions");
+      assert.deepEqual({ ...(await s.mustRecord("n")).constraints }, { min: 0, max: 5 });
+      assert.deepEqual([...((await s.mustRecord("c")).constraints.choices ?? [])], ["a", "b"]);
+      assert.equal((await s.mustRecord("e")).constraints.dimensions, 2);
+    },
+  },
+  {
+    name: "a batch checks every constraint a set checks: dimensions, shape, lengths, pattern, choices",
+    async run({ open }) {
+      const s = await open();
+      await s.add("e", "embedding", [1, 2], { constraints: { dimensions: 2 } });
+      await s.add("t", "tensor", { shape: [2], data: [1, 2] }, { constraints: { shape: [2] } });
+      await s.add("s", "string", "ab", { constraints: { maxLength: 2, pattern: "^a" } });
+      await s.add("c", "choice", "a", { constraints: { choices: ["a", "b"] } });
+      await s.add("ok", "integer", 1);
+      const before = (await s.mustList()).map(plainRecord);
+      const cases: [string, unknown, string][] = [
+        ["e", [1, 2, 3], "dimensions"],
+        ["t", { shape: [3], data: [1, 2, 3] }, "shape"],
+        ["s", "abc", "maxLength"],
+        ["s", "ba", "pattern"],
+        ["c", "A", "choices"],
+      ];
+      for (const [name, value, rule] of cases) {
+        const what = `updateVariables ${name} → ${JSON.stringify(value)}`;
+        const error = mustFail(await s.update({ ok: 2, [name]: value }), "partial_failure", what);
+        assert.deepEqual(Object.keys(error.failed), [name], `${what}: failed`);
+        assert.equal(error.failed[name]?.code, "validation_failed", `${what}: code`);
+        assert.equal((error.failed[name] as { rule?: string }).rule, rule, `${what}: rule`);
+        if (error.applied.length === 0)
+          assert.deepStrictEqual((await s.mustList()).map(plainRecord), before, `${what}: state`);
+        else must(await s.set("ok", 1), "reset ok");
+      }
+    },
+  },
+];
