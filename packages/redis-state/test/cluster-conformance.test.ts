@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { type ChildProcessProvider, childProcessProvider } from "@dspex/provider-tests";
 import { runConformanceSuite } from "@dspex/provider-tests/vitest";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { escapeSessionId, RedisState } from "../src/index.js";
@@ -15,11 +16,27 @@ beforeAll(async () => {
   cluster = await startCluster();
   rootNodes.push(...cluster.rootNodes);
 }, 30_000);
-afterAll(() => cluster?.stop());
+const restarted: ChildProcessProvider[] = [];
+afterAll(async () => {
+  await Promise.all(restarted.map((child) => child.close()));
+  await cluster?.stop();
+});
 
 const provider = () => new RedisState({ rootNodes, timeoutMs: 3000 });
 
-runConformanceSuite(provider(), { secondInstance: provider, restart: provider });
+runConformanceSuite(provider(), {
+  secondInstance: provider,
+  // A provider in a new Node process, as after a crash.
+  restart: async () => {
+    const child = await childProcessProvider({
+      module: new URL("./support/provider-module.ts", import.meta.url),
+      execArgv: ["--import", "tsx"],
+      env: { DSPEX_REDIS_ROOT_NODES: rootNodes.join(",") },
+    });
+    restarted.push(child);
+    return child;
+  },
+});
 
 const cli = async (port: number, ...args: string[]) =>
   (
