@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { VariableEvent } from "@dspex/state-provider";
@@ -205,6 +206,21 @@ describe("RedisState", () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(init.ok ? "ok" : init.error.code).toBe("unavailable");
     if (!init.ok) expect(init.error.message).toMatch(/could not reach Redis at unix:/);
+  });
+
+  test("a Cluster unreachable at init answers unavailable within the deadline", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const provider = new RedisState({ rootNodes: [`redis://127.0.0.1:${closed}`], timeoutMs: 400 });
+    const started = Date.now();
+    const init = await provider.init({ sessionId: sessionId() });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(init.ok ? "ok" : init.error.code).toBe("unavailable");
+    if (!init.ok) expect(init.error.message).toMatch(/the Cluster at redis:\/\/127\.0\.0\.1/);
   });
 
   test("Redis unreachable during a call answers unavailable within the deadline, then recovers", async () => {
