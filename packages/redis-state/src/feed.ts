@@ -52,6 +52,8 @@ export class ChangeFeed {
   /** The request id of the last commit delivered: the next one must name it as its `pq`. */
   #lastRequest = "";
   #started: Promise<Result<undefined>> | undefined;
+  /** Set once the first snapshot is taken: until then a doorbell has no cursor to read from. */
+  #ready = false;
   #stopped = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #catching: Promise<void> | undefined;
@@ -105,6 +107,7 @@ export class ChangeFeed {
       return err(StateErrors.sessionNotFound(this.#keys.hash));
     }
     this.#adopt(read.value);
+    this.#ready = true;
     this.#timer = setInterval(() => void this.catchUp(), this.#pollMs);
     this.#timer.unref();
     return ok();
@@ -112,9 +115,7 @@ export class ChangeFeed {
 
   /** Reads and delivers everything committed since the cursor; concurrent calls coalesce. */
   catchUp(): Promise<void> {
-    if (this.#stopped || (this.#epoch === undefined && this.#started === undefined)) {
-      return Promise.resolve();
-    }
+    if (this.#stopped || !this.#ready) return Promise.resolve();
     if (this.#catching !== undefined) {
       this.#again = true;
       return this.#catching;
