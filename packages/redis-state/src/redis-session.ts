@@ -37,7 +37,7 @@ import { parseSessionHash } from "./hash.js";
 import type { SessionKeys } from "./keys.js";
 import type { Link } from "./link.js";
 import { runRead, runScript } from "./runner.js";
-import { COMMIT, GET, READ_ALL, SNAPSHOT, TOUCH } from "./scripts.js";
+import { COMMIT, GET, READ_ALL, type Script, SNAPSHOT, TOUCH } from "./scripts.js";
 
 /** What a session needs from its provider. */
 export interface SessionBackend {
@@ -220,7 +220,10 @@ interface Planned<T> {
   readonly answer: T;
 }
 
-/** One open session on Redis: reads are one script each; every write is read, plan, commit. */
+/**
+ * One open session on Redis: a read is one command; a write is planned from what the session
+ * knows (read first when it does not know enough), then committed in one script.
+ */
 export class RedisSession extends BackendSession {
   readonly keys: SessionKeys;
   readonly #backend: SessionBackend;
@@ -236,7 +239,7 @@ export class RedisSession extends BackendSession {
   }
 
   #run(
-    script: typeof GET,
+    script: Script,
     keys: readonly string[],
     args: readonly string[],
     what: string,
