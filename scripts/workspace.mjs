@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Entry point for the README's commands (`npm run demo`, `npm test`, `npm run bench`).
 // A fresh machine has Node and npm only, so this script brings in the pinned pnpm,
-// installs the workspace from the lockfile and the Python packages, then runs the task.
+// installs the workspace from the lockfile, the Python packages and redis-server, then runs
+// the task.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
@@ -53,9 +54,13 @@ const task = process.argv[2];
 // The demo shows the story, not the plumbing: its setup steps speak only when they fail.
 const quiet = task === "demo";
 if (quiet)
-  console.log(`setting up: pnpm ${pnpmVersion}, workspace install, Python packages, build\n`);
+  console.log(
+    `setting up: pnpm ${pnpmVersion}, workspace install, Python packages, Redis, build\n`,
+  );
 pnpmMust(["install", "--frozen-lockfile", "--reporter=append-only"], { quiet });
 must("bash", ["scripts/setup-python.sh"], { quiet });
+// The Redis tests and benchmark start their own redis-server processes.
+must("bash", ["scripts/setup-redis.sh"], { quiet });
 
 switch (task) {
   case "test": {

@@ -1,0 +1,28 @@
+/*
+ * Every key of a session carries the hash tag `{s:<escaped id>}`, so a session lives in one hash
+ * slot and a script that touches all of its keys never hits CROSSSLOT on a Cluster. Ids may hold
+ * braces, which would end the tag early: `%`, `{` and `}` are percent-encoded.
+ */
+
+/** The keys (and the doorbell channel) of one session. */
+export interface SessionKeys {
+  /** Hash: the session's fields and, per variable, its record, revision, order and name. */
+  readonly hash: string;
+  /** Stream: the change feed, one entry per change, ids `<commit>-<index>`. */
+  readonly feed: string;
+  /** Sharded pub/sub channel rung after every commit. */
+  readonly bell: string;
+}
+
+export function escapeSessionId(sessionId: string): string {
+  return sessionId.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function sessionKeys(prefix: string, sessionId: string): SessionKeys {
+  const tag = `${prefix}{s:${escapeSessionId(sessionId)}}`;
+  return {
+    hash: `${tag}:h`,
+    feed: `${tag}:feed`,
+    bell: `${tag}:bell`,
+  };
+}

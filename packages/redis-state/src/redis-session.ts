@@ -1,0 +1,630 @@
+import { randomUUID } from "node:crypto";
+import {
+  buildExport,
+  type ExportedState,
+  encodeValueJson,
+  err,
+  type Identifier,
+  type Metadata,
+  ok,
+  type ParsedExport,
+  type RegistrationInput,
+  type Result,
+  StateErrors,
+  type Subscriber,
+  type SubscriptionId,
+  type VariableId,
+  type VariableRecord,
+  type VariableValue,
+} from "@dspex/state-provider";
+import {
+  BackendSession,
+  batchOutcome,
+  type Change,
+  newVariableId,
+  type PlanContext,
+  planBatch,
+  planDelete,
+  planImport,
+  planRegistration,
+  planWrite,
+  type RecordView,
+  type StoreLimits,
+} from "@dspex/state-provider/backend";
+import { decodeRecord, decodeValue, encodeRecord } from "./codec.js";
+import type { ChangeFeed } from "./feed.js";
+import { parseSessionHash } from "./hash.js";
+import type { SessionKeys } from "./keys.js";
+import type { Link } from "./link.js";
+import { runRead, runScript } from "./runner.js";
+import { COMMIT, GET, READ_ALL, type Script, SNAPSHOT, TOUCH } from "./scripts.js";
+
+/** What a session needs from its provider. */
+export interface SessionBackend {
+  readonly name: string;
+  readonly link: Link;
+  readonly limits: StoreLimits;
+  readonly ttlMs: number;
+  readonly timeoutMs: number;
+  readonly feedRetention: number;
+  feed(sessionId: string, keys: SessionKeys): ChangeFeed;
+  releaseFeed(sessionId: string): Promise<void>;
+  release(session: RedisSession): Promise<void>;
+}
+
+/** Reads and commits that conflict with other writers are re-planned at most this often. */
+const MAX_ATTEMPTS = 32;
+
+interface Known {
+  /** Undefined: nothing has this id. */
+  readonly record: VariableRecord | undefined;
+  /** The request id of the commit that last wrote it; '' when absent. */
+  readonly rev: string;
+}
+
+/** Past this many entries the session forgets what it learned rather than grow. */
+const MAX_KNOWN = 10_000;
+
+/**
+ * What a session last learned about identifiers and records, from its reads and its own
+ * commits. A write plans against it without reading first; the commit is conditioned on it, so
+ * a stale guess costs a `retry` and a fresh read, never a wrong write.
+ */
+class Knowledge {
+  epoch = "";
+  size = 0;
+  metadata = "{}";
+  /** The session's last commit when last read (or committed by this session). */
+  seq = 0;
+  /** The request id of the last commit that changed which ids and names exist (`st`). */
+  structure = "";
+  /** Identifier → the id it names as a name ('' for none). */
+  readonly names = new Map<string, string>();
+  /** A string looked up as an id → what has that id. */
+  readonly records = new Map<string, Known>();
+
+  /** Takes in a SNAPSHOT reply for `identifiers`. */
+  learn(identifiers: readonly string[], reply: readonly string[]): void {
+    if (this.records.size > MAX_KNOWN) this.forget();
+    this.epoch = reply[0] as string;
+    this.size = Number(reply[1]);
+    this.metadata = reply[2] as string;
+    this.seq = Number(reply[3]);
+    this.structure = reply[4] as string;
+    for (let i = 0; i < identifiers.length; i++) {
+      const ident = identifiers[i] as string;
+      const at = 5 + i * 5;
+      const blob = reply[at] as string;
+      const named = reply[at + 2] as string;
+      this.records.set(ident, {
+        record: blob === "" ? undefined : decodeRecord(blob),
+        rev: reply[at + 1] as string,
+      });
+      this.names.set(ident, named);
+      if (named !== "") {
+        const target = reply[at + 3] as string;
+        this.records.set(named, {
+          record: target === "" ? undefined : decodeRecord(target),
+          rev: reply[at + 4] as string,
+        });
+      }
+    }
+  }
+
+  covers(identifiers: readonly string[]): boolean {
+    if (this.epoch === "") return false;
+    for (const ident of identifiers)
+      if (!this.names.has(ident) || !this.records.has(ident)) return false;
+    return true;
+  }
+
+  /** After this session's own commit `seq` of `changes`. */
+  committed(changes: readonly Change[], seq: string, rev: string, structural: boolean): void {
+    this.seq = Math.max(this.seq, Number(seq));
+    if (structural) this.structure = rev;
+    for (const { kind, record } of changes) {
+      if (kind === "deleted") {
+        this.records.set(record.id, { record: undefined, rev: "" });
+        if (this.names.get(record.name) === record.id) this.names.set(record.name, "");
+      } else {
+        this.records.set(record.id, { record, rev });
+        this.names.set(record.name, record.id);
+      }
+    }
+  }
+
+  forget(): void {
+    this.epoch = "";
+    this.names.clear();
+    this.records.clear();
+  }
+}
+
+/**
+ * The records one call touches (each identifier as an id and as a name), as the plans see them,
+ * and the conditions its commit is made on: every record and name entry it relied on unchanged.
+ */
+class Snapshot implements RecordView {
+  readonly epoch: string;
+  readonly size: number;
+  readonly metadata: string;
+  readonly seq: number;
+  readonly conditions = new Map<string, string>();
+  readonly #known: Knowledge;
+
+  constructor(known: Knowledge, identifiers: readonly string[]) {
+    this.#known = known;
+    this.seq = known.seq;
+    this.epoch = known.epoch;
+    this.size = known.size;
+    this.metadata = known.metadata;
+    for (const ident of identifiers) {
+      const named = known.names.get(ident) as string;
+      this.conditions.set(`v:${ident}`, (known.records.get(ident) as Known).rev);
+      this.conditions.set(`n:${ident}`, named);
+      if (named !== "") this.conditions.set(`v:${named}`, known.records.get(named)?.rev ?? "");
+    }
+  }
+
+  /**
+   * The conditions of a commit that only updates existing records: which ids and names exist
+   * unchanged (so every identifier still resolves as planned) and each written record unchanged.
+   */
+  updateConditions(changes: readonly Change[]): Map<string, string> {
+    const conditions = new Map([["st", this.#known.structure]]);
+    for (const { record } of changes)
+      conditions.set(`v:${record.id}`, this.#known.records.get(record.id)?.rev ?? "");
+    return conditions;
+  }
+
+  resolve(identifier: Identifier): VariableRecord | undefined {
+    const asId = this.#loaded(identifier).record;
+    if (asId !== undefined) return asId;
+    const named = this.#known.names.get(identifier);
+    return named === "" || named === undefined ? undefined : this.#known.records.get(named)?.record;
+  }
+
+  byId(id: VariableId): VariableRecord | undefined {
+    return this.#known.records.get(id)?.record ?? this.#loaded(id).record;
+  }
+
+  idOfName(name: string): VariableId | undefined {
+    this.#loaded(name);
+    const named = this.#known.names.get(name);
+    return named === "" ? undefined : named;
+  }
+
+  /** Whether an identifier read is in use as an id or a name (for a new variable's id). */
+  taken(identifier: string): boolean {
+    return (
+      this.#loaded(identifier).record !== undefined || this.#known.names.get(identifier) !== ""
+    );
+  }
+
+  #loaded(identifier: string): Known {
+    const loaded = this.#known.records.get(identifier);
+    // A plan asking about what the call did not read is a bug here, not a caller's mistake.
+    if (loaded === undefined || !this.#known.names.has(identifier)) {
+      throw new Error(`RedisState: ${identifier} was not read before planning`);
+    }
+    return loaded;
+  }
+}
+
+interface Planned<T> {
+  readonly changes: readonly Change[];
+  /** Registrations, deletions and imports change which ids and names exist. */
+  readonly structural: boolean;
+  /** New session metadata JSON, when the change sets it. */
+  readonly metadata?: string;
+  readonly answer: T;
+}
+
+/**
+ * One open session on Redis: a read is one command; a write is planned from what the session
+ * knows (read first when it does not know enough), then committed in one script.
+ */
+export class RedisSession extends BackendSession {
+  readonly keys: SessionKeys;
+  readonly #backend: SessionBackend;
+  readonly #subscriptions = new Set<SubscriptionId>();
+  #feed: ChangeFeed | undefined;
+  #touched = Date.now();
+  readonly #known = new Knowledge();
+
+  constructor(sessionId: string, keys: SessionKeys, backend: SessionBackend) {
+    super(sessionId);
+    this.keys = keys;
+    this.#backend = backend;
+  }
+
+  #run(
+    script: Script,
+    keys: readonly string[],
+    args: readonly string[],
+    what: string,
+    write: boolean,
+    deadline = Date.now() + this.#backend.timeoutMs,
+  ) {
+    return runScript(this.#backend.link, script, keys, args, { deadline, what, write });
+  }
+
+  #gone(): Result<never> {
+    return err(StateErrors.sessionNotFound(this.sessionId));
+  }
+
+  /** Reads keep an idle session alive too, re-arming its TTL at most every ttl/8. */
+  #touch(): void {
+    const now = Date.now();
+    if (now - this.#touched < this.#backend.ttlMs / 8) return;
+    this.#touched = now;
+    void this.#run(
+      TOUCH,
+      [this.keys.hash, this.keys.feed],
+      [String(this.#backend.ttlMs)],
+      "touch",
+      true,
+    );
+  }
+
+  /**
+   * The stored JSON of the record `identifier` names (id first, then name). One HMGET when the
+   * session already knows which id the name holds (the field of that id rides along), else
+   * the GET script; a name that moved meanwhile costs one more read.
+   */
+  async #get(identifier: Identifier): Promise<Result<string>> {
+    const knownId = this.#known.names.get(identifier);
+    if (knownId === undefined || knownId === "") return this.#getByScript(identifier);
+    const hash = this.keys.hash;
+    const fields = ["HMGET", hash, "epoch", `r:${identifier}`, `n:${identifier}`, `r:${knownId}`];
+    const read = await runRead(this.#backend.link, hash, fields, {
+      deadline: Date.now() + this.#backend.timeoutMs,
+      what: `get of ${identifier}`,
+      write: false,
+    });
+    if (!read.ok) return read;
+    const [epoch, asId, named, target] = read.value as [
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+    ];
+    this.#touch();
+    if (epoch === null) return this.#gone();
+    if (asId !== null) return ok(asId);
+    if (named === knownId && target !== null) return ok(target);
+    this.#known.names.delete(identifier);
+    return this.#getByScript(identifier);
+  }
+
+  async #getByScript(identifier: Identifier): Promise<Result<string>> {
+    const read = await this.#run(
+      GET,
+      [this.keys.hash],
+      [identifier],
+      `get of ${identifier}`,
+      false,
+    );
+    if (!read.ok) return read;
+    this.#touch();
+    if (read.value === 0) return this.#gone();
+    if (read.value === null) return err(StateErrors.notFound(identifier));
+    const [named, stored] = read.value as [string, string];
+    // Learn which id the name holds: the next get of it is one HMGET.
+    if (named !== "" && this.#known.names.size < MAX_KNOWN)
+      this.#known.names.set(identifier, named);
+    return ok(stored);
+  }
+
+  async record(identifier: Identifier): Promise<Result<VariableRecord>> {
+    const read = await this.#get(identifier);
+    return read.ok ? ok(decodeRecord(read.value)) : read;
+  }
+
+  override async value(identifier: Identifier): Promise<Result<VariableValue>> {
+    const read = await this.#get(identifier);
+    return read.ok ? ok(decodeValue(read.value)) : read;
+  }
+
+  async #snapshot(
+    identifiers: readonly string[],
+    what: string,
+    deadline: number,
+  ): Promise<Result<Snapshot>> {
+    const read = await this.#run(SNAPSHOT, [this.keys.hash], identifiers, what, false, deadline);
+    if (!read.ok) return read;
+    if (read.value === null) {
+      this.#known.forget();
+      return this.#gone();
+    }
+    this.#known.learn(identifiers, read.value as string[]);
+    return ok(new Snapshot(this.#known, identifiers));
+  }
+
+  async records(
+    identifiers: readonly Identifier[],
+  ): Promise<Result<ReadonlyMap<Identifier, VariableRecord>>> {
+    const unique = [...new Set(identifiers)];
+    const read = await this.#snapshot(unique, "getVariables", Date.now() + this.#backend.timeoutMs);
+    if (!read.ok) return read;
+    this.#touch();
+    const found = new Map<Identifier, VariableRecord>();
+    for (const identifier of identifiers) {
+      const record = read.value.resolve(identifier);
+      if (record !== undefined) found.set(identifier, record);
+    }
+    return ok(found);
+  }
+
+  async list(): Promise<Result<readonly VariableRecord[]>> {
+    const read = await this.#readAll("listVariables");
+    return read.ok ? ok(read.value.records) : read;
+  }
+
+  async #readAll(what: string) {
+    const read = await this.#run(READ_ALL, [this.keys.hash], [], what, false);
+    if (!read.ok) return read;
+    const hash = parseSessionHash(read.value);
+    if (hash === undefined) return this.#gone();
+    this.#touch();
+    return ok({
+      records: Object.freeze(hash.records.map((r) => r.record)),
+      metadata: hash.metadata,
+    });
+  }
+
+  async exportState(): Promise<Result<ExportedState>> {
+    const read = await this.#readAll("exportState");
+    if (!read.ok) return read;
+    return ok(
+      buildExport(this.sessionId, read.value.records, JSON.parse(read.value.metadata) as Metadata),
+    );
+  }
+
+  #context(): PlanContext {
+    return { limits: this.#backend.limits, now: Date.now() };
+  }
+
+  /**
+   * Read what the call touches, plan with the core's rules, commit in one script on the
+   * condition that nothing read has moved; re-plan when it has. One request id for every
+   * attempt: a commit that applied but whose answer was lost is not applied again.
+   */
+  async #commit<T>(
+    what: string,
+    identifiers: () => readonly string[],
+    plan: (view: Snapshot) => Result<Planned<T>> | "again",
+    /** Whether the plan may start from what the session already knows (it needs no size). */
+    guess = false,
+  ): Promise<Result<T>> {
+    const backend = this.#backend;
+    const deadline = Date.now() + backend.timeoutMs;
+    const request = randomUUID();
+    let fresh = !guess || !this.#known.covers(identifiers());
+    // Once a commit went unanswered, every later one first looks for this request's entries
+    // in the feed after `since` (the last commit known before the first attempt).
+    let since: string | undefined;
+    let ambiguous = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let view: Snapshot;
+      if (fresh) {
+        const read = await this.#snapshot(identifiers(), what, deadline);
+        if (!read.ok) return read;
+        view = read.value;
+      } else view = new Snapshot(this.#known, identifiers());
+      since ??= String(view.seq);
+      const planned = plan(view);
+      if (planned === "again") continue;
+      if (!planned.ok) return planned;
+      const { changes, metadata, answer, structural } = planned.value;
+      const conditions = structural ? view.conditions : view.updateConditions(changes);
+      if (changes.length === 0 && metadata === undefined) return ok(answer);
+      const args = [
+        view.epoch,
+        String(backend.ttlMs),
+        String(Number.isFinite(backend.limits.maxVariables) ? backend.limits.maxVariables : -1),
+        String(backend.feedRetention),
+        request,
+        ambiguous ? since : "",
+        metadata ?? "",
+        structural ? "1" : "",
+        String(conditions.size),
+      ];
+      for (const [field, value] of conditions) args.push(field, value);
+      args.push(String(changes.length));
+      for (const { kind, record, previous, timestamp } of changes) {
+        args.push(
+          kind,
+          record.id,
+          record.name,
+          previous?.name ?? "",
+          encodeRecord(record),
+          previous === undefined ? "" : encodeValueJson(previous.type, previous.value),
+          String(timestamp),
+        );
+      }
+      const committed = await runScript(
+        backend.link,
+        COMMIT,
+        [this.keys.hash, this.keys.feed, this.keys.bell],
+        args,
+        {
+          deadline,
+          what,
+          write: true,
+          onAmbiguous: () => {
+            ambiguous = true;
+            args[5] = since as string;
+          },
+        },
+      );
+      if (!committed.ok) return committed;
+      const [status, seq] = committed.value as [string, string | number];
+      if (status === "ok" || status === "done") {
+        this.#touched = Date.now();
+        this.#known.committed(changes, String(seq), request, structural);
+        return ok(answer);
+      }
+      if (status === "unknown") {
+        return err(
+          StateErrors.unavailable(
+            `${what}: Redis did not answer in time and the change feed no longer tells whether it applied (read it back before retrying)`,
+          ),
+        );
+      }
+      // A guess that moved (or a session created anew) is read again; a fresh read is the answer.
+      if (status === "gone" && fresh) return this.#gone();
+      fresh = true;
+    }
+    return err(
+      StateErrors.unavailable(
+        `${what}: other writers kept changing what it read; gave up after ${MAX_ATTEMPTS} attempts`,
+      ),
+    );
+  }
+
+  register(input: RegistrationInput): Promise<Result<VariableRecord>> {
+    const name = typeof input.name === "string" ? input.name : undefined;
+    let id = newVariableId(() => false);
+    return this.#commit(
+      `registerVariable ${JSON.stringify(name)}`,
+      () => (name === undefined ? [id] : [name, id]),
+      (view) => {
+        if (view.taken(id)) {
+          id = newVariableId((candidate) => candidate === id);
+          return "again";
+        }
+        const planned = planRegistration(view, input, id, this.#context());
+        if (!planned.ok) return planned;
+        return ok({ structural: true, changes: [planned.value], answer: planned.value.record });
+      },
+    );
+  }
+
+  write(
+    identifier: Identifier,
+    value: unknown,
+    metadata: Metadata,
+    expectedVersion: number | undefined,
+  ): Promise<Result<VariableRecord>> {
+    return this.#commit(
+      `setVariable ${JSON.stringify(identifier)}`,
+      () => [identifier],
+      (view) => {
+        const planned = planWrite(
+          view,
+          identifier,
+          value,
+          metadata,
+          expectedVersion,
+          this.#context(),
+        );
+        if (!planned.ok) return planned;
+        return ok({ structural: false, changes: [planned.value], answer: planned.value.record });
+      },
+      true,
+    );
+  }
+
+  writeMany(
+    updates: readonly (readonly [Identifier, unknown])[],
+    metadata: Metadata,
+    expectedVersions: Readonly<Record<Identifier, number>> | undefined,
+  ): Promise<Result<ReadonlyMap<Identifier, VariableRecord>>> {
+    const identifiers = [...new Set(updates.map(([identifier]) => identifier))];
+    return this.#commit(
+      "updateVariables",
+      () => identifiers,
+      (view) => {
+        const planned = planBatch(view, updates, metadata, expectedVersions, true, this.#context());
+        if (!planned.ok) return planned;
+        const outcome = batchOutcome(planned.value);
+        if (!outcome.ok) return outcome;
+        return ok({ structural: false, changes: planned.value.changes, answer: outcome.value });
+      },
+      true,
+    );
+  }
+
+  remove(identifier: Identifier): Promise<Result<VariableRecord>> {
+    return this.#commit(
+      `deleteVariable ${JSON.stringify(identifier)}`,
+      () => [identifier],
+      (view) => {
+        const planned = planDelete(view, identifier, this.#context());
+        if (!planned.ok) return planned;
+        return ok({ structural: true, changes: [planned.value], answer: planned.value.record });
+      },
+      true,
+    );
+  }
+
+  import(parsed: ParsedExport): Promise<Result<undefined>> {
+    const identifiers = [...new Set(parsed.records.flatMap((record) => [record.id, record.name]))];
+    return this.#commit(
+      "importState",
+      () => identifiers,
+      (view) => {
+        const current = JSON.parse(view.metadata) as Metadata;
+        const planned = planImport(view, parsed, current, this.#context());
+        if (!planned.ok) return planned;
+        view.conditions.set("metadata", view.metadata);
+        const metadata = JSON.stringify(planned.value.sessionMetadata);
+        return ok({
+          structural: true,
+          changes: planned.value.changes,
+          ...(metadata === view.metadata ? {} : { metadata }),
+          answer: undefined,
+        });
+      },
+    );
+  }
+
+  override async subscribe(
+    pattern: string,
+    subscriber: Subscriber,
+  ): Promise<Result<SubscriptionId>> {
+    const feed = this.#backend.feed(this.sessionId, this.keys);
+    this.#feed = feed;
+    feed.joining++;
+    let started: Result<undefined>;
+    try {
+      started = await feed.start();
+      // Everything committed before this call is heard by earlier subscribers only.
+      if (started.ok) await feed.catchUp();
+    } finally {
+      feed.joining--;
+    }
+    // Cleaned up meanwhile, or no feed: nothing of this call stays behind.
+    const refused: Result<never> | undefined = this.closed
+      ? err(StateErrors.closed(this.#backend.name))
+      : started.ok
+        ? undefined
+        : started.error.code === "session_not_found"
+          ? this.#gone()
+          : started;
+    if (refused !== undefined) {
+      if (feed.subscribers.size === 0) await this.#backend.releaseFeed(this.sessionId);
+      return refused;
+    }
+    const id = feed.subscribers.add(pattern, subscriber);
+    this.#subscriptions.add(id);
+    return ok(id);
+  }
+
+  override async unsubscribe(subscription: SubscriptionId): Promise<Result<undefined>> {
+    if (!this.#subscriptions.delete(subscription) || this.#feed === undefined) return ok();
+    this.#feed.subscribers.remove(subscription);
+    if (this.#feed.subscribers.size === 0) await this.#backend.releaseFeed(this.sessionId);
+    return ok();
+  }
+
+  async close(): Promise<void> {
+    if (this.#feed !== undefined) {
+      for (const subscription of this.#subscriptions) this.#feed.subscribers.remove(subscription);
+      this.#subscriptions.clear();
+      if (this.#feed.subscribers.size === 0) await this.#backend.releaseFeed(this.sessionId);
+    }
+    await this.#backend.release(this);
+  }
+}
