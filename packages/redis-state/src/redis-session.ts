@@ -422,7 +422,7 @@ export class RedisSession extends BackendSession {
       const args = [
         view.epoch,
         String(backend.ttlMs),
-        String(Number.isFinite(backend.limits.maxVariables) ? backend.limits.maxVariables : -1),
+        String(Number.isFinite(backend.limits.maxVariablesPerSession) ? backend.limits.maxVariablesPerSession : -1),
         String(backend.feedRetention),
         request,
         ambiguous ? since : "",
@@ -530,7 +530,7 @@ export class RedisSession extends BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectedVersions: Readonly<Record<Identifier, number>> | undefined,
-  ): Promise<Result<ReadonlyMap<Identifier, VariableRecord>>> {
+  ): Promise<Result<Readonly<Record<Identifier, number>>>> {
     const identifiers = [...new Set(updates.map(([identifier]) => identifier))];
     return this.#commit(
       "updateVariables",

@@ -146,8 +146,8 @@ describe("RedisState", () => {
     await b.cleanup(sb);
   });
 
-  test("maxVariables holds across providers registering at once", async () => {
-    const limits = { maxVariables: 5 };
+  test("maxVariablesPerSession holds across providers registering at once", async () => {
+    const limits = { maxVariablesPerSession: 5 };
     const a = new RedisState({ url: server.url, limits });
     const b = new RedisState({ url: server.url, limits });
     const id = sessionId();
