@@ -332,6 +332,8 @@ describe("RemoteState", () => {
       ["deleted", "kept", 1],
       ["registered", "kept", "again"],
     ]);
+    // Told from the snapshot, not the feed: marked so a subscriber knows versions were skipped.
+    expect(events.map((e) => e.resync)).toEqual([true, true, true]);
     await remote.cleanup(init.value);
   });
 

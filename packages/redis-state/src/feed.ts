@@ -17,8 +17,8 @@ import type { Link } from "./link.js";
 import { runScript } from "./runner.js";
 import { FEED, READ_ALL } from "./scripts.js";
 
-/** An event from the change feed; `resync` marks the minimal catch-up after history was lost. */
-export type RedisVariableEvent = VariableEvent & { readonly resync?: true };
+/** An event from the change feed (`resync`, the contract's, marks a catch-up after lost history). */
+export type RedisVariableEvent = VariableEvent;
 
 /** Entries read per round trip while catching up. */
 const PAGE = 256;

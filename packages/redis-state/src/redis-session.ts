@@ -422,7 +422,11 @@ export class RedisSession extends BackendSession {
       const args = [
         view.epoch,
         String(backend.ttlMs),
-        String(Number.isFinite(backend.limits.maxVariablesPerSession) ? backend.limits.maxVariablesPerSession : -1),
+        String(
+          Number.isFinite(backend.limits.maxVariablesPerSession)
+            ? backend.limits.maxVariablesPerSession
+            : -1,
+        ),
         String(backend.feedRetention),
         request,
         ambiguous ? since : "",

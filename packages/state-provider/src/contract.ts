@@ -96,6 +96,12 @@ export interface VariableEvent {
    * store for constraints, timestamps or metadata; the store may have moved on meanwhile.
    */
   readonly record: VariableRecord;
+  /**
+   * Set on an event a watcher told to catch up after it lost part of the change feed (a stream
+   * re-opened, history trimmed): the state it converges to is exact, the versions in between
+   * were not replayed.
+   */
+  readonly resync?: true;
 }
 
 export type Subscriber = (event: VariableEvent) => void;

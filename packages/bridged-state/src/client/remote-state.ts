@@ -913,14 +913,17 @@ class RemoteWatch {
       if (snapshot.has(id)) continue;
       this.#seen.delete(id);
       forget(this.options.session, id);
-      this.#tell(eventOf("deleted", seen.record, seen.record.value, Date.now()));
+      this.#tell({
+        ...eventOf("deleted", seen.record, seen.record.value, Date.now()),
+        resync: true,
+      });
     }
     for (const { record } of snapshot.values()) {
       const known = this.#seen.get(record.id);
       if (known !== undefined && known.record.version === record.version) continue;
       this.#seen.set(record.id, { record, fromCatchUp: true });
       const kind = known === undefined ? "registered" : "updated";
-      this.#tell(eventOf(kind, record, known?.record.value));
+      this.#tell({ ...eventOf(kind, record, known?.record.value), resync: true });
     }
   }
 
