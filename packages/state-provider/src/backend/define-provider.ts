@@ -334,9 +334,12 @@ export abstract class BackendProvider<H extends BackendSession> implements State
   ): Promise<Result<Written<H>>> {
     if (state.closed) return this.#closed;
     if (typeof identifier !== "string") return refuse(badIdentifier("setVariable", identifier));
-    const given = optionsObject<WriteOptions>(options, "setVariable");
-    if (!given.ok) return refuse(given);
-    const expected = given.value.expectedVersion;
+    let expected: number | undefined;
+    if (options !== undefined) {
+      const given = optionsObject<WriteOptions>(options, "setVariable");
+      if (!given.ok) return refuse(given);
+      expected = given.value.expectedVersion;
+    }
     if (expected !== undefined) {
       if (!this.#capabilities.compareAndSet) return this.#noCompareAndSet("setVariable");
       const checked = checkExpectedVersion(expected, identifier);

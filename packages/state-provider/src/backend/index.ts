@@ -39,6 +39,7 @@ export {
   planImport,
   planRegistration,
   planWrite,
+  planWriteTo,
   type RecordView,
 } from "./plans.js";
 export {

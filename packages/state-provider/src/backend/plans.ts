@@ -117,6 +117,31 @@ export function checkWriteMetadata(metadata: unknown): Result<Metadata> {
 const NO_METADATA: Result<Metadata> = Object.freeze(ok(EMPTY_METADATA));
 
 /**
+ * `planWrite` for a backend that resolved the identifier itself (an in-memory table holding
+ * the record at hand): the same answers in the same order, from `version_conflict` on.
+ */
+export function planWriteTo(
+  current: VariableRecord,
+  identifier: Identifier,
+  value: unknown,
+  metadata: Metadata,
+  expectedVersion: number | undefined,
+  context: PlanContext,
+  refused?: StateError,
+): Result<Change> {
+  return planWriteOf(
+    current,
+    identifier,
+    value,
+    metadata,
+    expectedVersion,
+    current.version,
+    context,
+    refused,
+  );
+}
+
+/**
  * One write of `current` (already resolved): compare-and-set against `version` (the version the
  * variable will have when this write runs), value checks, the stored limits.
  */

@@ -10,7 +10,7 @@ import { type StateError, StateErrors } from "../errors.js";
 import { buildExport, type ExportedState, type ParsedExport } from "../export-format.js";
 import { err, type Ok, ok, type Result } from "../result.js";
 import { type SubscriberErrorHandler, SubscriberSet } from "../subscribers.js";
-import type { RegistrationInput } from "../types/validation.js";
+import { checkExpectedVersion, type RegistrationInput } from "../types/validation.js";
 import type { VariableValue } from "../types/variable-types.js";
 import { newVariableId } from "./ids.js";
 import { DEFAULT_LIMITS, type StoreLimits } from "./limits.js";
@@ -23,7 +23,7 @@ import {
   planDelete,
   planImport,
   planRegistration,
-  planWrite,
+  planWriteTo,
   type RecordView,
 } from "./plans.js";
 
@@ -60,8 +60,6 @@ export class VariableTable implements RecordView {
   /** Frozen snapshot for `list`; dropped on every change. */
   #listed: readonly VariableRecord[] | undefined;
   #metadata: Metadata;
-  /** The entry the last `resolve` found: a plan resolves, then the write applies to it. */
-  #resolved: Entry | undefined;
 
   constructor(options: VariableTableOptions = {}) {
     this.#limits = options.limits ?? DEFAULT_LIMITS;
@@ -73,9 +71,7 @@ export class VariableTable implements RecordView {
   // ---- RecordView ----
 
   resolve(identifier: Identifier): VariableRecord | undefined {
-    const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
-    this.#resolved = entry;
-    return entry?.record;
+    return (this.#byId.get(identifier) ?? this.#byName.get(identifier))?.record;
   }
 
   byId(id: VariableId): VariableRecord | undefined {
@@ -171,11 +167,32 @@ export class VariableTable implements RecordView {
     refused?: StateError,
     now: number = Date.now(),
   ): Result<VariableRecord> {
-    const context = this.#at(now);
-    const planned = planWrite(this, identifier, value, metadata, expectedVersion, context, refused);
+    // planWrite's order, with the entry at hand: the write then needs no second lookup.
+    if (expectedVersion !== undefined) {
+      const checked = checkExpectedVersion(expectedVersion, identifier);
+      if (!checked.ok) return checked;
+    }
+    const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    if (entry === undefined) return err(StateErrors.notFound(identifier));
+    const planned = planWriteTo(
+      entry.record,
+      identifier,
+      value,
+      metadata,
+      expectedVersion as number | undefined,
+      this.#at(now),
+      refused,
+    );
     if (!planned.ok) return planned;
-    this.#commitUpdate(planned.value);
-    return ok(planned.value.record);
+    const change = planned.value;
+    if (change.previous?.name !== change.record.name) this.#commit([change]);
+    else {
+      entry.record = change.record;
+      entry.read = undefined;
+      this.#listed = undefined;
+      if (this.#subscribers.size > 0) this.#subscribers.emit(changeEvent(change));
+    }
+    return ok(change.record);
   }
 
   /** Atomic by default; `atomic: false` applies what passes (see `planBatch`, also for `refused`). */
@@ -227,21 +244,6 @@ export class VariableTable implements RecordView {
     this.#byName.clear();
     this.#listed = undefined;
     this.#subscribers.clear();
-  }
-
-  /** `#commit` for the hot path: one update of a variable that keeps its name. */
-  #commitUpdate(change: Change): void {
-    const { record, previous } = change;
-    const resolved = this.#resolved;
-    const entry = resolved?.record === previous ? resolved : this.#byId.get(record.id);
-    if (entry === undefined || previous?.name !== record.name) {
-      this.#commit([change]);
-      return;
-    }
-    entry.record = record;
-    entry.read = undefined;
-    this.#listed = undefined;
-    if (this.#subscribers.size > 0) this.#subscribers.emit(changeEvent(change));
   }
 
   /** Applies planned changes in order, then tells subscribers of all of them, in order. */
