@@ -56,26 +56,34 @@ export interface CliServer {
   readonly exited: Promise<number | null>;
   /** Resumes it if stopped, sends SIGTERM and answers its exit code. */
   stop(): Promise<number | null>;
+  /** What it wrote to stderr so far (with `stderr: "capture"`; otherwise empty). */
+  stderr(): string;
 }
 
 export async function startCli(
   args: readonly string[],
-  stderr: "inherit" | "ignore" = "inherit",
+  stderr: "inherit" | "ignore" | "capture" = "inherit",
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<CliServer> {
   const cli = join(import.meta.dirname, "..", "bin", "dspex-bridge.js");
   const child = spawn(process.execPath, [cli, "serve", ...args], {
-    stdio: ["ignore", "pipe", stderr],
+    stdio: ["ignore", "pipe", stderr === "capture" ? "pipe" : stderr],
+    env,
+  });
+  let written = "";
+  child.stderr?.on("data", (chunk) => {
+    written += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   const address = await new Promise<string>((resolve, reject) => {
     let out = "";
-    child.stdout.on("data", (chunk) => {
+    child.stdout?.on("data", (chunk) => {
       out += chunk;
       const match = /listening on (\S+)\n/.exec(out);
       if (match) resolve(match[1]!);
     });
     void exited.then((code) =>
-      reject(new Error(`dspex-bridge exited with ${code} before listening`)),
+      reject(new Error(`dspex-bridge exited with ${code} before listening: ${written}`)),
     );
   });
   return {
@@ -89,5 +97,6 @@ export async function startCli(
       }
       return exited;
     },
+    stderr: () => written,
   };
 }

@@ -567,7 +567,7 @@ describe("dspex-bridge CLI on a non-loopback --host", () => {
 
   it("loopback hosts need neither token nor flag, and warn about nothing", async () => {
     for (const host of ["127.0.0.2", "localhost"]) {
-      const server = await startCliCapturing(cli, ["--host", host]);
+      const server = await startCli(["--port", "0", "--host", host], "capture", withoutToken());
       expect(server.address).toMatch(host === "localhost" ? /^localhost:\d+$/ : /^127\.0\.0\.2:/);
       expect(await server.stop()).toBe(0);
       expect(server.stderr()).not.toMatch(/warning/);
@@ -578,33 +578,4 @@ describe("dspex-bridge CLI on a non-loopback --host", () => {
 function withoutToken(): NodeJS.ProcessEnv {
   const { DSPEX_BRIDGE_TOKEN: _token, ...env } = process.env;
   return env;
-}
-
-async function startCliCapturing(cli: string, args: readonly string[]) {
-  const child = spawn(process.execPath, [cli, "serve", "--port", "0", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: withoutToken(),
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const match = /listening on (\S+)\n/.exec(out);
-      if (match) resolve(match[1] as string);
-    });
-    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  return {
-    address,
-    stderr: () => stderr,
-    stop: () => {
-      child.kill("SIGTERM");
-      return exited;
-    },
-  };
 }
