@@ -23,6 +23,7 @@ import type {
   ProgramInfo,
   ProviderFactory,
   SetOptions,
+  StateNeeds,
   SwitchRecord,
   UpdateManyOptions,
   Watch,
@@ -56,9 +57,11 @@ export class Context {
   /** The session both backends hold; a Python worker opens this id on the bridged backend. */
   readonly sessionId: string;
   readonly #queue = new SerialQueue();
-  readonly #bridged: AnyProvider | ProviderFactory | undefined;
+  /** Where the Context may move: `bridged`, then `backends`, in order of preference. */
+  readonly #candidates: Candidate[];
   readonly #metadata: Metadata | undefined;
-  #bridgedProvider: AnyProvider | undefined;
+  /** What the program declared it needs so far: it only grows. */
+  #needs: Required<StateNeeds>;
   #active: BackendSlot;
   #switching: Promise<Result<SwitchRecord | undefined>> | undefined;
   #closed = false;
@@ -70,11 +73,18 @@ export class Context {
   readonly #programs = new Map<string, ProgramInfo>();
   readonly #workers = new Map<string, WorkerInfo>();
 
-  private constructor(slot: BackendSlot, sessionId: string, options: ContextOptions) {
+  private constructor(
+    slot: BackendSlot,
+    sessionId: string,
+    options: ContextOptions,
+    candidates: Candidate[],
+    needs: Required<StateNeeds>,
+  ) {
     this.#active = slot;
     this.sessionId = sessionId;
-    this.#bridged = options.bridged;
+    this.#candidates = candidates;
     this.#metadata = options.metadata;
+    this.#needs = needs;
   }
 
   /**
@@ -84,20 +94,38 @@ export class Context {
    */
   static async create(options: ContextOptions): Promise<Result<Context>> {
     validateProvider(options.local);
-    if (options.bridged !== undefined && typeof options.bridged !== "function") {
-      validateProvider(options.bridged);
-    }
+    const sources = [
+      ...(options.bridged === undefined ? [] : [options.bridged]),
+      ...(options.backends ?? []),
+    ];
+    for (const source of sources) if (typeof source !== "function") validateProvider(source);
+    const candidates = sources.map(
+      (source, i): Candidate => ({
+        source,
+        kind: i === 0 && options.bridged !== undefined ? "bridged" : undefined,
+        provider: undefined,
+      }),
+    );
+    const needs = checkNeeds(options.needs ?? {}, "Context.create");
+    if (!needs.ok) return needs;
     const { local } = options;
-    // Named here rather than by the backend, so both backends and the workers share one id.
+    // Named here rather than by the backend, so every backend and the workers share one id.
     const sessionId = options.sessionId ?? `ctx_${globalThis.crypto.randomUUID()}`;
     const initOptions: InitOptions = {
       sessionId,
       ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
       ...(options.existingState === undefined ? {} : { existingState: options.existingState }),
     };
-    const init = await local.init(initOptions);
+    let start: { kind: BackendKind; provider: AnyProvider } = { kind: "local", provider: local };
+    if (!meets(local, needs.value)) {
+      const chosen = await choose(candidates, needs.value);
+      if (!chosen.ok) return chosen;
+      start = chosen.value;
+    }
+    const init = await start.provider.init(initOptions);
     if (!init.ok) return init;
-    return ok(new Context(new BackendSlot("local", local, init.value), sessionId, options));
+    const slot = new BackendSlot(start.kind, start.provider, init.value);
+    return ok(new Context(slot, sessionId, options, candidates, needs.value));
   }
 
   /** The backend in use now. */
@@ -273,7 +301,23 @@ export class Context {
    * On failure the Context stays on the local backend, intact, and the error says why.
    */
   ensureBridged(): Promise<Result<SwitchRecord | undefined>> {
-    return this.#bridge("ensureBridged()");
+    return this.#require({ python: true }, "ensureBridged()");
+  }
+
+  /**
+   * Declares what the program needs of its state (Python workers, surviving a crash, several
+   * machines). Needs add up and never go away; unless the current backend meets all of them, the
+   * Context moves to the first configured backend that does, transactionally, as for Python.
+   * Answers the switch record, or `undefined` when there was nothing to do; `unsupported` when no
+   * configured backend meets the needs (they are then not recorded).
+   */
+  require(needs: StateNeeds): Promise<Result<SwitchRecord | undefined>> {
+    const checked = checkNeeds(needs, "require");
+    if (!checked.ok) return this.#refuse(checked);
+    const wanted = Object.entries(checked.value)
+      .filter(([, needed]) => needed)
+      .map(([need]) => need);
+    return this.#require(checked.value, `require(${wanted.join(", ")})`);
   }
 
   /** Declares a part of the program. One that `requiresPython` switches the Context to bridged first. */
@@ -295,7 +339,10 @@ export class Context {
       );
     }
     if (requiresPython) {
-      const bridged = await this.#bridge(`program ${JSON.stringify(name.value)} requires Python`);
+      const bridged = await this.#require(
+        { python: true },
+        `program ${JSON.stringify(name.value)} requires Python`,
+      );
       if (!bridged.ok) return bridged;
       if (this.#programs.has(name.value)) {
         return err(
@@ -323,7 +370,10 @@ export class Context {
         StateErrors.invalidArgument(`worker ${JSON.stringify(name.value)} is already attached`),
       );
     }
-    const bridged = await this.#bridge(`worker ${JSON.stringify(name.value)} attached`);
+    const bridged = await this.#require(
+      { python: true },
+      `worker ${JSON.stringify(name.value)} attached`,
+    );
     if (!bridged.ok) return bridged;
     if (this.#workers.has(name.value)) {
       return err(
@@ -421,13 +471,25 @@ export class Context {
     });
   }
 
-  #bridge(reason: string): Promise<Result<SwitchRecord | undefined>> {
+  #require(needs: StateNeeds, reason: string): Promise<Result<SwitchRecord | undefined>> {
     if (this.#closed) return Promise.resolve(this.#closedError());
-    if (this.#switching !== undefined) return this.#switching;
-    if (this.#active.kind === "bridged") return Promise.resolve(ok(undefined));
+    const wanted = { ...this.#needs };
+    for (const need of NEEDS) if (needs[need] === true) wanted[need] = true;
+    if (meets(this.#active.provider, wanted)) {
+      this.#needs = wanted;
+      return Promise.resolve(ok(undefined));
+    }
+    // A switch under way may lead where these needs point: then its outcome is this call's too.
+    if (this.#switching !== undefined) {
+      return this.#switching.then((outcome) =>
+        !outcome.ok || meets(this.#active.provider, wanted)
+          ? outcome
+          : this.#require(needs, reason),
+      );
+    }
     const attempt = (async () => {
       try {
-        const outcome = await this.#queue.run(() => this.#switchTo("bridged", reason));
+        const outcome = await this.#queue.run(() => this.#switchTo(wanted, reason));
         // The old backend is released after the swap, outside the queue, so writes need not wait.
         await Promise.all(this.#releasing);
         return outcome;
@@ -440,31 +502,36 @@ export class Context {
   }
 
   /** Runs in the write queue: nothing else writes until the swap is done or rolled back. */
-  async #switchTo(kind: BackendKind, reason: string): Promise<Result<SwitchRecord | undefined>> {
+  async #switchTo(
+    needs: Required<StateNeeds>,
+    reason: string,
+  ): Promise<Result<SwitchRecord | undefined>> {
     if (this.#closed) return this.#closedError();
     const from = this.#active;
-    if (from.kind === kind) return ok(undefined);
+    if (meets(from.provider, needs)) {
+      this.#needs = needs;
+      return ok(undefined);
+    }
     const startedAt = Date.now();
     const started = performance.now();
     const watches = [...this.#watches.values()];
+    const chosen = await choose(this.#candidates, needs);
     const attempt = {
       reason,
       from: from.kind,
-      to: kind,
+      to: chosen.ok ? chosen.value.kind : needs.python ? "bridged" : "unknown",
       fromBackend: from.provider.name,
       startedAt,
       watches: watches.length,
     };
-
-    const provider = await this.#bridgedBackend();
-    if (!provider.ok) {
+    if (!chosen.ok) {
       return this.#failed({ ...attempt, toBackend: undefined }, started, {
         step: "create",
-        error: provider.error,
+        error: chosen.error,
         variables: undefined,
       });
     }
-    const to = provider.value;
+    const { kind, provider: to } = chosen.value;
     const prepared = await prepareSwitch({
       from,
       to,
@@ -493,6 +560,7 @@ export class Context {
     }
     from.retired = true;
     this.#active = slot;
+    this.#needs = needs;
     const record: SwitchRecord = {
       ...attempt,
       toBackend: to.name,
@@ -524,40 +592,100 @@ export class Context {
     });
     return err(failure.error);
   }
+}
 
-  /** The bridged provider, created by its factory on first need; a failed factory is retried next time. */
-  async #bridgedBackend(): Promise<Result<AnyProvider>> {
-    if (this.#bridgedProvider !== undefined) return ok(this.#bridgedProvider);
-    const source = this.#bridged;
-    if (source === undefined) {
+/** A backend the Context may move to; a factory is called when first considered. */
+interface Candidate {
+  readonly source: AnyProvider | ProviderFactory;
+  /** `bridged`, or the provider's name once known. */
+  kind: BackendKind | undefined;
+  provider: AnyProvider | undefined;
+}
+
+const NEEDS = ["python", "persistence", "distribution"] as const;
+
+function meets(provider: AnyProvider, needs: Required<StateNeeds>): boolean {
+  const capabilities = provider.capabilities();
+  return (
+    (!needs.python || provider.requiresBridge()) &&
+    (!needs.persistence || capabilities.persistence) &&
+    (!needs.distribution || capabilities.distribution)
+  );
+}
+
+function checkNeeds(needs: unknown, method: string): Result<Required<StateNeeds>> {
+  if (typeof needs !== "object" || needs === null || Array.isArray(needs)) {
+    return err(StateErrors.invalidArgument(`${method} expects an object of needs`));
+  }
+  const checked = { python: false, persistence: false, distribution: false };
+  for (const [need, value] of Object.entries(needs)) {
+    if (!(NEEDS as readonly string[]).includes(need) || typeof value !== "boolean") {
       return err(
-        StateErrors.unsupported(
-          "switching to a bridged backend (no `bridged` option was given)",
-          "this Context",
+        StateErrors.invalidArgument(
+          `${method}: needs are ${NEEDS.join(", ")} as booleans, got ${JSON.stringify(need)}: ${typeof value}`,
         ),
       );
     }
-    let provider: unknown = source;
-    if (typeof source === "function") {
-      try {
-        provider = await source();
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        return err(StateErrors.unavailable(`the bridged backend factory threw: ${message}`));
-      }
-      try {
-        validateProvider(provider);
-      } catch (error) {
-        return err(
-          StateErrors.invalidArgument(
-            `the bridged backend factory returned ${(error as Error).message}`,
-          ),
-        );
-      }
-    }
-    this.#bridgedProvider = provider as AnyProvider;
-    return ok(this.#bridgedProvider);
+    checked[need as (typeof NEEDS)[number]] = value;
   }
+  return ok(checked);
+}
+
+/** The first candidate that meets the needs, creating factories as it goes (a failed one is retried next time). */
+async function choose(
+  candidates: Candidate[],
+  needs: Required<StateNeeds>,
+): Promise<Result<{ kind: BackendKind; provider: AnyProvider }>> {
+  for (const candidate of candidates) {
+    const provider = await resolve(candidate);
+    if (!provider.ok) return provider;
+    if (meets(provider.value, needs)) {
+      return ok({ kind: candidate.kind ?? provider.value.name, provider: provider.value });
+    }
+  }
+  const wanted = NEEDS.filter((need) => needs[need]).join(" + ");
+  if (wanted === "python" && !candidates.some((candidate) => candidate.kind === "bridged")) {
+    return err(
+      StateErrors.unsupported(
+        "switching to a bridged backend (no `bridged` option was given)",
+        "this Context",
+      ),
+    );
+  }
+  return err(
+    StateErrors.unsupported(
+      `moving to a backend that delivers ${wanted} (none configured does)`,
+      "this Context",
+    ),
+  );
+}
+
+const factoryOf = (candidate: Candidate) =>
+  candidate.kind === "bridged" ? "bridged backend factory" : "backend factory";
+
+async function resolve(candidate: Candidate): Promise<Result<AnyProvider>> {
+  if (candidate.provider !== undefined) return ok(candidate.provider);
+  const source = candidate.source;
+  let provider: unknown = source;
+  if (typeof source === "function") {
+    try {
+      provider = await source();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return err(StateErrors.unavailable(`the ${factoryOf(candidate)} threw: ${message}`));
+    }
+    try {
+      validateProvider(provider);
+    } catch (error) {
+      return err(
+        StateErrors.invalidArgument(
+          `the ${factoryOf(candidate)} returned ${(error as Error).message}`,
+        ),
+      );
+    }
+  }
+  candidate.provider = provider as AnyProvider;
+  return ok(candidate.provider);
 }
 
 /** An optional options argument: absent or null means none; anything but an object is a mistake. */

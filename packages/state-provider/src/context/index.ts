@@ -7,6 +7,7 @@ export type {
   ProgramInfo,
   ProviderFactory,
   SetOptions,
+  StateNeeds,
   SwitchRecord,
   SwitchStep,
   UpdateManyOptions,

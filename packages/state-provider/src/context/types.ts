@@ -3,8 +3,21 @@ import type { StateError } from "../errors.js";
 import type { ExportedState } from "../export-format.js";
 import type { Result } from "../result.js";
 
-/** Which of its two backends a Context is on. */
-export type BackendKind = "local" | "bridged";
+/** Which backend a Context is on: `local`, `bridged`, or the name of a provider in `backends`. */
+export type BackendKind = "local" | "bridged" | (string & {});
+
+/**
+ * What a program needs of its state. The Context moves, transactionally and never back, to the
+ * first configured backend that delivers all of it (`local`, then `bridged`, then `backends`).
+ */
+export interface StateNeeds {
+  /** Python workers read and write the session: a backend that requires the bridge. */
+  readonly python?: boolean;
+  /** The session survives a crash of this process: capability `persistence`. */
+  readonly persistence?: boolean;
+  /** Processes on several machines share the session: capability `distribution`. */
+  readonly distribution?: boolean;
+}
 
 /** Creates the bridged backend on first need (e.g. one that starts a server). May be async. */
 export type ProviderFactory = () => StateProvider<unknown> | Promise<StateProvider<unknown>>;
@@ -17,7 +30,18 @@ export interface ContextOptions {
    * once, on the first switch. Without it, `ensureBridged` answers `unsupported`.
    */
   readonly bridged?: StateProvider<unknown> | ProviderFactory;
-  /** The session both backends hold; by default a new `ctx_<uuid>`. */
+  /**
+   * Further backends, in order of preference after `bridged`, for needs `bridged` does not meet
+   * (e.g. a RedisState for `persistence`). Factories are called when first considered.
+   */
+  readonly backends?: readonly (StateProvider<unknown> | ProviderFactory)[];
+  /**
+   * What the program needs from the start. The Context starts on the first backend that meets
+   * it (not touching `local` when local cannot): with `sessionId`, a program restarted after a
+   * crash reattaches to its stored session and goes on from its variables and versions.
+   */
+  readonly needs?: StateNeeds;
+  /** The session every backend holds; by default a new `ctx_<uuid>`. */
   readonly sessionId?: string;
   /** Session metadata, given to both backends. */
   readonly metadata?: Metadata;
