@@ -11,6 +11,7 @@ import {
   type Subscriber,
   type SubscriptionId,
   type VariableRecord,
+  type VariableVersion,
 } from "@dspex/state-provider";
 import { BackendProvider, BackendSession, type OpenRequest } from "@dspex/state-provider/backend";
 import { BRIDGE_CAPABILITIES } from "./capabilities.js";
@@ -103,6 +104,13 @@ export class BridgedSession extends BackendSession {
   import(parsed: ParsedExport): Result<undefined> {
     const imported = this.#store.importParsed(this.sessionId, parsed);
     return imported.ok ? ok() : imported;
+  }
+
+  override history(
+    identifier: Identifier,
+    limit: number | undefined,
+  ): Result<readonly VariableVersion[]> {
+    return this.#store.history(this.sessionId, identifier, limit);
   }
 
   override subscribe(pattern: string, subscriber: Subscriber): Result<SubscriptionId> {

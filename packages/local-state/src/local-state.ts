@@ -1,5 +1,10 @@
 import type { Capabilities, StateProvider, SubscriberErrorHandler } from "@dspex/state-provider";
-import { defineProvider, openTableSession, type TableSession } from "@dspex/state-provider/backend";
+import {
+  defineProvider,
+  openTableSession,
+  storeLimits,
+  type TableSession,
+} from "@dspex/state-provider/backend";
 
 /** The state LocalState hands out. Opaque: thread it through calls; every call returns the same handle. */
 export interface LocalStateHandle {
@@ -9,6 +14,8 @@ export interface LocalStateHandle {
 export interface LocalStateOptions {
   /** Where errors thrown by subscribers go (default: `console.error`). They never reach the writer. */
   readonly onSubscriberError?: SubscriberErrorHandler;
+  /** Versions `getVariableHistory` keeps per variable, the current one included. Default 100. */
+  readonly maxVersionsPerVariable?: number;
 }
 
 const CAPABILITIES: Capabilities = Object.freeze({
@@ -17,11 +24,16 @@ const CAPABILITIES: Capabilities = Object.freeze({
   persistence: false,
   distribution: false,
   compareAndSet: true,
+  history: true,
 });
 
 /** Creates a LocalState provider. `LocalState` is the default instance. */
 export function createLocalState(options: LocalStateOptions = {}): StateProvider<LocalStateHandle> {
-  const { onSubscriberError } = options;
+  const { onSubscriberError, maxVersionsPerVariable } = options;
+  const limits =
+    maxVersionsPerVariable === undefined
+      ? undefined
+      : storeLimits({ maxVersionsPerVariable }, "LocalState");
   // Each session is a VariableTable of the backend core, so every rule (arguments,
   // compare-and-set, batches, import, events) is the core's; what is left here is where the
   // variables live: in this process's memory.
@@ -31,7 +43,10 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     requiresBridge: false,
     sessionIdPrefix: "local",
     open: (request) =>
-      openTableSession(request, onSubscriberError === undefined ? {} : { onSubscriberError }),
+      openTableSession(request, {
+        ...(onSubscriberError === undefined ? {} : { onSubscriberError }),
+        ...(limits === undefined ? {} : { limits }),
+      }),
   }) as StateProvider<LocalStateHandle>;
 }
 

@@ -4,6 +4,7 @@ import { batchTests } from "./cases/batch.js";
 import { compareAndSetTests, concurrencyTests } from "./cases/concurrency.js";
 import { argumentTests, eventRecordTests, sessionMetadataTests } from "./cases/core-rules.js";
 import { exportTests } from "./cases/export.js";
+import { historyTests } from "./cases/history.js";
 import { lifecycleTests } from "./cases/lifecycle.js";
 import { streamingTests } from "./cases/streaming.js";
 import {
@@ -39,6 +40,7 @@ const ALL_TESTS: readonly ConformanceTest[] = [
   ...argumentTests,
   ...sessionMetadataTests,
   ...eventRecordTests,
+  ...historyTests,
 ];
 
 export interface ConformanceTestInfo {

@@ -44,6 +44,8 @@ export const DEFECT_TABLE: Readonly<
       "[streaming] a throwing subscriber does not break the writer or other subscribers",
       "concurrent writes to different variables all land",
       "[streaming] every event carries its committed record: true constraints for a change a batch superseded and for a deletion",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+      "[history] at least the last 20 versions of a variable are retained",
     ],
   },
   "failed-set-moves-version": {
@@ -52,6 +54,7 @@ export const DEFECT_TABLE: Readonly<
       "float and integer violations are rejected with validation_failed; value, version and metadata unchanged",
       "string and boolean violations are rejected with validation_failed; value, version and metadata unchanged",
       "choice, module, embedding and tensor violations are rejected with validation_failed; value, version and metadata unchanged",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
     ],
   },
   "metadata-dropped-on-set": {
@@ -87,6 +90,7 @@ export const DEFECT_TABLE: Readonly<
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "[streaming] a failed write sends no event",
       "a 4096-dimension embedding survives register, set, get and export/import",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
     ],
   },
   "values-not-normalised": {
@@ -110,6 +114,7 @@ export const DEFECT_TABLE: Readonly<
       "deleteVariable by id",
       "a deleted name can be registered again with a new id at version 1",
       "listVariables returns full records in registration order",
+      "[history] by name and by id alike; a deleted variable's history goes with it",
     ],
   },
   "getVariables-fails-on-missing": {
@@ -245,6 +250,7 @@ export const DEFECT_TABLE: Readonly<
       "cleanup leaves no timers, sockets or other handles behind",
       "cleanup of one session leaves other sessions working",
       "session metadata: init with existingState and no sessionId holds the document's session",
+      "[history] after cleanup getVariableHistory answers closed",
     ],
   },
   "closed-not-answered": {
@@ -252,6 +258,7 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "after cleanup every call answers closed and never hangs",
       "cleanup is idempotent and settles promptly",
+      "[history] after cleanup getVariableHistory answers closed",
     ],
   },
   "contract-version-mismatch": {
@@ -299,6 +306,37 @@ export const DEFECT_TABLE: Readonly<
     what: "refuses an imported name held by another id even when the import replaces that id (a swap of two names)",
     caughtBy: [
       "import may swap the names of variables it replaces; a name kept by a variable it does not replace answers already_exists and changes nothing",
+    ],
+  },
+  "history-oldest-first": {
+    what: "getVariableHistory answers the oldest version first",
+    caughtBy: [
+      "[history] getVariableHistory lists every version newest first: value, version, metadata, source, timestamp",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+      "[history] at least the last 20 versions of a variable are retained",
+    ],
+  },
+  "history-limit-ignored": {
+    what: "getVariableHistory answers every retained version whatever the limit",
+    caughtBy: [
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+      "[history] at least the last 20 versions of a variable are retained",
+    ],
+  },
+  "history-records-failed-writes": {
+    what: "a set rejected by validation still adds a version to the history",
+    caughtBy: [
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+    ],
+  },
+  "history-kept-by-name": {
+    what: "keeps history by name, so a deleted variable's versions reappear under a new variable of its name",
+    caughtBy: ["[history] by name and by id alike; a deleted variable's history goes with it"],
+  },
+  "history-limit-unchecked": {
+    what: "takes any limit (0, negative, fractional, a string) instead of answering invalid_argument",
+    caughtBy: [
+      "[history] a limit that is not a positive integer, or a non-string identifier, is invalid_argument",
     ],
   },
 };

@@ -13,6 +13,7 @@ import {
   type Subscriber,
   type SubscriptionId,
   type VariableRecord,
+  type VariableVersion,
 } from "@dspex/state-provider";
 import {
   checkSessionId,
@@ -39,6 +40,8 @@ export interface SessionStoreOptions {
   readonly maxMetadataEntries?: number;
   /** UTF-8 bytes of one variable's (or the session's) metadata, as stored. Default 64 KiB. */
   readonly maxMetadataBytes?: number;
+  /** Versions kept per variable for its history, the current one included. Default 100. */
+  readonly maxVersionsPerVariable?: number;
 }
 
 export interface SessionInfo {
@@ -149,6 +152,15 @@ export class SessionStore {
         ...(options.maxMetadataBytes === undefined
           ? {}
           : { maxMetadataBytes: positive("maxMetadataBytes", options.maxMetadataBytes, 0) }),
+        ...(options.maxVersionsPerVariable === undefined
+          ? {}
+          : {
+              maxVersionsPerVariable: positive(
+                "maxVersionsPerVariable",
+                options.maxVersionsPerVariable,
+                0,
+              ),
+            }),
       },
       "SessionStore",
     );
@@ -172,6 +184,7 @@ export class SessionStore {
     maxValueBytes: number;
     maxMetadataEntries: number;
     maxMetadataBytes: number;
+    maxVersionsPerVariable: number;
   } {
     return { sessionTtlMs: this.#ttlMs, maxSessions: this.#maxSessions, ...this.#limits };
   }
@@ -333,6 +346,17 @@ export class SessionStore {
   /** As `peek`, resolving an identifier (id first, then name). */
   peekByIdentifier(sessionId: string, identifier: Identifier): VariableRecord | undefined {
     return this.#sessions.get(sessionId)?.table.resolve(identifier);
+  }
+
+  /** The variable's retained versions, newest first, at most `limit` (see `VariableTable.history`). */
+  history(
+    sessionId: string,
+    identifier: Identifier,
+    limit?: number,
+  ): Result<readonly VariableVersion[]> {
+    const session = this.#op(sessionId);
+    if (!session.ok) return session;
+    return session.value.table.history(identifier, limit);
   }
 
   getMany(sessionId: string, identifiers: readonly Identifier[]): Result<BatchGet> {

@@ -18,6 +18,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
   persistence: false,
   distribution: false,
   compareAndSet: true,
+  history: true,
 });
 
 /**

@@ -4,6 +4,7 @@ import type {
   Subscriber,
   SubscriptionId,
   VariableRecord,
+  VariableVersion,
 } from "../contract.js";
 import type { ExportedState, ParsedExport } from "../export-format.js";
 import { ok, type Result } from "../result.js";
@@ -73,6 +74,13 @@ export class TableSession extends BackendSession {
 
   import(parsed: ParsedExport): Result<undefined> {
     return this.table.import(parsed);
+  }
+
+  override history(
+    identifier: Identifier,
+    limit: number | undefined,
+  ): Result<readonly VariableVersion[]> {
+    return this.table.history(identifier, limit);
   }
 
   override subscribe(pattern: string, subscriber: Subscriber): Result<SubscriptionId> {

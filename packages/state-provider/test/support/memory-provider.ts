@@ -39,6 +39,7 @@ const CAPABILITIES = Object.freeze({
   persistence: false,
   distribution: false,
   compareAndSet: true,
+  history: true,
 });
 
 export class MemoryProvider extends BackendProvider<MemorySession> {
@@ -151,6 +152,9 @@ export class MemorySession extends BackendSession {
   }
   override unsubscribe(subscription: SubscriptionId): MaybePromise<Result<undefined>> {
     return this.#after(() => this.#inner.unsubscribe(subscription));
+  }
+  override history(identifier: Identifier, limit: number | undefined) {
+    return this.#after(() => this.#inner.history(identifier, limit));
   }
   async close(): Promise<void> {
     await this.#provider.pause();
