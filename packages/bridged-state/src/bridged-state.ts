@@ -13,7 +13,12 @@ import {
   type VariableRecord,
   type VariableVersion,
 } from "@dspex/state-provider";
-import { BackendProvider, BackendSession, type OpenRequest } from "@dspex/state-provider/backend";
+import {
+  BackendProvider,
+  BackendSession,
+  type OpenRequest,
+  versionOf,
+} from "@dspex/state-provider/backend";
 import { BRIDGE_CAPABILITIES } from "./capabilities.js";
 import { BridgeServer, type BridgeServerOptions } from "./server/bridge-server.js";
 import { SessionStore, type SessionStoreOptions } from "./store/session-store.js";
@@ -110,7 +115,8 @@ export class BridgedSession extends BackendSession {
     identifier: Identifier,
     limit: number | undefined,
   ): Result<readonly VariableVersion[]> {
-    return this.#store.history(this.sessionId, identifier, limit);
+    const records = this.#store.history(this.sessionId, identifier, limit);
+    return records.ok ? ok(records.value.map(versionOf)) : records;
   }
 
   override subscribe(pattern: string, subscriber: Subscriber): Result<SubscriptionId> {

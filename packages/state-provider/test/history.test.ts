@@ -141,4 +141,3 @@ describe("Context.history", () => {
     expect(unwrap(await context.get("score"))).toBe(0.9);
   });
 });
-

@@ -562,6 +562,25 @@ function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeSer
       if (!imported.ok) return fail(callback, imported.error);
       callback(null, { success: true, imported: imported.value });
     },
+
+    GetVariableHistory(call, callback) {
+      const { session_id, variable_identifier, limit, prefer_binary } = call.request;
+      if (limit < 0) {
+        return fail(
+          callback,
+          StateErrors.invalidArgument(
+            `GetVariableHistory expects limit ≥ 0 (0: every retained version), got ${limit}`,
+          ),
+        );
+      }
+      const records = store.history(
+        session_id,
+        variable_identifier,
+        limit === 0 ? undefined : limit,
+      );
+      if (!records.ok) return fail(callback, records.error);
+      callback(null, { versions: records.value.map((r) => toWireVariable(r, prefer_binary)) });
+    },
   };
 }
 

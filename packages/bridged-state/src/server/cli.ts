@@ -36,6 +36,7 @@ Options:
   --max-sessions N      most sessions at once (default 10000)
   --max-variables N     most variables per session (default 10000)
   --max-value-bytes N   largest value, as UTF-8 JSON bytes (default 8388608)
+  --max-versions N      versions of each variable kept as its history (default 100)
   --max-message-bytes N largest gRPC message (default 16777216)
   --max-session-id-bytes N        longest session id in UTF-8 bytes (default 1024)
   --max-identifier-bytes N        longest variable name or id in a request (default 1024)
@@ -117,6 +118,7 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     ...optional("maxSessions", count("max-sessions", values["max-sessions"])),
     ...optional("maxVariablesPerSession", count("max-variables", values["max-variables"])),
     ...optional("maxValueBytes", count("max-value-bytes", values["max-value-bytes"])),
+    ...optional("maxVersionsPerVariable", count("max-versions", values["max-versions"])),
   };
   let tls: BridgeServerOptions["tls"];
   if (values["tls-cert"] !== undefined && values["tls-key"] !== undefined) {
@@ -174,6 +176,7 @@ function parse(args: readonly string[]) {
       "max-sessions": { type: "string" },
       "max-variables": { type: "string" },
       "max-value-bytes": { type: "string" },
+      "max-versions": { type: "string" },
       "max-message-bytes": { type: "string" },
       ...Object.fromEntries(
         Object.keys(REQUEST_LIMIT_FLAGS).map((flag) => [flag, { type: "string" as const }]),

@@ -13,7 +13,6 @@ import {
   type Subscriber,
   type SubscriptionId,
   type VariableRecord,
-  type VariableVersion,
 } from "@dspex/state-provider";
 import {
   checkSessionId,
@@ -348,15 +347,18 @@ export class SessionStore {
     return this.#sessions.get(sessionId)?.table.resolve(identifier);
   }
 
-  /** The variable's retained versions, newest first, at most `limit` (see `VariableTable.history`). */
+  /**
+   * The variable's retained records, newest first (the current one first), at most `limit`;
+   * the last `maxVersionsPerVariable` are kept (see `VariableTable.versions`).
+   */
   history(
     sessionId: string,
     identifier: Identifier,
     limit?: number,
-  ): Result<readonly VariableVersion[]> {
+  ): Result<readonly VariableRecord[]> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
-    return session.value.table.history(identifier, limit);
+    return session.value.table.versions(identifier, limit);
   }
 
   getMany(sessionId: string, identifiers: readonly Identifier[]): Result<BatchGet> {

@@ -45,7 +45,8 @@ function newEntry(record: VariableRecord): Entry {
   return { record, read: undefined, versions: [record], oldest: 0 };
 }
 
-function versionOf(record: VariableRecord): VariableVersion {
+/** A retained record as `getVariableHistory` answers it. */
+export function versionOf(record: VariableRecord): VariableVersion {
   return Object.freeze({
     version: record.version,
     value: record.value,
@@ -159,14 +160,20 @@ export class VariableTable implements RecordView {
    * The retained versions of a variable, newest first (the current one first), at most `limit`
    * of them. A removed variable's history went with it: `not_found`.
    */
-  history(identifier: Identifier, limit = Number.POSITIVE_INFINITY): Result<VariableVersion[]> {
+  history(identifier: Identifier, limit?: number): Result<VariableVersion[]> {
+    const records = this.versions(identifier, limit);
+    return records.ok ? ok(records.value.map(versionOf)) : records;
+  }
+
+  /** As `history`, answering the retained records themselves (the bridge sends them as they are). */
+  versions(identifier: Identifier, limit = Number.POSITIVE_INFINITY): Result<VariableRecord[]> {
     const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
     if (entry === undefined) return err(StateErrors.notFound(identifier));
     const { versions, oldest } = entry;
     const count = Math.min(limit, versions.length);
-    const out = new Array<VariableVersion>(count);
+    const out = new Array<VariableRecord>(count);
     for (let i = 0; i < count; i++) {
-      out[i] = versionOf(versions[(oldest + versions.length - 1 - i) % versions.length]!);
+      out[i] = versions[(oldest + versions.length - 1 - i) % versions.length]!;
     }
     return ok(out);
   }
