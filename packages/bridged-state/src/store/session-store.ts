@@ -361,6 +361,22 @@ export class SessionStore {
     return session.value.table.versions(identifier, limit);
   }
 
+  /** As `list`, without counting an operation or refreshing the idle timer (for the inspector). */
+  peekList(sessionId: string): readonly VariableRecord[] | undefined {
+    return this.#closed ? undefined : this.#live(sessionId)?.table.list();
+  }
+
+  /** As `history`, without counting an operation or refreshing the idle timer (for the inspector). */
+  peekHistory(
+    sessionId: string,
+    identifier: Identifier,
+    limit?: number,
+  ): Result<readonly VariableRecord[]> {
+    const session = this.#closed ? undefined : this.#live(sessionId);
+    if (session === undefined) return err(StateErrors.sessionNotFound(sessionId));
+    return session.table.versions(identifier, limit);
+  }
+
   getMany(sessionId: string, identifiers: readonly Identifier[]): Result<BatchGet> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
