@@ -32,17 +32,18 @@ import {
  * One variable. The record is frozen and replaced on every write; `read` caches the frozen
  * `ok(value)` from the first read after a write, so repeated reads allocate nothing.
  * `versions` is a ring of the last committed records (the current one included), oldest at
- * `oldest` once the ring is full: a write stores one reference and copies nothing.
+ * `oldest` once the ring is full: a write stores one reference and copies nothing. It is made
+ * at the first write; until then the record alone is the history (no array per variable).
  */
 interface Entry {
   record: VariableRecord;
   read: Ok<VariableValue> | undefined;
-  versions: VariableRecord[];
+  versions: VariableRecord[] | undefined;
   oldest: number;
 }
 
 function newEntry(record: VariableRecord): Entry {
-  return { record, read: undefined, versions: [record], oldest: 0 };
+  return { record, read: undefined, versions: undefined, oldest: 0 };
 }
 
 /** A retained record as `getVariableHistory` answers it. */
@@ -169,7 +170,8 @@ export class VariableTable implements RecordView {
   versions(identifier: Identifier, limit = Number.POSITIVE_INFINITY): Result<VariableRecord[]> {
     const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
     if (entry === undefined) return err(StateErrors.notFound(identifier));
-    const { versions, oldest } = entry;
+    const { oldest } = entry;
+    const versions = entry.versions ?? [entry.record];
     const count = Math.min(limit, versions.length);
     const out = new Array<VariableRecord>(count);
     for (let i = 0; i < count; i++) {
@@ -282,15 +284,19 @@ export class VariableTable implements RecordView {
       this.#commit([change]);
       return;
     }
+    this.#retain(entry, record, entry.record);
     entry.record = record;
     entry.read = undefined;
-    this.#retain(entry, record);
     this.#listed = undefined;
     if (this.#subscribers.size > 0) this.#subscribers.emit(changeEvent(change));
   }
 
-  /** Adds a committed record to the entry's ring, dropping the oldest once it is full. */
-  #retain(entry: Entry, record: VariableRecord): void {
+  /**
+   * Adds a committed record to the entry's ring, dropping the oldest once it is full.
+   * `previous` is the record it replaces (the history's only member before the first write).
+   */
+  #retain(entry: Entry, record: VariableRecord, previous: VariableRecord): void {
+    entry.versions ??= [previous];
     const versions = entry.versions;
     if (versions.length < this.#maxVersions) {
       versions.push(record);
@@ -325,12 +331,12 @@ export class VariableTable implements RecordView {
         this.#byId.set(record.id, added);
         this.#byName.set(record.name, added);
       } else {
+        if (restartHistory) {
+          entry.versions = undefined;
+          entry.oldest = 0;
+        } else this.#retain(entry, record, entry.record);
         entry.record = record;
         entry.read = undefined;
-        if (restartHistory) {
-          entry.versions = [record];
-          entry.oldest = 0;
-        } else this.#retain(entry, record);
         if (previous?.name !== record.name) this.#byName.set(record.name, entry);
       }
     }
