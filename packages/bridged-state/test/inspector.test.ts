@@ -3,6 +3,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BridgeServer, SessionStore } from "../src/index.js";
+import { any, rawClient, startCli, unary } from "./helpers.js";
 
 /*
  * The inspector's HTTP side against a real BridgeServer: read-only routes, the token rule, the
@@ -239,5 +240,38 @@ describe("dspex-bridge serve --inspect", () => {
     const tooHigh = run("--inspect", "70000");
     expect(tooHigh.status).toBe(2);
     expect(tooHigh.stderr).toMatch(/--inspect must be at most 65535/);
+  });
+
+  it("--max-versions bounds each variable's history", async () => {
+    const cli = await startCli(["--max-versions", "2"]);
+    const client = rawClient(cli.address);
+    try {
+      await unary(client, "InitializeSession", { session_id: "m" });
+      await unary(client, "RegisterVariable", {
+        session_id: "m",
+        name: "n",
+        type: "integer",
+        initial_value: any("integer", 1),
+      });
+      for (const value of [2, 3, 4]) {
+        await unary(client, "SetVariable", {
+          session_id: "m",
+          variable_identifier: "n",
+          value: any("integer", value),
+        });
+      }
+      const history = await unary<{ versions: { version: number }[] }>(
+        client,
+        "GetVariableHistory",
+        { session_id: "m", variable_identifier: "n" },
+      );
+      expect(history.ok && history.response.versions.map((v) => v.version)).toEqual([4, 3]);
+      expect(run("--max-versions", "0").stderr).toMatch(
+        /--max-versions must be a positive integer/,
+      );
+    } finally {
+      client.close();
+      expect(await cli.stop()).toBe(0);
+    }
   });
 });
