@@ -12,7 +12,8 @@ for (const group of ["packages", "apps"]) {
     if (!existsSync(results)) continue;
     for (const file of readdirSync(results)) {
       const path = join(results, file);
-      if (file.endsWith(".json")) {
+      // Other files there (timings, screenshots) are a test's own output, not a report.
+      if (file.startsWith("vitest") && file.endsWith(".json")) {
         const report = JSON.parse(readFileSync(path, "utf8"));
         rows.push({
           where: `${group}/${name} (vitest)`,

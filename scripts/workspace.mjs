@@ -64,6 +64,8 @@ must("bash", ["scripts/setup-redis.sh"], { quiet });
 
 switch (task) {
   case "test": {
+    // The inspector's browser test drives Debian's chromium (nothing is downloaded at install).
+    must("bash", ["scripts/setup-chromium.sh"]);
     const status = pnpmRun([
       "exec",
       "turbo",

@@ -65,7 +65,7 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
   const localLatency = await measureLatency(ctx);
 
   print("\n2. A Python worker joins: the Context switches to the bridge");
-  const sessionId = await switchToBridge(ctx, bridged);
+  const sessionId = await switchToBridge(ctx, bridged, token);
   const bridgedLatency = await measureLatency(ctx);
   const optimizer = await runOptimizer(ctx, shutdown, {
     address: bridged.address!,
@@ -88,6 +88,12 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
     },
     print,
   );
+  if (process.argv.includes("--hold")) {
+    // Keeps the bridge (and its inspector) up so the run's history can be browsed; Ctrl-C
+    // runs the usual shutdown.
+    print("\nHolding the bridge open for the inspector; Ctrl-C stops it.");
+    await new Promise<never>(() => {});
+  }
   print(
     `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s; stopping the worker and the server.`,
   );
@@ -95,7 +101,7 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
 }
 
 /** Starts the bridge server, then declares the worker: the Context moves to BridgedState. */
-async function switchToBridge(ctx: Context, bridged: BridgedState): Promise<string> {
+async function switchToBridge(ctx: Context, bridged: BridgedState, token: string): Promise<string> {
   // The first switch would start the server by itself; started apart, its one-time cost
   // (loading the proto, binding) does not hide how cheap the switch is.
   const serving = performance.now();
@@ -103,6 +109,8 @@ async function switchToBridge(ctx: Context, bridged: BridgedState): Promise<stri
   print(
     `  bridge server listening on ${bridged.address} (started in ${(performance.now() - serving).toFixed(1)} ms)`,
   );
+  // The read-only inspector page: the session's variables live and a chart per numeric one.
+  print(`  inspector on ${bridged.server!.inspector!.url}?token=${token}`);
   const attached = unwrap(await ctx.attachWorker({ name: "optimizer" }));
   // The switch record says what moved and how long the program's writes were held for it.
   const switched = ctx.info().history.at(-1)!;
@@ -155,7 +163,7 @@ async function runOptimizer(
 async function openContext(shutdown: Shutdown) {
   const token = randomBytes(24).toString("base64url");
   const bridged = new BridgedState({
-    serve: { host: "127.0.0.1", port: 0, token, shutdownTimeoutMs: 1_000 },
+    serve: { host: "127.0.0.1", port: 0, token, shutdownTimeoutMs: 1_000, inspect: { port: 0 } },
   });
   // ctx.close() releases the session but not the server; the server goes last.
   shutdown.defer("bridge server", () => bridged.close());

@@ -6,6 +6,7 @@ export const STORY_LINES: readonly RegExp[] = [
   /^ {2}step {2}1 \[local {2}\] score 0\.\d{4} {2}temperature=[\d.]+ max_tokens=\d+ model=\S+ prompt=\d+ chars$/m,
   /^ {2}change {2}max_tokens {4}256 -> 512 {2}v2 {2}source=typescript$/m,
   /^ {2}bridge server listening on 127\.0\.0\.1:\d+ \(started in [\d.]+ ms\)$/m,
+  /^ {2}inspector on http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+$/m,
   /^ {2}switched LocalState -> BridgedState in [\d.]+ ms \(4 variables, 1 watch moved\)$/m,
   /^ {2}session ctx_[0-9a-f-]{36} is open to workers \(bearer token required\)$/m,
   /^ {2}optimizer worker started \(pid \d+\)$/m,

@@ -11,8 +11,14 @@ import {
   type Subscriber,
   type SubscriptionId,
   type VariableRecord,
+  type VariableVersion,
 } from "@dspex/state-provider";
-import { BackendProvider, BackendSession, type OpenRequest } from "@dspex/state-provider/backend";
+import {
+  BackendProvider,
+  BackendSession,
+  type OpenRequest,
+  versionOf,
+} from "@dspex/state-provider/backend";
 import { BRIDGE_CAPABILITIES } from "./capabilities.js";
 import { BridgeServer, type BridgeServerOptions } from "./server/bridge-server.js";
 import { SessionStore, type SessionStoreOptions } from "./store/session-store.js";
@@ -103,6 +109,14 @@ export class BridgedSession extends BackendSession {
   import(parsed: ParsedExport): Result<undefined> {
     const imported = this.#store.importParsed(this.sessionId, parsed);
     return imported.ok ? ok() : imported;
+  }
+
+  override history(
+    identifier: Identifier,
+    limit: number | undefined,
+  ): Result<readonly VariableVersion[]> {
+    const records = this.#store.history(this.sessionId, identifier, limit);
+    return records.ok ? ok(records.value.map(versionOf)) : records;
   }
 
   override subscribe(pattern: string, subscriber: Subscriber): Result<SubscriptionId> {

@@ -21,6 +21,7 @@ export {
   MIN_PING_INTERVAL_MS,
   type TlsOptions,
 } from "./server/bridge-server.js";
+export { Inspector, type InspectorOptions } from "./server/inspector.js";
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "./server/request-guard.js";
 export {
   type BatchGet,

@@ -126,6 +126,7 @@ const METHODS = [
   "WatchVariables",
   "GetExposedElixirTools",
   "ImportState",
+  "GetVariableHistory",
 ] as const;
 
 /** What a session holds, to show that refused calls changed nothing. */

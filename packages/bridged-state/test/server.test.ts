@@ -81,6 +81,68 @@ describe("BridgeServer", () => {
     }
   });
 
+  it("GetVariableHistory answers the retained versions newest first, with a limit; a negative one is INVALID_ARGUMENT", async () => {
+    const store = new SessionStore({ maxVersionsPerVariable: 3 });
+    const small = await BridgeServer.start({ store });
+    const client = rawClient(small.address);
+    try {
+      await unary(client, "InitializeSession", { session_id: "h" });
+      await unary(client, "RegisterVariable", {
+        session_id: "h",
+        name: "score",
+        type: "float",
+        initial_value: any("float", 0),
+      });
+      for (const value of [0.25, 0.5, 0.75, 1]) {
+        const set = await unary(client, "SetVariable", {
+          session_id: "h",
+          variable_identifier: "score",
+          value: any("float", value),
+          metadata: { source: "python", trial: String(value) },
+        });
+        expect(set.ok).toBe(true);
+      }
+      type Versions = {
+        versions: {
+          version: number;
+          value: { value: Buffer };
+          source_name: string;
+          metadata: Record<string, string>;
+        }[];
+      };
+      const all = await unary<Versions>(client, "GetVariableHistory", {
+        session_id: "h",
+        variable_identifier: "score",
+      });
+      if (!all.ok) throw new Error(all.details);
+      expect(all.response.versions.map((v) => v.version)).toEqual([5, 4, 3]);
+      expect(all.response.versions.map((v) => JSON.parse(v.value.value.toString()))).toEqual([
+        1, 0.75, 0.5,
+      ]);
+      expect(all.response.versions[0]).toMatchObject({
+        source_name: "python",
+        metadata: { trial: "1" },
+      });
+      const two = await unary<Versions>(client, "GetVariableHistory", {
+        session_id: "h",
+        variable_identifier: "score",
+        limit: 1,
+      });
+      expect(two.ok && two.response.versions.map((v) => v.version)).toEqual([5]);
+      const negative = await unary(client, "GetVariableHistory", {
+        session_id: "h",
+        variable_identifier: "score",
+        limit: -1,
+      });
+      expect(negative).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
+      expect(!negative.ok && negative.details).toMatch(/limit/);
+    } finally {
+      client.close();
+      await small.close();
+      store.close();
+    }
+  });
+
   it("counts one store operation per data call, SetVariable included", async () => {
     const client = rawClient(server.address);
     try {

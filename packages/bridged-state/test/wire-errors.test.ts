@@ -212,6 +212,8 @@ describe("bad input over the wire", () => {
       ["GetVariable", { session_id: session, variable_identifier: "nope" }],
       ["DeleteVariable", { session_id: session, variable_identifier: "nope" }],
       ["SetVariable", { session_id: session, variable_identifier: "nope", value: any("float", 1) }],
+      ["GetVariableHistory", { session_id: "nope", variable_identifier: "temperature" }],
+      ["GetVariableHistory", { session_id: session, variable_identifier: "nope" }],
     ] as const) {
       const answer = await unary(client, method, request);
       expect(answer, method).toMatchObject({ ok: false, code: grpc.status.NOT_FOUND });

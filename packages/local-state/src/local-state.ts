@@ -2,6 +2,7 @@ import type { StateProvider, SubscriberErrorHandler } from "@dspex/state-provide
 import {
   defineProvider,
   openTableSession,
+  storeLimits,
   TABLE_CAPABILITIES,
   type TableSession,
 } from "@dspex/state-provider/backend";
@@ -14,11 +15,17 @@ export interface LocalStateHandle {
 export interface LocalStateOptions {
   /** Where errors thrown by subscribers go (default: `console.error`). They never reach the writer. */
   readonly onSubscriberError?: SubscriberErrorHandler;
+  /** Versions `getVariableHistory` keeps per variable, the current one included. Default 100. */
+  readonly maxVersionsPerVariable?: number;
 }
 
 /** Creates a LocalState provider. `LocalState` is the default instance. */
 export function createLocalState(options: LocalStateOptions = {}): StateProvider<LocalStateHandle> {
-  const { onSubscriberError } = options;
+  const { onSubscriberError, maxVersionsPerVariable } = options;
+  const limits =
+    maxVersionsPerVariable === undefined
+      ? undefined
+      : storeLimits({ maxVersionsPerVariable }, "LocalState");
   // Each session is a VariableTable of the backend core, so every rule (arguments,
   // compare-and-set, batches, import, events) is the core's; what is left here is where the
   // variables live: in this process's memory.
@@ -28,7 +35,10 @@ export function createLocalState(options: LocalStateOptions = {}): StateProvider
     requiresBridge: false,
     sessionIdPrefix: "local",
     open: (request) =>
-      openTableSession(request, onSubscriberError === undefined ? {} : { onSubscriberError }),
+      openTableSession(request, {
+        ...(onSubscriberError === undefined ? {} : { onSubscriberError }),
+        ...(limits === undefined ? {} : { limits }),
+      }),
   }) as StateProvider<LocalStateHandle>;
 }
 

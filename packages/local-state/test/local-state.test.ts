@@ -9,15 +9,33 @@ const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
 describe("LocalState specifics", () => {
-  test("claims atomic updates, streaming and compare-and-set; no persistence, distribution or bridge", () => {
+  test("claims atomic updates, streaming, compare-and-set and history; no persistence, distribution or bridge", () => {
     expect(LocalState.capabilities()).toEqual({
       atomicUpdates: true,
       streaming: true,
       persistence: false,
       distribution: false,
       compareAndSet: true,
+      history: true,
     });
     expect(LocalState.requiresBridge()).toBe(false);
+  });
+
+  test("keeps the last 100 versions per variable by default, maxVersionsPerVariable when given", async () => {
+    for (const [provider, kept] of [
+      [LocalState, 100],
+      [createLocalState({ maxVersionsPerVariable: 3 }), 3],
+    ] as const) {
+      const state = unwrap(await provider.init());
+      unwrap(await provider.registerVariable(state, "step", "integer", 0));
+      for (let i = 1; i <= 120; i++) unwrap(await provider.setVariable(state, "step", i));
+      const history = unwrap(await provider.getVariableHistory!(state, "step"));
+      expect(history.length).toBe(kept);
+      expect(history[0]?.version).toBe(121);
+      expect(history.at(-1)?.version).toBe(122 - kept);
+      await provider.cleanup(state);
+    }
+    expect(() => createLocalState({ maxVersionsPerVariable: 0 })).toThrow(/maxVersionsPerVariable/);
   });
 
   test("the state is one handle: every mutating call returns the handle it was given", async () => {

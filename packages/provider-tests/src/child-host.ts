@@ -41,6 +41,7 @@ async function load(module: string, exportName: string): Promise<void> {
       capabilities: provider.capabilities(),
       requiresBridge: provider.requiresBridge(),
       streaming: typeof provider.subscribe === "function",
+      history: typeof provider.getVariableHistory === "function",
     },
   });
 }

@@ -43,6 +43,7 @@ interface Ready {
   capabilities: Capabilities;
   requiresBridge: boolean;
   streaming: boolean;
+  history: boolean;
 }
 
 type Reply =
@@ -210,6 +211,7 @@ export async function childProcessProvider(
       await exit;
     },
   };
+  if (info.history) provider.getVariableHistory = forward("getVariableHistory");
   if (info.streaming) {
     const keys = new Map<string, number>();
     provider.subscribe = async (state, pattern, subscriber) => {

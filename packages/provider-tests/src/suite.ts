@@ -4,6 +4,7 @@ import { batchTests, failureIdentifierTests } from "./cases/batch.js";
 import { compareAndSetTests, concurrencyTests } from "./cases/concurrency.js";
 import { argumentTests, eventRecordTests, sessionMetadataTests } from "./cases/core-rules.js";
 import { exportTests, importCombinationTests } from "./cases/export.js";
+import { historyTests } from "./cases/history.js";
 import { lifecycleTests } from "./cases/lifecycle.js";
 import { DEFAULT_MODEL_RUNS, MODEL_TEST_NAME, modelBasedTests } from "./cases/model-based.js";
 import { eventCombinationTests, streamingTests } from "./cases/streaming.js";
@@ -46,6 +47,7 @@ const ALL_TESTS: readonly ConformanceTest[] = [
   ...argumentTests,
   ...sessionMetadataTests,
   ...eventRecordTests,
+  ...historyTests,
   ...unclaimedTests,
   ...modelBasedTests,
 ];

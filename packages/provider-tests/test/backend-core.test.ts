@@ -17,6 +17,7 @@ test("the contract README's worked example (defineProvider + openTableSession) p
       persistence: false,
       distribution: false,
       compareAndSet: true,
+      history: true,
     },
     requiresBridge: false,
     open: (request) => openTableSession(request),

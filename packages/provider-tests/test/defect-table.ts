@@ -51,6 +51,8 @@ export const DEFECT_TABLE: Readonly<
       "[streaming] while a multi-item batch is announced, a subscriber reads the whole batch committed (where atomic)",
       "concurrent writes to different variables all land",
       "[streaming] every event carries its committed record: true constraints for a change a batch superseded and for a deletion",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+      "[history] at least the last 20 versions of a variable are retained",
     ],
   },
   "failed-set-moves-version": {
@@ -60,6 +62,7 @@ export const DEFECT_TABLE: Readonly<
       "string and boolean violations are rejected with validation_failed; value, version and metadata unchanged",
       "choice, module, embedding and tensor violations are rejected with validation_failed; value, version and metadata unchanged",
       "an integer within rounding of a whole number (1 + 1e-10, 2 + 2^-51) is not an integer",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
     ],
   },
   "metadata-dropped-on-set": {
@@ -102,6 +105,7 @@ export const DEFECT_TABLE: Readonly<
       "export → JSON → import into a fresh instance keeps ids, versions, types, constraints, metadata, source and timestamps",
       "[streaming] a failed write sends no event",
       "a 4096-dimension embedding survives register, set, get and export/import",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
     ],
   },
   "values-not-normalised": {
@@ -125,6 +129,7 @@ export const DEFECT_TABLE: Readonly<
       "deleteVariable by id",
       "a deleted name can be registered again with a new id at version 1",
       "listVariables returns full records in registration order",
+      "[history] by name and by id alike; a deleted variable's history goes with it",
     ],
   },
   "getVariables-fails-on-missing": {
@@ -272,6 +277,7 @@ export const DEFECT_TABLE: Readonly<
       "cleanup leaves no timers, sockets or other handles behind",
       "cleanup of one session leaves other sessions working",
       "session metadata: init with existingState and no sessionId holds the document's session",
+      "[history] after cleanup getVariableHistory answers closed",
     ],
   },
   "closed-not-answered": {
@@ -279,6 +285,7 @@ export const DEFECT_TABLE: Readonly<
     caughtBy: [
       "after cleanup every call answers closed and never hangs",
       "cleanup is idempotent and settles promptly",
+      "[history] after cleanup getVariableHistory answers closed",
     ],
   },
   "contract-version-mismatch": {
@@ -447,6 +454,37 @@ export const DEFECT_TABLE: Readonly<
     what: "updated events carry the record's createdAt as their timestamp",
     caughtBy: [
       "[streaming] an event's timestamp is its commit's: the record's updatedAt, or the time of deletion",
+    ],
+  },
+  "history-oldest-first": {
+    what: "getVariableHistory answers the oldest version first",
+    caughtBy: [
+      "[history] getVariableHistory lists every version newest first: value, version, metadata, source, timestamp",
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+      "[history] at least the last 20 versions of a variable are retained",
+    ],
+  },
+  "history-limit-ignored": {
+    what: "getVariableHistory answers every retained version whatever the limit",
+    caughtBy: [
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+      "[history] at least the last 20 versions of a variable are retained",
+    ],
+  },
+  "history-records-failed-writes": {
+    what: "a set rejected by validation still adds a version to the history",
+    caughtBy: [
+      "[history] limit answers the newest versions; failed writes and failed batches add none",
+    ],
+  },
+  "history-kept-by-name": {
+    what: "keeps history by name, so a deleted variable's versions reappear under a new variable of its name",
+    caughtBy: ["[history] by name and by id alike; a deleted variable's history goes with it"],
+  },
+  "history-limit-unchecked": {
+    what: "takes any limit (0, negative, fractional, a string) instead of answering invalid_argument",
+    caughtBy: [
+      "[history] a limit that is not a positive integer, or a non-string identifier, is invalid_argument",
     ],
   },
 };

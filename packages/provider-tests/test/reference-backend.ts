@@ -92,6 +92,11 @@ export const DEFECTS = [
   "unclaimed-compare-and-set-ignored",
   "unclaimed-streaming-subscribes",
   "event-timestamp-is-createdAt",
+  "history-oldest-first",
+  "history-limit-ignored",
+  "history-records-failed-writes",
+  "history-kept-by-name",
+  "history-limit-unchecked",
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -100,6 +105,8 @@ interface Store {
   metadata: Metadata;
   readonly records: Map<string, VariableRecord>;
   readonly subscribers: SubscriberSet;
+  /** Committed records per variable id (per name under `history-kept-by-name`), oldest first. */
+  readonly history: Map<string, VariableRecord[]>;
 }
 
 /**
@@ -149,6 +156,7 @@ const globalSubscribers = new SubscriberSet(quiet);
 // suite, so it must not share the code under test).
 const MAX_METADATA_ENTRIES = 256;
 const MAX_METADATA_BYTES = 64 * 1024;
+const MAX_VERSIONS = 100;
 
 function storedMetadataProblem(metadata: Metadata): StateError | undefined {
   const entries = Object.entries(metadata);
@@ -203,6 +211,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     persistence: options.shared === true,
     distribution: options.shared === true,
     compareAndSet: options.compareAndSet !== false && !has("unclaimed-compare-and-set-ignored"),
+    history: true,
   };
   // A backend without compare-and-set refuses expectations, unless the defect ignores them.
   const refusesExpectations =
@@ -270,14 +279,27 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     };
   }
 
+  const historyKey = (record: VariableRecord) =>
+    has("history-kept-by-name") ? record.name : record.id;
+
+  /** Appends a committed record; `restart` (registration, import) begins the history anew. */
+  function remember(store: Store, record: VariableRecord, restart: boolean) {
+    const key = historyKey(record);
+    const kept = restart && !has("history-kept-by-name") ? [] : (store.history.get(key) ?? []);
+    kept.push(record);
+    store.history.set(key, kept.slice(-MAX_VERSIONS));
+  }
+
   function commit(
     store: Store,
     record: VariableRecord,
     kind: VariableEvent["kind"],
     previous: VariableValue | undefined,
+    restartHistory = kind === "registered",
   ) {
     // Frozen, so a record handed out cannot be used to change the stored one.
     if (!has("records-handed-out-mutable")) Object.freeze(record);
+    remember(store, record, restartHistory);
     if (has("events-before-commit")) {
       emit(store, eventFor(kind, record, previous));
       store.records.set(record.id, record);
@@ -404,7 +426,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       if (previous && has("import-moves-replaced-to-end")) store.records.delete(record.id);
       if (previous && previous.name !== record.name && has("import-rename-keeps-old-name"))
         aliases.set(previous.name, record.id);
-      commit(store, record, previous ? "updated" : "registered", previous?.value);
+      commit(store, record, previous ? "updated" : "registered", previous?.value, true);
     }
     if (mergeSession) store.metadata = { ...store.metadata, ...sessionMetadata };
     return ok();
@@ -453,6 +475,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           metadata: parsed.value.metadata,
           records: new Map(parsed.value.records.map((r) => [r.id, Object.freeze(r)])),
           subscribers: new SubscriberSet(quiet),
+          // Like an import, a restored session's history starts at its records.
+          history: new Map(parsed.value.records.map((r) => [r.id, [Object.freeze(r)]])),
         };
         stores.set(sessionId, store);
       }
@@ -462,6 +486,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
           metadata: sessionMetadata,
           records: new Map(),
           subscribers: new SubscriberSet(quiet),
+          history: new Map(),
         };
         stores.set(sessionId, store);
       }
@@ -539,6 +564,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       }
       const checked = check(record, value);
       if (!checked.ok) {
+        if (has("history-records-failed-writes"))
+          remember(h.store, { ...record, value: value as VariableValue }, false);
         if (has("failed-set-moves-version"))
           h.store.records.set(record.id, { ...record, version: record.version + 1 });
         return checked;
@@ -678,6 +705,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         // The whole batch commits first; then its events go out together.
         for (const [, , next] of planned) {
           if (!has("records-handed-out-mutable")) Object.freeze(next);
+          remember(h.store, next, false);
           h.store.records.set(next.id, next);
         }
         persist(h.store);
@@ -699,6 +727,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
         h.store.records.set(`${record.id}_ghost`, { ...record, id: `${record.id}_ghost` });
       }
       h.store.records.delete(record.id);
+      if (!has("history-kept-by-name")) h.store.history.delete(record.id);
       persist(h.store);
       emit(h.store, eventOf("deleted", record, record.value, Date.now()));
       return ok({ state: h });
@@ -715,6 +744,36 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       return imported.ok ? ok({ state: h }) : imported;
     },
 
+    async getVariableHistory(h, identifier, historyOptions) {
+      if (isClosed(h)) return closedError();
+      if (typeof identifier !== "string") return wrongArgument("identifier must be a string");
+      if (!isOptions(historyOptions)) return wrongArgument("options must be an object");
+      const limit = historyOptions?.limit;
+      if (
+        limit !== undefined &&
+        !has("history-limit-unchecked") &&
+        !(Number.isSafeInteger(limit) && limit > 0)
+      )
+        return wrongArgument(`limit must be a positive integer, got ${String(limit)}`);
+      const record = resolve(h.store, identifier);
+      if (!record) return err(StateErrors.notFound(identifier));
+      const kept = h.store.history.get(historyKey(record)) ?? [];
+      const ordered = has("history-oldest-first") ? [...kept] : [...kept].reverse();
+      const taken =
+        limit === undefined || has("history-limit-ignored") ? ordered : ordered.slice(0, limit);
+      return ok(
+        taken.map((r) =>
+          Object.freeze({
+            version: r.version,
+            value: r.value,
+            metadata: r.metadata,
+            source: r.source,
+            timestamp: r.updatedAt,
+          }),
+        ),
+      );
+    },
+
     requiresBridge: () => false,
     capabilities: () => capabilities,
 
@@ -725,6 +784,7 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       h.closed = true;
       if (!options.shared) {
         h.store.records.clear();
+        h.store.history.clear();
         h.store.subscribers.clear();
         stores.delete(h.store.sessionId);
       }

@@ -6,7 +6,7 @@ import type { Constraints, VariableType, VariableValue } from "./types/index.js"
  * Version of the contract in this package. A backend states the version it implements
  * (`StateProvider.contractVersion`); the conformance suite checks the major part.
  */
-export const CONTRACT_VERSION = "1.0.0";
+export const CONTRACT_VERSION = "1.1.0";
 
 /** A variable is addressed by its name or its id. Ids are tried first, then names. */
 export type Identifier = string;
@@ -46,6 +46,27 @@ export interface Capabilities {
   readonly distribution: boolean;
   /** `setVariable` / `updateVariables` honour an expected version. */
   readonly compareAndSet: boolean;
+  /**
+   * `getVariableHistory` answers a variable's retained versions. How many it retains is the
+   * backend's to state (LocalState and the bridge: the last 100 per variable by default).
+   */
+  readonly history: boolean;
+}
+
+/** One version of a variable as `getVariableHistory` answers it (the current one included). */
+export interface VariableVersion {
+  readonly version: number;
+  readonly value: VariableValue;
+  /** The record's metadata as it stood at this version. */
+  readonly metadata: Metadata;
+  readonly source: Source;
+  /** Wall-clock epoch milliseconds of the commit that made this version. */
+  readonly timestamp: number;
+}
+
+export interface HistoryOptions {
+  /** At most this many versions, the newest ones (a positive integer). Default: all retained. */
+  readonly limit?: number;
 }
 
 export interface InitOptions {
@@ -191,6 +212,17 @@ export interface StateProvider<S = unknown> {
   subscribe?(state: S, pattern: string, subscriber: Subscriber): Promise<Result<SubscriptionId>>;
   /** Stops a subscription. Idempotent: an unknown or already removed id is not an error. */
   unsubscribe?(state: S, subscription: SubscriptionId): Promise<Result<undefined>>;
+
+  /**
+   * Where `capabilities().history`: the variable's retained versions, newest first, the current
+   * one first of all. A deleted variable's history goes with it; a failed write adds nothing.
+   * Without the capability it answers `unsupported`.
+   */
+  getVariableHistory?(
+    state: S,
+    identifier: Identifier,
+    options?: HistoryOptions,
+  ): Promise<Result<readonly VariableVersion[]>>;
 }
 
 /** The state type of a provider. */

@@ -4,6 +4,7 @@ export type {
   BatchWritten,
   Capabilities,
   Changed,
+  HistoryOptions,
   Identifier,
   InitOptions,
   Metadata,
@@ -18,6 +19,7 @@ export type {
   VariableEventKind,
   VariableId,
   VariableRecord,
+  VariableVersion,
   WriteOptions,
   Written,
 } from "./contract.js";

@@ -21,6 +21,9 @@ export const REQUIRED_CALLBACKS = [
 /** Optional, but if one is present both must be, and both must be functions. */
 export const OPTIONAL_CALLBACKS = ["subscribe", "unsubscribe"] as const;
 
+/** Optional on its own; gated by `capabilities().history`. */
+export const HISTORY_CALLBACK = "getVariableHistory" as const;
+
 /** The capability flags every provider must report as booleans. */
 export const CAPABILITY_FLAGS = [
   "atomicUpdates",
@@ -28,6 +31,7 @@ export const CAPABILITY_FLAGS = [
   "persistence",
   "distribution",
   "compareAndSet",
+  "history",
 ] as const satisfies readonly (keyof Capabilities)[];
 
 function problemsOf(candidate: unknown): string[] {
@@ -46,6 +50,9 @@ function problemsOf(candidate: unknown): string[] {
     if (typeof record[name] !== "function")
       problems.push(`${name} is not a function (${typeof record[name]})`);
   }
+  const history = record[HISTORY_CALLBACK];
+  if (history !== undefined && typeof history !== "function")
+    problems.push(`${HISTORY_CALLBACK} is not a function (${typeof history})`);
   if (optional.length === 1) {
     const missing = OPTIONAL_CALLBACKS.find((name) => !optional.includes(name));
     problems.push(`${optional[0]} is present without ${missing}`);
@@ -74,6 +81,11 @@ export function validateProvider(candidate: unknown): asserts candidate is State
         if (typeof value !== "boolean")
           problems.push(`capabilities().${flag} must be a boolean, got ${typeof value}`);
       }
+      if (
+        (capabilities as Capabilities).history === true &&
+        typeof (candidate as StateProvider).getVariableHistory !== "function"
+      )
+        problems.push(`capabilities().history is true but ${HISTORY_CALLBACK} is missing`);
     }
     if (typeof (candidate as StateProvider).requiresBridge() !== "boolean") {
       problems.push("requiresBridge() must return a boolean");

@@ -7,6 +7,7 @@ const capabilities = {
   persistence: false,
   distribution: false,
   compareAndSet: true,
+  history: false,
 };
 
 function completeProvider(): Record<string, unknown> {

@@ -25,6 +25,7 @@ METHODS = {
     "WatchVariables": (pb.WatchVariablesRequest, pb.VariableUpdate, True),
     "GetExposedElixirTools": (pb.GetExposedElixirToolsRequest, pb.GetExposedElixirToolsResponse, False),
     "ImportState": (pb.ImportStateRequest, pb.ImportStateResponse, False),
+    "GetVariableHistory": (pb.GetVariableHistoryRequest, pb.GetVariableHistoryResponse, False),
 }
 
 

@@ -362,6 +362,20 @@ class SessionContext:
             self._learn(var)
         return [VariableRecord.from_proto(var) for var in variables]
 
+    def history(self, identifier: str, limit: Optional[int] = None) -> List[VariableRecord]:
+        """The variable's retained versions as records, newest first (the current one first).
+
+        `limit` keeps the newest N (an integer >= 1); the bridge keeps the last 100 versions of
+        each variable by default (`dspex-bridge serve --max-versions N`). Going back to the best
+        candidate: `ctx.set(name, max(ctx.history(name), key=score).value)`.
+        """
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit < 2**31):
+            raise ValidationError(f"history {identifier!r}: limit must be an integer >= 1, got {limit!r}")
+        request = pb.GetVariableHistoryRequest(
+            session_id=self.session_id, variable_identifier=identifier, limit=limit or 0, prefer_binary=True)
+        versions = self._rpc("GetVariableHistory", request, f"history {identifier!r}").versions
+        return [VariableRecord.from_proto(var) for var in versions]
+
     def delete(self, identifier: str) -> None:
         request = pb.DeleteVariableRequest(session_id=self.session_id, variable_identifier=identifier)
         response = self._rpc("DeleteVariable", request, f"delete {identifier!r}")

@@ -224,3 +224,32 @@ def test_update_many_expected_versions_follow_the_same_rule_as_set(ctx, bad):
         ctx.update_many({"a": 3}, expected_versions={"a": bad})
     record = ctx.get_record("a")
     assert (record.value, record.version) == (2, 2)
+
+
+def test_history_reads_versions_newest_first_and_goes_back_to_the_best(ctx):
+    ctx.register("score", "float", 0.2, metadata={"trial": "0"})
+    for trial, value in enumerate([0.9, 0.4, 0.6], start=1):
+        ctx.set("score", value, metadata={"trial": str(trial)})
+    history = ctx.history("score")
+    assert [(r.version, r.value, r.metadata["trial"]) for r in history] == [
+        (4, 0.6, "3"), (3, 0.4, "2"), (2, 0.9, "1"), (1, 0.2, "0")]
+    assert all(r.source == "python" and r.name == "score" for r in history)
+    assert [r.version for r in ctx.history("score", limit=2)] == [4, 3]
+    best = max(history, key=lambda r: r.value)
+    assert ctx.set("score", best.value) == 5 and ctx.get("score") == 0.9
+    assert ctx.history(history[0].id, limit=1)[0].value == 0.9
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_history_limit_must_be_a_positive_integer(ctx, bad):
+    ctx.register("n", "integer", 1)
+    with pytest.raises(ValidationError, match="limit"):
+        ctx.history("n", limit=bad)
+
+
+def test_history_of_an_unknown_or_deleted_variable_is_not_found(ctx):
+    ctx.register("gone", "integer", 1)
+    ctx.set("gone", 2)
+    ctx.delete("gone")
+    with pytest.raises(NotFoundError, match="not found"):
+        ctx.history("gone")

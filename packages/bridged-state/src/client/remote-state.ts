@@ -27,6 +27,7 @@ import {
   type VariableRecord,
   type VariableType,
   type VariableValue,
+  type VariableVersion,
 } from "@dspex/state-provider";
 import {
   BackendProvider,
@@ -35,6 +36,7 @@ import {
   type OpenRequest,
   own,
   type Versioned,
+  versionOf,
 } from "@dspex/state-provider/backend";
 import * as grpc from "@grpc/grpc-js";
 import { BRIDGE_CAPABILITIES } from "../capabilities.js";
@@ -520,6 +522,31 @@ export class RemoteSession extends BackendSession {
     // Imported records may replace variables under the same names: re-learn shapes on demand.
     this.shapes.clear();
     return ok();
+  }
+
+  override async history(
+    identifier: Identifier,
+    limit: number | undefined,
+  ): Promise<Result<readonly VariableVersion[]>> {
+    const answer = await this.#call<{ versions: Variable__Output[] }>(
+      "GetVariableHistory",
+      // The wire's limit is an int32 where 0 means every retained version.
+      {
+        variable_identifier: identifier,
+        limit: Math.min(limit ?? 0, 2 ** 31 - 1),
+        prefer_binary: true,
+      },
+      identifier,
+    );
+    if ("error" in answer) return err(answer.error);
+    const versions: VariableVersion[] = [];
+    for (const variable of answer.response.versions) {
+      // No shapes learnt from past records: only the current one describes the variable.
+      const record = recordFromWire(undefined, variable);
+      if (!record.ok) return record;
+      versions.push(versionOf(record.value));
+    }
+    return ok(versions);
   }
 
   override async subscribe(

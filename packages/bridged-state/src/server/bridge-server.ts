@@ -43,6 +43,7 @@ import type { VariableUpdate__Input } from "../wire/generated/snakepit/bridge/Va
 import type { WatchVariablesRequest__Output } from "../wire/generated/snakepit/bridge/WatchVariablesRequest.js";
 import { loadBridgeProto, SERVICE_NAME } from "../wire/proto.js";
 import { errorTrailer, STATUS_OF_CODE, toStatus } from "../wire/status.js";
+import { Inspector } from "./inspector.js";
 import {
   checkRequestLimits,
   type RequestLimits,
@@ -78,6 +79,12 @@ export interface BridgeServerOptions extends Partial<RequestLimits> {
   readonly shutdownTimeoutMs?: number;
   /** Where the server logs a line when a session is initialized or cleaned up. Default: nowhere. */
   readonly log?: (line: string) => void;
+  /**
+   * Also serve the read-only inspector page over HTTP (`inspector.url`): sessions, variables
+   * live, a chart per numeric variable. Binds 127.0.0.1 unless `host` says otherwise; behind the
+   * same `token`.
+   */
+  readonly inspect?: { readonly port?: number; readonly host?: string };
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -270,6 +277,8 @@ export class BridgeServer {
   readonly #shutdownTimeoutMs: number;
   /** The `end` of every open watch stream (the handlers add and remove them). */
   readonly #watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
+  /** The inspector page, when `inspect` was given. */
+  readonly inspector: Inspector | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -283,7 +292,9 @@ export class BridgeServer {
     shutdownTimeoutMs: number;
     watchers: Set<(status?: Partial<grpc.StatusObject>) => void>;
     limits: RequestLimits;
+    inspector: Inspector | undefined;
   }) {
+    this.inspector = parts.inspector;
     this.#watchers = parts.watchers;
     this.limits = parts.limits;
     this.store = parts.store;
@@ -348,8 +359,19 @@ export class BridgeServer {
     health.addToServer(server);
     new ReflectionService(definition).addToServer(server);
     let port: number;
+    let inspector: Inspector | undefined;
     try {
       port = await bind(server, host, options.port ?? 0, serverCredentials(options.tls));
+      if (options.inspect !== undefined) {
+        inspector = await Inspector.start({
+          store,
+          ...options.inspect,
+          ...(options.token === undefined ? {} : { token: options.token }),
+        }).catch((error: unknown) => {
+          server.forceShutdown();
+          throw error;
+        });
+      }
     } catch (error) {
       if (ownsStore) store.close();
       throw error;
@@ -365,6 +387,7 @@ export class BridgeServer {
       shutdownTimeoutMs,
       watchers,
       limits,
+      inspector,
     });
   }
 
@@ -392,6 +415,7 @@ export class BridgeServer {
     this.#health.setStatus(SERVICE_NAME, "NOT_SERVING");
     // UNAVAILABLE, not OK: a watcher must be able to tell a shutdown from its session ending.
     for (const end of [...this.#watchers]) end(SHUTTING_DOWN);
+    await this.inspector?.close();
     // Other streams (health Watch after its NOT_SERVING, reflection) end the same way.
     for (const end of [...(this.#guard.streams ?? [])]) end();
     await new Promise<void>((resolve) => {
@@ -561,6 +585,25 @@ function bridgeHandlers(store: SessionStore, options: HandlerOptions): BridgeSer
       const imported = store.import(call.request.session_id, document);
       if (!imported.ok) return fail(callback, imported.error);
       callback(null, { success: true, imported: imported.value });
+    },
+
+    GetVariableHistory(call, callback) {
+      const { session_id, variable_identifier, limit, prefer_binary } = call.request;
+      if (limit < 0) {
+        return fail(
+          callback,
+          StateErrors.invalidArgument(
+            `GetVariableHistory expects limit ≥ 0 (0: every retained version), got ${limit}`,
+          ),
+        );
+      }
+      const records = store.history(
+        session_id,
+        variable_identifier,
+        limit === 0 ? undefined : limit,
+      );
+      if (!records.ok) return fail(callback, records.error);
+      callback(null, { versions: records.value.map((r) => toWireVariable(r, prefer_binary)) });
     },
   };
 }

@@ -36,6 +36,7 @@ Options:
   --max-sessions N      most sessions at once (default 10000)
   --max-variables N     most variables per session (default 10000)
   --max-value-bytes N   largest value, as UTF-8 JSON bytes (default 8388608)
+  --max-versions N      versions of each variable kept as its history (default 100)
   --max-message-bytes N largest gRPC message (default 16777216)
   --max-session-id-bytes N        longest session id in UTF-8 bytes (default 1024)
   --max-identifier-bytes N        longest variable name or id in a request (default 1024)
@@ -48,6 +49,10 @@ Options:
   --heartbeat-ms N      watch stream heartbeat interval (default 30000)
   --shutdown-timeout-ms N  how long shutdown lets calls drain (default 5000)
   --tls-cert F --tls-key F  serve TLS with this PEM certificate chain and key
+  --inspect P           also serve the read-only inspector page on HTTP port P (0: ephemeral);
+                        prints "dspex-bridge inspector on URL" as a second line
+  --inspect-host H      address of the inspector (default 127.0.0.1; any other than loopback
+                        needs --token, or --allow-unauthenticated)
   -h, --help            show this help
 `;
 
@@ -110,6 +115,23 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
       `--host ${host} is not a loopback address and no token is set: anyone who can reach it could read and change every session. Pass --token T (or set DSPEX_BRIDGE_TOKEN), or --allow-unauthenticated to accept that risk`,
     );
   }
+  const inspectPort = count("inspect", values.inspect, true);
+  if (inspectPort !== undefined && inspectPort > 65535)
+    throw new UsageError(`--inspect must be at most 65535, got ${inspectPort}`);
+  const inspectHost = values["inspect-host"];
+  if (inspectHost !== undefined && inspectPort === undefined)
+    throw new UsageError("--inspect-host needs --inspect PORT");
+  if (inspectHost === "") throw new UsageError("--inspect-host must not be empty");
+  if (
+    inspectHost !== undefined &&
+    !isLoopbackHost(inspectHost) &&
+    token === undefined &&
+    !values["allow-unauthenticated"]
+  ) {
+    throw new UsageError(
+      `--inspect-host ${inspectHost} is not a loopback address and no token is set: anyone who can reach it could read every session. Pass --token T (or set DSPEX_BRIDGE_TOKEN), or --allow-unauthenticated to accept that risk`,
+    );
+  }
   const storeOptions = {
     ...(ttlSeconds === undefined
       ? {}
@@ -117,6 +139,7 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     ...optional("maxSessions", count("max-sessions", values["max-sessions"])),
     ...optional("maxVariablesPerSession", count("max-variables", values["max-variables"])),
     ...optional("maxValueBytes", count("max-value-bytes", values["max-value-bytes"])),
+    ...optional("maxVersionsPerVariable", count("max-versions", values["max-versions"])),
   };
   let tls: BridgeServerOptions["tls"];
   if (values["tls-cert"] !== undefined && values["tls-key"] !== undefined) {
@@ -132,6 +155,12 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     ...optional("port", port),
     ...optional("token", token),
     ...optional("tls", tls),
+    ...optional(
+      "inspect",
+      inspectPort === undefined
+        ? undefined
+        : { port: inspectPort, ...optional("host", inspectHost) },
+    ),
     ...optional("maxMessageBytes", count("max-message-bytes", values["max-message-bytes"])),
     ...requestLimitFlags(values),
     ...optional("heartbeatMs", count("heartbeat-ms", values["heartbeat-ms"], false, MAX_TIMER_MS)),
@@ -174,6 +203,7 @@ function parse(args: readonly string[]) {
       "max-sessions": { type: "string" },
       "max-variables": { type: "string" },
       "max-value-bytes": { type: "string" },
+      "max-versions": { type: "string" },
       "max-message-bytes": { type: "string" },
       ...Object.fromEntries(
         Object.keys(REQUEST_LIMIT_FLAGS).map((flag) => [flag, { type: "string" as const }]),
@@ -182,6 +212,8 @@ function parse(args: readonly string[]) {
       "shutdown-timeout-ms": { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      inspect: { type: "string" },
+      "inspect-host": { type: "string" },
       "allow-unauthenticated": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -218,6 +250,12 @@ async function main(args: readonly string[]): Promise<number> {
       `warning: --allow-unauthenticated: anyone who can reach ${host} can read and change every session`,
     );
   }
+  const inspectHost = options.inspect?.host;
+  if (inspectHost !== undefined && !isLoopbackHost(inspectHost)) {
+    log(
+      `warning: the inspector on ${inspectHost} is plaintext HTTP: the token and every value cross the network unencrypted`,
+    );
+  }
   // Loaded only now, so the signal handlers above are in place while gRPC loads.
   const { BridgeServer } = await import("./bridge-server.js");
   if (stopSignal !== undefined) {
@@ -237,6 +275,9 @@ async function main(args: readonly string[]): Promise<number> {
     `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value, ${server.limits.maxWatchersPerSession} watchers per session, ${server.limits.maxStreamsPerConnection} watch streams per connection`,
   );
   process.stdout.write(`dspex-bridge listening on ${server.address}\n`);
+  if (server.inspector !== undefined) {
+    process.stdout.write(`dspex-bridge inspector on ${server.inspector.url}\n`);
+  }
   return new Promise<number>((resolve) => {
     onStop = (signal: NodeJS.Signals) => {
       log(`${signal}: shutting down`);

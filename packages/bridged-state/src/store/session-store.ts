@@ -39,6 +39,8 @@ export interface SessionStoreOptions {
   readonly maxMetadataEntries?: number;
   /** UTF-8 bytes of one variable's (or the session's) metadata, as stored. Default 64 KiB. */
   readonly maxMetadataBytes?: number;
+  /** Versions kept per variable for its history, the current one included. Default 100. */
+  readonly maxVersionsPerVariable?: number;
 }
 
 export interface SessionInfo {
@@ -143,6 +145,15 @@ export class SessionStore {
         ...(options.maxMetadataBytes === undefined
           ? {}
           : { maxMetadataBytes: positive("maxMetadataBytes", options.maxMetadataBytes, 0) }),
+        ...(options.maxVersionsPerVariable === undefined
+          ? {}
+          : {
+              maxVersionsPerVariable: positive(
+                "maxVersionsPerVariable",
+                options.maxVersionsPerVariable,
+                0,
+              ),
+            }),
       },
       "SessionStore",
     );
@@ -166,6 +177,7 @@ export class SessionStore {
     maxValueBytes: number;
     maxMetadataEntries: number;
     maxMetadataBytes: number;
+    maxVersionsPerVariable: number;
   } {
     return { sessionTtlMs: this.#ttlMs, maxSessions: this.#maxSessions, ...this.#limits };
   }
@@ -327,6 +339,36 @@ export class SessionStore {
   /** As `peek`, resolving an identifier (id first, then name). */
   peekByIdentifier(sessionId: string, identifier: Identifier): VariableRecord | undefined {
     return this.#sessions.get(sessionId)?.table.resolve(identifier);
+  }
+
+  /**
+   * The variable's retained records, newest first (the current one first), at most `limit`;
+   * the last `maxVersionsPerVariable` are kept (see `VariableTable.versions`).
+   */
+  history(
+    sessionId: string,
+    identifier: Identifier,
+    limit?: number,
+  ): Result<readonly VariableRecord[]> {
+    const session = this.#op(sessionId);
+    if (!session.ok) return session;
+    return session.value.table.versions(identifier, limit);
+  }
+
+  /** As `list`, without counting an operation or refreshing the idle timer (for the inspector). */
+  peekList(sessionId: string): readonly VariableRecord[] | undefined {
+    return this.#closed ? undefined : this.#live(sessionId)?.table.list();
+  }
+
+  /** As `history`, without counting an operation or refreshing the idle timer (for the inspector). */
+  peekHistory(
+    sessionId: string,
+    identifier: Identifier,
+    limit?: number,
+  ): Result<readonly VariableRecord[]> {
+    const session = this.#closed ? undefined : this.#live(sessionId);
+    if (session === undefined) return err(StateErrors.sessionNotFound(sessionId));
+    return session.table.versions(identifier, limit);
   }
 
   getMany(sessionId: string, identifiers: readonly Identifier[]): Result<BatchGet> {

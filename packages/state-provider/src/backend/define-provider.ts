@@ -3,6 +3,7 @@ import type {
   BatchWritten,
   Capabilities,
   Changed,
+  HistoryOptions,
   Identifier,
   InitOptions,
   Metadata,
@@ -13,13 +14,14 @@ import type {
   SubscriptionId,
   VariableId,
   VariableRecord,
+  VariableVersion,
   WriteOptions,
   Written,
 } from "../contract.js";
 import { CONTRACT_VERSION } from "../contract.js";
 import { describeValue, StateErrors } from "../errors.js";
 import { type ExportedState, type ParsedExport, parseExport } from "../export-format.js";
-import { OPTIONAL_CALLBACKS, REQUIRED_CALLBACKS } from "../provider.js";
+import { HISTORY_CALLBACK, OPTIONAL_CALLBACKS, REQUIRED_CALLBACKS } from "../provider.js";
 import { err, ok, type Result } from "../result.js";
 import {
   checkExpectedVersion,
@@ -119,6 +121,17 @@ export abstract class BackendSession {
   /** Idempotent: an unknown subscription is not an error. */
   unsubscribe(_subscription: SubscriptionId): MaybePromise<Result<undefined>> {
     return ok();
+  }
+
+  /**
+   * Where the provider claims `history`: the retained versions, newest first, at most `limit`
+   * (a positive integer, or undefined for all); `not_found` for an unknown identifier.
+   */
+  history(
+    _identifier: Identifier,
+    _limit: number | undefined,
+  ): MaybePromise<Result<readonly VariableVersion[]>> {
+    return err(StateErrors.unsupported("getVariableHistory", this.constructor.name));
   }
 }
 
@@ -471,6 +484,32 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     return toPromise(state.unsubscribe(subscription));
   }
 
+  getVariableHistory(
+    state: H,
+    identifier: Identifier,
+    options?: HistoryOptions | null,
+  ): Promise<Result<readonly VariableVersion[]>> {
+    if (state.closed) return this.#closed;
+    if (!this.#capabilities.history) {
+      return refuse(err(StateErrors.unsupported("getVariableHistory", this.name)));
+    }
+    if (typeof identifier !== "string")
+      return refuse(badIdentifier("getVariableHistory", identifier));
+    const given = optionsObject<HistoryOptions>(options, "getVariableHistory");
+    if (!given.ok) return refuse(given);
+    const limit = given.value.limit;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+      return refuse(
+        err(
+          StateErrors.invalidArgument(
+            `getVariableHistory expects limit as a positive integer, got ${describeValue(limit)}`,
+          ),
+        ),
+      );
+    }
+    return toPromise(state.history(identifier, limit));
+  }
+
   async cleanup(state: H): Promise<void> {
     if (!markClosed(state)) return;
     await state.close();
@@ -504,7 +543,7 @@ export function defineProvider<H extends BackendSession>(
     name: provider.name,
     contractVersion: provider.contractVersion,
   };
-  for (const callback of [...REQUIRED_CALLBACKS, ...OPTIONAL_CALLBACKS]) {
+  for (const callback of [...REQUIRED_CALLBACKS, ...OPTIONAL_CALLBACKS, HISTORY_CALLBACK]) {
     methods[callback] = provider[callback].bind(provider);
   }
   return Object.freeze(methods) as unknown as StateProvider<H>;

@@ -48,4 +48,4 @@ export {
   TableSession,
   type TableSessionOptions,
 } from "./table-session.js";
-export { VariableTable, type VariableTableOptions } from "./variable-table.js";
+export { VariableTable, type VariableTableOptions, versionOf } from "./variable-table.js";

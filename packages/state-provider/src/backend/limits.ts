@@ -17,6 +17,8 @@ export interface StoreLimits {
   readonly maxMetadataEntries: number;
   /** UTF-8 bytes of the keys and values of one record's (or the session's) metadata. */
   readonly maxMetadataBytes: number;
+  /** Versions kept per variable for `getVariableHistory`, the current one included. */
+  readonly maxVersionsPerVariable: number;
 }
 
 /** The contract's limits: every backend stores at least this much and at most this metadata. */
@@ -25,6 +27,7 @@ export const DEFAULT_LIMITS: StoreLimits = Object.freeze({
   maxValueBytes: Number.POSITIVE_INFINITY,
   maxMetadataEntries: 256,
   maxMetadataBytes: 64 * 1024,
+  maxVersionsPerVariable: 100,
 });
 
 /**
@@ -39,6 +42,9 @@ export function storeLimits(given: Partial<StoreLimits> | undefined, owner: stri
     if (value === undefined) continue;
     if (typeof value !== "number" || !(value > 0)) {
       throw new TypeError(`${owner}: limit ${key} must be a positive number, got ${String(value)}`);
+    }
+    if (key === "maxVersionsPerVariable" && value !== Infinity && !Number.isSafeInteger(value)) {
+      throw new TypeError(`${owner}: limit ${key} must be a whole number, got ${String(value)}`);
     }
     limits[key] = value;
   }

@@ -5,6 +5,7 @@ import type {
   Subscriber,
   SubscriptionId,
   VariableRecord,
+  VariableVersion,
 } from "../contract.js";
 import type { ExportedState, ParsedExport } from "../export-format.js";
 import { ok, type Result } from "../result.js";
@@ -22,6 +23,7 @@ export const TABLE_CAPABILITIES: Capabilities = Object.freeze({
   persistence: false,
   distribution: false,
   compareAndSet: true,
+  history: true,
 });
 
 /**
@@ -83,6 +85,13 @@ export class TableSession extends BackendSession {
 
   import(parsed: ParsedExport): Result<undefined> {
     return this.table.import(parsed);
+  }
+
+  override history(
+    identifier: Identifier,
+    limit: number | undefined,
+  ): Result<readonly VariableVersion[]> {
+    return this.table.history(identifier, limit);
   }
 
   override subscribe(pattern: string, subscriber: Subscriber): Result<SubscriptionId> {

@@ -5,6 +5,7 @@ import type {
   SubscriptionId,
   VariableId,
   VariableRecord,
+  VariableVersion,
 } from "../contract.js";
 import { type StateError, StateErrors } from "../errors.js";
 import { buildExport, type ExportedState, type ParsedExport } from "../export-format.js";
@@ -30,10 +31,30 @@ import {
 /**
  * One variable. The record is frozen and replaced on every write; `read` caches the frozen
  * `ok(value)` from the first read after a write, so repeated reads allocate nothing.
+ * `versions` is a ring of the last committed records (the current one included), oldest at
+ * `oldest` once the ring is full: a write stores one reference and copies nothing. It is made
+ * at the first write; until then the record alone is the history (no array per variable).
  */
 interface Entry {
   record: VariableRecord;
   read: Ok<VariableValue> | undefined;
+  versions: VariableRecord[] | undefined;
+  oldest: number;
+}
+
+function newEntry(record: VariableRecord): Entry {
+  return { record, read: undefined, versions: undefined, oldest: 0 };
+}
+
+/** A retained record as `getVariableHistory` answers it. */
+export function versionOf(record: VariableRecord): VariableVersion {
+  return Object.freeze({
+    version: record.version,
+    value: record.value,
+    metadata: record.metadata,
+    source: record.source,
+    timestamp: record.updatedAt,
+  });
 }
 
 export interface VariableTableOptions {
@@ -55,6 +76,7 @@ export class VariableTable implements RecordView {
   readonly #byName = new Map<string, Entry>();
   readonly #subscribers: SubscriberSet;
   readonly #limits: StoreLimits;
+  readonly #maxVersions: number;
   /** Reused by every plan (plans are synchronous): only `now` changes between calls. */
   readonly #context: { limits: StoreLimits; now: number };
   /** Frozen snapshot for `list`; dropped on every change. */
@@ -63,6 +85,7 @@ export class VariableTable implements RecordView {
 
   constructor(options: VariableTableOptions = {}) {
     this.#limits = options.limits ?? DEFAULT_LIMITS;
+    this.#maxVersions = this.#limits.maxVersionsPerVariable;
     this.#context = { limits: this.#limits, now: 0 };
     this.#subscribers = new SubscriberSet(options.onSubscriberError);
     this.#metadata = options.metadata ?? Object.freeze({});
@@ -130,6 +153,29 @@ export class VariableTable implements RecordView {
     return found;
   }
 
+  /**
+   * The retained versions of a variable, newest first (the current one first), at most `limit`
+   * of them. A removed variable's history went with it: `not_found`.
+   */
+  history(identifier: Identifier, limit?: number): Result<VariableVersion[]> {
+    const records = this.versions(identifier, limit);
+    return records.ok ? ok(records.value.map(versionOf)) : records;
+  }
+
+  /** As `history`, answering the retained records themselves (the bridge sends them as they are). */
+  versions(identifier: Identifier, limit = Number.POSITIVE_INFINITY): Result<VariableRecord[]> {
+    const entry = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    if (entry === undefined) return err(StateErrors.notFound(identifier));
+    const { oldest } = entry;
+    const versions = entry.versions ?? [entry.record];
+    const count = Math.min(limit, versions.length);
+    const out = new Array<VariableRecord>(count);
+    for (let i = 0; i < count; i++) {
+      out[i] = versions[(oldest + versions.length - 1 - i) % versions.length]!;
+    }
+    return ok(out);
+  }
+
   /** Every record in registration order (a frozen array, shared until the next change). */
   list(): readonly VariableRecord[] {
     if (this.#listed === undefined) {
@@ -187,6 +233,7 @@ export class VariableTable implements RecordView {
     const change = planned.value;
     if (change.previous?.name !== change.record.name) this.#commit([change]);
     else {
+      this.#retain(entry, change.record, entry.record);
       entry.record = change.record;
       entry.read = undefined;
       this.#listed = undefined;
@@ -218,12 +265,15 @@ export class VariableTable implements RecordView {
     return ok(planned.value.record);
   }
 
-  /** Merges a parsed export into the table and the session metadata, all or nothing. */
+  /**
+   * Merges a parsed export into the table and the session metadata, all or nothing. A document
+   * carries no history, so each imported variable's history starts again at its imported record.
+   */
   import(parsed: ParsedExport, now: number = Date.now()): Result<undefined> {
     const planned = planImport(this, parsed, this.#metadata, this.#at(now));
     if (!planned.ok) return planned;
     this.#metadata = planned.value.sessionMetadata;
-    this.#commit(planned.value.changes);
+    this.#commit(planned.value.changes, true);
     return ok();
   }
 
@@ -246,8 +296,26 @@ export class VariableTable implements RecordView {
     this.#subscribers.clear();
   }
 
-  /** Applies planned changes in order, then tells subscribers of all of them, in order. */
-  #commit(changes: readonly Change[]): void {
+  /**
+   * Adds a committed record to the entry's ring, dropping the oldest once it is full.
+   * `previous` is the record it replaces (the history's only member before the first write).
+   */
+  #retain(entry: Entry, record: VariableRecord, previous: VariableRecord): void {
+    entry.versions ??= [previous];
+    const versions = entry.versions;
+    if (versions.length < this.#maxVersions) {
+      versions.push(record);
+      return;
+    }
+    versions[entry.oldest] = record;
+    entry.oldest = (entry.oldest + 1) % versions.length;
+  }
+
+  /**
+   * Applies planned changes in order, then tells subscribers of all of them, in order.
+   * `restartHistory` (an import): each changed variable's history becomes its new record alone.
+   */
+  #commit(changes: readonly Change[], restartHistory = false): void {
     // Free the old names of removed and renamed records first: an import may swap names.
     for (let i = 0; i < changes.length; i++) {
       const { kind, record, previous } = changes[i]!;
@@ -264,10 +332,14 @@ export class VariableTable implements RecordView {
       }
       const entry = this.#byId.get(record.id);
       if (entry === undefined) {
-        const added: Entry = { record, read: undefined };
+        const added = newEntry(record);
         this.#byId.set(record.id, added);
         this.#byName.set(record.name, added);
       } else {
+        if (restartHistory) {
+          entry.versions = undefined;
+          entry.oldest = 0;
+        } else this.#retain(entry, record, entry.record);
         entry.record = record;
         entry.read = undefined;
         if (previous?.name !== record.name) this.#byName.set(record.name, entry);

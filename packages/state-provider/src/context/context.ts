@@ -1,4 +1,5 @@
 import type {
+  HistoryOptions,
   Identifier,
   InitOptions,
   Metadata,
@@ -6,6 +7,7 @@ import type {
   Subscriber,
   VariableId,
   VariableRecord,
+  VariableVersion,
 } from "../contract.js";
 import { type ClosedError, type StateError, StateErrors } from "../errors.js";
 import type { ExportedState } from "../export-format.js";
@@ -222,6 +224,22 @@ export class Context {
   /** Every variable, ordered by registration. */
   list(): Promise<Result<readonly VariableRecord[]>> {
     return this.#read((p, s) => p.listVariables(s));
+  }
+
+  /**
+   * The variable's retained versions, newest first (the current one first), at most
+   * `options.limit`. `unsupported` on a backend without the `history` capability. A backend
+   * switch does not carry history over: the new backend's starts at the moved records.
+   */
+  history(
+    identifier: Identifier,
+    options?: HistoryOptions,
+  ): Promise<Result<readonly VariableVersion[]>> {
+    return this.#read((p, s) =>
+      p.getVariableHistory === undefined
+        ? Promise.resolve(err(StateErrors.unsupported("getVariableHistory", p.name)))
+        : p.getVariableHistory(s, identifier, options),
+    );
   }
 
   export(): Promise<Result<ExportedState>> {

@@ -145,6 +145,9 @@ export class MemorySession extends BackendSession {
   override unsubscribe(subscription: SubscriptionId): MaybePromise<Result<undefined>> {
     return this.#after(() => this.#inner.unsubscribe(subscription));
   }
+  override history(identifier: Identifier, limit: number | undefined) {
+    return this.#after(() => this.#inner.history(identifier, limit));
+  }
   async close(): Promise<void> {
     await this.#provider.pause();
     this.#provider.sessions.delete(this.sessionId);

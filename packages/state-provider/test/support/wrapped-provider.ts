@@ -35,6 +35,8 @@ export function withOverrides(
     cleanup: (state) => base.cleanup(state),
     subscribe: (state, pattern, subscriber) => base.subscribe(state, pattern, subscriber),
     unsubscribe: (state, subscription) => base.unsubscribe(state, subscription),
+    getVariableHistory: (state, identifier, options) =>
+      base.getVariableHistory(state, identifier, options),
     ...overrides,
   };
 }

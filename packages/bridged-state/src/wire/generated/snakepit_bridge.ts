@@ -16,6 +16,8 @@ import type { GetExposedElixirToolsRequest__Input as _snakepit_bridge_GetExposed
 import type { GetExposedElixirToolsResponse__Input as _snakepit_bridge_GetExposedElixirToolsResponse__Input, GetExposedElixirToolsResponse__Output as _snakepit_bridge_GetExposedElixirToolsResponse__Output } from './snakepit/bridge/GetExposedElixirToolsResponse.js';
 import type { GetSessionRequest__Input as _snakepit_bridge_GetSessionRequest__Input, GetSessionRequest__Output as _snakepit_bridge_GetSessionRequest__Output } from './snakepit/bridge/GetSessionRequest.js';
 import type { GetSessionResponse__Input as _snakepit_bridge_GetSessionResponse__Input, GetSessionResponse__Output as _snakepit_bridge_GetSessionResponse__Output } from './snakepit/bridge/GetSessionResponse.js';
+import type { GetVariableHistoryRequest__Input as _snakepit_bridge_GetVariableHistoryRequest__Input, GetVariableHistoryRequest__Output as _snakepit_bridge_GetVariableHistoryRequest__Output } from './snakepit/bridge/GetVariableHistoryRequest.js';
+import type { GetVariableHistoryResponse__Input as _snakepit_bridge_GetVariableHistoryResponse__Input, GetVariableHistoryResponse__Output as _snakepit_bridge_GetVariableHistoryResponse__Output } from './snakepit/bridge/GetVariableHistoryResponse.js';
 import type { GetVariableRequest__Input as _snakepit_bridge_GetVariableRequest__Input, GetVariableRequest__Output as _snakepit_bridge_GetVariableRequest__Output } from './snakepit/bridge/GetVariableRequest.js';
 import type { GetVariableResponse__Input as _snakepit_bridge_GetVariableResponse__Input, GetVariableResponse__Output as _snakepit_bridge_GetVariableResponse__Output } from './snakepit/bridge/GetVariableResponse.js';
 import type { HeartbeatRequest__Input as _snakepit_bridge_HeartbeatRequest__Input, HeartbeatRequest__Output as _snakepit_bridge_HeartbeatRequest__Output } from './snakepit/bridge/HeartbeatRequest.js';
@@ -66,6 +68,8 @@ export interface ProtoGrpcType {
       GetExposedElixirToolsResponse: MessageTypeDefinition<_snakepit_bridge_GetExposedElixirToolsResponse__Input, _snakepit_bridge_GetExposedElixirToolsResponse__Output>
       GetSessionRequest: MessageTypeDefinition<_snakepit_bridge_GetSessionRequest__Input, _snakepit_bridge_GetSessionRequest__Output>
       GetSessionResponse: MessageTypeDefinition<_snakepit_bridge_GetSessionResponse__Input, _snakepit_bridge_GetSessionResponse__Output>
+      GetVariableHistoryRequest: MessageTypeDefinition<_snakepit_bridge_GetVariableHistoryRequest__Input, _snakepit_bridge_GetVariableHistoryRequest__Output>
+      GetVariableHistoryResponse: MessageTypeDefinition<_snakepit_bridge_GetVariableHistoryResponse__Input, _snakepit_bridge_GetVariableHistoryResponse__Output>
       GetVariableRequest: MessageTypeDefinition<_snakepit_bridge_GetVariableRequest__Input, _snakepit_bridge_GetVariableRequest__Output>
       GetVariableResponse: MessageTypeDefinition<_snakepit_bridge_GetVariableResponse__Input, _snakepit_bridge_GetVariableResponse__Output>
       HeartbeatRequest: MessageTypeDefinition<_snakepit_bridge_HeartbeatRequest__Input, _snakepit_bridge_HeartbeatRequest__Output>

@@ -14,6 +14,8 @@ import type { GetExposedElixirToolsRequest__Input as _snakepit_bridge_GetExposed
 import type { GetExposedElixirToolsResponse__Input as _snakepit_bridge_GetExposedElixirToolsResponse__Input, GetExposedElixirToolsResponse__Output as _snakepit_bridge_GetExposedElixirToolsResponse__Output } from '../../snakepit/bridge/GetExposedElixirToolsResponse.js';
 import type { GetSessionRequest__Input as _snakepit_bridge_GetSessionRequest__Input, GetSessionRequest__Output as _snakepit_bridge_GetSessionRequest__Output } from '../../snakepit/bridge/GetSessionRequest.js';
 import type { GetSessionResponse__Input as _snakepit_bridge_GetSessionResponse__Input, GetSessionResponse__Output as _snakepit_bridge_GetSessionResponse__Output } from '../../snakepit/bridge/GetSessionResponse.js';
+import type { GetVariableHistoryRequest__Input as _snakepit_bridge_GetVariableHistoryRequest__Input, GetVariableHistoryRequest__Output as _snakepit_bridge_GetVariableHistoryRequest__Output } from '../../snakepit/bridge/GetVariableHistoryRequest.js';
+import type { GetVariableHistoryResponse__Input as _snakepit_bridge_GetVariableHistoryResponse__Input, GetVariableHistoryResponse__Output as _snakepit_bridge_GetVariableHistoryResponse__Output } from '../../snakepit/bridge/GetVariableHistoryResponse.js';
 import type { GetVariableRequest__Input as _snakepit_bridge_GetVariableRequest__Input, GetVariableRequest__Output as _snakepit_bridge_GetVariableRequest__Output } from '../../snakepit/bridge/GetVariableRequest.js';
 import type { GetVariableResponse__Input as _snakepit_bridge_GetVariableResponse__Input, GetVariableResponse__Output as _snakepit_bridge_GetVariableResponse__Output } from '../../snakepit/bridge/GetVariableResponse.js';
 import type { HeartbeatRequest__Input as _snakepit_bridge_HeartbeatRequest__Input, HeartbeatRequest__Output as _snakepit_bridge_HeartbeatRequest__Output } from '../../snakepit/bridge/HeartbeatRequest.js';
@@ -84,6 +86,23 @@ export interface BridgeServiceClient extends grpc.Client {
   getVariable(argument: _snakepit_bridge_GetVariableRequest__Input, metadata: grpc.Metadata, callback: grpc.requestCallback<_snakepit_bridge_GetVariableResponse__Output>): grpc.ClientUnaryCall;
   getVariable(argument: _snakepit_bridge_GetVariableRequest__Input, options: grpc.CallOptions, callback: grpc.requestCallback<_snakepit_bridge_GetVariableResponse__Output>): grpc.ClientUnaryCall;
   getVariable(argument: _snakepit_bridge_GetVariableRequest__Input, callback: grpc.requestCallback<_snakepit_bridge_GetVariableResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Extension (this bridge): a variable's retained versions, newest first (the current one
+   * first), each as the Variable it was; NOT_FOUND for an unknown session or variable.
+   */
+  GetVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
+  GetVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, metadata: grpc.Metadata, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
+  GetVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, options: grpc.CallOptions, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
+  GetVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Extension (this bridge): a variable's retained versions, newest first (the current one
+   * first), each as the Variable it was; NOT_FOUND for an unknown session or variable.
+   */
+  getVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
+  getVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, metadata: grpc.Metadata, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
+  getVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, options: grpc.CallOptions, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
+  getVariableHistory(argument: _snakepit_bridge_GetVariableHistoryRequest__Input, callback: grpc.requestCallback<_snakepit_bridge_GetVariableHistoryResponse__Output>): grpc.ClientUnaryCall;
   
   GetVariables(argument: _snakepit_bridge_BatchGetVariablesRequest__Input, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_snakepit_bridge_BatchGetVariablesResponse__Output>): grpc.ClientUnaryCall;
   GetVariables(argument: _snakepit_bridge_BatchGetVariablesRequest__Input, metadata: grpc.Metadata, callback: grpc.requestCallback<_snakepit_bridge_BatchGetVariablesResponse__Output>): grpc.ClientUnaryCall;
@@ -195,6 +214,12 @@ export interface BridgeServiceHandlers extends grpc.UntypedServiceImplementation
   
   GetVariable: grpc.handleUnaryCall<_snakepit_bridge_GetVariableRequest__Output, _snakepit_bridge_GetVariableResponse__Input>;
   
+  /**
+   * Extension (this bridge): a variable's retained versions, newest first (the current one
+   * first), each as the Variable it was; NOT_FOUND for an unknown session or variable.
+   */
+  GetVariableHistory: grpc.handleUnaryCall<_snakepit_bridge_GetVariableHistoryRequest__Output, _snakepit_bridge_GetVariableHistoryResponse__Input>;
+  
   GetVariables: grpc.handleUnaryCall<_snakepit_bridge_BatchGetVariablesRequest__Output, _snakepit_bridge_BatchGetVariablesResponse__Input>;
   
   Heartbeat: grpc.handleUnaryCall<_snakepit_bridge_HeartbeatRequest__Output, _snakepit_bridge_HeartbeatResponse__Input>;
@@ -227,6 +252,7 @@ export interface BridgeServiceDefinition extends grpc.ServiceDefinition {
   GetExposedElixirTools: MethodDefinition<_snakepit_bridge_GetExposedElixirToolsRequest__Input, _snakepit_bridge_GetExposedElixirToolsResponse__Input, _snakepit_bridge_GetExposedElixirToolsRequest__Output, _snakepit_bridge_GetExposedElixirToolsResponse__Output>
   GetSession: MethodDefinition<_snakepit_bridge_GetSessionRequest__Input, _snakepit_bridge_GetSessionResponse__Input, _snakepit_bridge_GetSessionRequest__Output, _snakepit_bridge_GetSessionResponse__Output>
   GetVariable: MethodDefinition<_snakepit_bridge_GetVariableRequest__Input, _snakepit_bridge_GetVariableResponse__Input, _snakepit_bridge_GetVariableRequest__Output, _snakepit_bridge_GetVariableResponse__Output>
+  GetVariableHistory: MethodDefinition<_snakepit_bridge_GetVariableHistoryRequest__Input, _snakepit_bridge_GetVariableHistoryResponse__Input, _snakepit_bridge_GetVariableHistoryRequest__Output, _snakepit_bridge_GetVariableHistoryResponse__Output>
   GetVariables: MethodDefinition<_snakepit_bridge_BatchGetVariablesRequest__Input, _snakepit_bridge_BatchGetVariablesResponse__Input, _snakepit_bridge_BatchGetVariablesRequest__Output, _snakepit_bridge_BatchGetVariablesResponse__Output>
   Heartbeat: MethodDefinition<_snakepit_bridge_HeartbeatRequest__Input, _snakepit_bridge_HeartbeatResponse__Input, _snakepit_bridge_HeartbeatRequest__Output, _snakepit_bridge_HeartbeatResponse__Output>
   ImportState: MethodDefinition<_snakepit_bridge_ImportStateRequest__Input, _snakepit_bridge_ImportStateResponse__Input, _snakepit_bridge_ImportStateRequest__Output, _snakepit_bridge_ImportStateResponse__Output>
