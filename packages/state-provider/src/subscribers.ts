@@ -18,10 +18,16 @@ const reportToConsole: SubscriberErrorHandler = (error, event) => {
  * them hear changes in commit order.
  */
 export class SubscriberSet {
-  readonly #entries = new Map<
-    SubscriptionId,
-    { matches: NameMatcher; subscriber: Subscriber; seq: number }
-  >();
+  readonly #entries = new Map<SubscriptionId, Entry>();
+  /**
+   * The index that keeps a write's cost independent of subscribers it does not concern: by the
+   * literal text before a pattern's first wildcard (its whole text when it has none). A name
+   * can only match a pattern whose literal prefix it starts with, so only those are tested.
+   * Patterns starting with a wildcard (`*`, `?x`) are tested on every event.
+   */
+  readonly #unprefixed: Entry[] = [];
+  /** prefix length → prefix → entries, each list in subscription order. */
+  readonly #byPrefix = new Map<number, Map<string, Entry[]>>();
   readonly #onError: SubscriberErrorHandler;
   #next = 0;
   /** Events emitted while earlier ones are being delivered, with the last subscriber then. */
@@ -39,17 +45,50 @@ export class SubscriberSet {
   add(pattern: string, subscriber: Subscriber): SubscriptionId {
     const seq = ++this.#next;
     const id = `sub_${seq}`;
-    this.#entries.set(id, { matches: compilePattern(pattern), subscriber, seq });
+    const prefix = literalPrefix(pattern);
+    const entry: Entry = { matches: compilePattern(pattern), subscriber, seq, prefix, live: true };
+    this.#entries.set(id, entry);
+    this.#listOf(prefix, true)!.push(entry);
     return id;
   }
 
   /** Idempotent: removing an unknown id does nothing. */
   remove(id: SubscriptionId): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
     this.#entries.delete(id);
+    // An event being delivered may still hold it: the flag keeps it from hearing more.
+    entry.live = false;
+    const list = this.#listOf(entry.prefix, false)!;
+    list.splice(list.indexOf(entry), 1);
+    if (list.length === 0 && entry.prefix !== "") {
+      const bucket = this.#byPrefix.get(entry.prefix.length)!;
+      bucket.delete(entry.prefix);
+      if (bucket.size === 0) this.#byPrefix.delete(entry.prefix.length);
+    }
   }
 
   clear(): void {
+    for (const entry of this.#entries.values()) entry.live = false;
     this.#entries.clear();
+    this.#unprefixed.length = 0;
+    this.#byPrefix.clear();
+  }
+
+  #listOf(prefix: string, create: boolean): Entry[] | undefined {
+    if (prefix === "") return this.#unprefixed;
+    let bucket = this.#byPrefix.get(prefix.length);
+    if (bucket === undefined) {
+      if (!create) return undefined;
+      bucket = new Map();
+      this.#byPrefix.set(prefix.length, bucket);
+    }
+    let list = bucket.get(prefix);
+    if (list === undefined && create) {
+      list = [];
+      bucket.set(prefix, list);
+    }
+    return list;
   }
 
   emit(event: VariableEvent): void {
@@ -78,13 +117,32 @@ export class SubscriberSet {
     }
   }
 
+  /** The entries whose literal prefix the name starts with, in subscription order. */
+  #candidates(name: string): readonly Entry[] {
+    let lists: Entry[][] | undefined;
+    let only: Entry[] | undefined = this.#unprefixed.length > 0 ? this.#unprefixed : undefined;
+    for (const [length, bucket] of this.#byPrefix) {
+      if (length > name.length) continue;
+      const list = bucket.get(length === name.length ? name : name.slice(0, length));
+      if (list === undefined) continue;
+      if (only === undefined) only = list;
+      else if (lists === undefined) lists = [only, list];
+      else lists.push(list);
+    }
+    if (lists === undefined) return only ?? NONE;
+    return mergeBySeq(lists);
+  }
+
   #deliver(event: VariableEvent, last: number): void {
-    // Entries iterate in insertion order, so the first one added too late ends the walk.
-    for (const { matches, subscriber, seq } of this.#entries.values()) {
-      if (seq > last) break;
-      if (!matches(event.name)) continue;
+    // Copied first: a callback may subscribe or unsubscribe while the event is delivered.
+    const found = this.#candidates(event.name);
+    if (found.length === 0) return;
+    const candidates = found === this.#unprefixed || found.length === 1 ? found.slice() : found;
+    for (const entry of candidates) {
+      if (entry.seq > last || !entry.live) continue;
+      if (!entry.matches(event.name)) continue;
       try {
-        subscriber(event);
+        entry.subscriber(event);
       } catch (error) {
         try {
           this.#onError(error, event);
@@ -93,5 +151,45 @@ export class SubscriberSet {
         }
       }
     }
+  }
+}
+
+interface Entry {
+  readonly matches: NameMatcher;
+  readonly subscriber: Subscriber;
+  readonly seq: number;
+  readonly prefix: string;
+  live: boolean;
+}
+
+const NONE: readonly Entry[] = [];
+
+/** The literal text before the first wildcard: every name the pattern matches starts with it. */
+function literalPrefix(pattern: string): string {
+  const star = pattern.indexOf("*");
+  const question = pattern.indexOf("?");
+  const end =
+    star < 0
+      ? question < 0
+        ? pattern.length
+        : question
+      : question < 0
+        ? star
+        : Math.min(star, question);
+  return pattern.slice(0, end);
+}
+
+/** Lists each in subscription order, merged into one in subscription order. */
+function mergeBySeq(lists: readonly Entry[][]): Entry[] {
+  const out: Entry[] = [];
+  const at = new Array<number>(lists.length).fill(0);
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      const entry = lists[i]![at[i]!];
+      if (entry !== undefined && (best < 0 || entry.seq < lists[best]![at[best]!]!.seq)) best = i;
+    }
+    if (best < 0) return out;
+    out.push(lists[best]![at[best]!++]!);
   }
 }
