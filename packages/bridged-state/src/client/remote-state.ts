@@ -47,6 +47,7 @@ import type { Variable__Output } from "../wire/generated/snakepit/bridge/Variabl
 import type { VariableUpdate__Output } from "../wire/generated/snakepit/bridge/VariableUpdate.js";
 import { loadBridgeProto } from "../wire/proto.js";
 import { errorFromTrailer, fromServiceError } from "../wire/status.js";
+import { ReadCache, type ReadCacheStats } from "./read-cache.js";
 
 export interface RemoteStateOptions {
   /** `host:port` of a BridgeService (e.g. the line `dspex-bridge serve` prints). */
@@ -72,6 +73,13 @@ export interface RemoteStateOptions {
    * `unavailable` and watches re-open on a new connection. Default 5 000 ms.
    */
   readonly keepaliveTimeoutMs?: number;
+  /**
+   * Opt-in read cache per session: `true` (every variable) or a glob of names. Each session
+   * opens one watch stream and answers reads of what it delivered from memory (about a
+   * microsecond), never staler than the stream and reading its own writes (README, "Read
+   * cache"); while the stream is down or catching up, reads go to the server.
+   */
+  readonly readCache?: boolean | string;
 }
 
 export const DEFAULT_KEEPALIVE_TIME_MS = 10_000;
@@ -131,6 +139,11 @@ class Link {
 
   get maxResubscribeDelayMs(): number {
     return this.#options.maxResubscribeDelayMs ?? 1_000;
+  }
+
+  get readCache(): string | undefined {
+    const wanted = this.#options.readCache;
+    return wanted === true ? "*" : wanted === false ? undefined : wanted;
   }
 
   /** One channel per provider while any session is open; closed with the last one. */
@@ -227,6 +240,8 @@ export class RemoteSession extends BackendSession {
   readonly watches = new Map<SubscriptionId, RemoteWatch>();
   /** @internal identifier (id or name) → shape, to encode writes without a round trip. */
   readonly shapes = new Map<string, VariableShape>();
+  /** @internal the opt-in read cache (`RemoteStateOptions.readCache`). */
+  cache: ReadCache | undefined;
   readonly #link: Link;
 
   constructor(
@@ -275,10 +290,22 @@ export class RemoteSession extends BackendSession {
     if ("error" in answer) return err(answer.error);
     const id = answer.response.variable_id;
     remember(this, { id, name: c.name, type: c.type, constraints: c.constraints });
+    this.cache?.noteRegister(c.name, id);
     return ok({ id });
   }
 
-  async record(identifier: Identifier): Promise<Result<VariableRecord>> {
+  override value(identifier: Identifier): Promise<Result<VariableValue>> | Result<VariableValue> {
+    const cached = this.cache?.lookup(identifier);
+    if (cached !== undefined) return ok(cached.value);
+    return this.#fetch(identifier).then((record) => (record.ok ? ok(record.value.value) : record));
+  }
+
+  record(identifier: Identifier): Promise<Result<VariableRecord>> | Result<VariableRecord> {
+    const cached = this.cache?.lookup(identifier);
+    return cached !== undefined ? ok(cached) : this.#fetch(identifier);
+  }
+
+  async #fetch(identifier: Identifier): Promise<Result<VariableRecord>> {
     const answer = await this.#call<{ variable: Variable__Output | null }>(
       "GetVariable",
       { variable_identifier: identifier, prefer_binary: true },
@@ -296,7 +323,7 @@ export class RemoteSession extends BackendSession {
   ): Promise<Result<Versioned>> {
     if (expected !== undefined && !isWireVersion(expected)) {
       // The wire cannot carry it (0 means "no expectation" there); no version ever equals it.
-      const current = await this.record(identifier);
+      const current = await this.#fetch(identifier);
       if (!current.ok) return current;
       return err(StateErrors.versionConflict(identifier, expected, current.value.version));
     }
@@ -330,7 +357,10 @@ export class RemoteSession extends BackendSession {
         },
         identifier,
       );
-      if (!("error" in answer)) return ok({ version: answer.response.new_version });
+      if (!("error" in answer)) {
+        this.cache?.noteWrite(keysOf(shape.value, identifier), answer.response.new_version);
+        return ok({ version: answer.response.new_version });
+      }
       // The name may now belong to another variable (deleted and registered again elsewhere).
       if (attempt === 0 && isStale(answer.error)) {
         forget(this, identifier);
@@ -357,13 +387,25 @@ export class RemoteSession extends BackendSession {
   async records(
     identifiers: readonly Identifier[],
   ): Promise<Result<ReadonlyMap<Identifier, VariableRecord>>> {
+    const found = new Map<Identifier, VariableRecord>();
+    let uncached = identifiers;
+    const cache = this.cache;
+    if (cache !== undefined) {
+      const rest: Identifier[] = [];
+      for (const identifier of identifiers) {
+        const cached = cache.lookup(identifier);
+        if (cached === undefined) rest.push(identifier);
+        else found.set(identifier, cached);
+      }
+      if (rest.length === 0) return ok(found);
+      uncached = rest;
+    }
     const answer = await this.#call<{ variables: Record<string, Variable__Output> }>(
       "GetVariables",
-      { variable_identifiers: identifiers, prefer_binary: true },
+      { variable_identifiers: uncached, prefer_binary: true },
     );
     if ("error" in answer) return err(answer.error);
-    const found = new Map<Identifier, VariableRecord>();
-    for (const identifier of identifiers) {
+    for (const identifier of uncached) {
       const variable = own(answer.response.variables, identifier);
       if (variable === undefined) continue;
       const record = recordFromWire(this, variable);
@@ -462,7 +504,19 @@ export class RemoteSession extends BackendSession {
       });
       if ("error" in answer) return err(answer.error);
       const { success, errors, new_versions } = answer.response;
-      if (success) return ok({ ...new_versions });
+      if (success) {
+        const cache = this.cache;
+        if (cache !== undefined) {
+          for (const [identifier, version] of Object.entries(new_versions)) {
+            const shape = this.shapes.get(identifier);
+            cache.noteWrite(
+              shape === undefined ? [identifier] : keysOf(shape, identifier),
+              version,
+            );
+          }
+        }
+        return ok({ ...new_versions });
+      }
       const carried = errorFromTrailer(answer.trailer);
       const carriedFailures = carried?.code === "partial_failure" ? carried.failed : undefined;
       const failed: Record<string, StateError> = {};
@@ -494,6 +548,8 @@ export class RemoteSession extends BackendSession {
       identifier,
     );
     if ("error" in answer) return err(answer.error);
+    const shape = this.shapes.get(identifier);
+    this.cache?.noteDelete(shape === undefined ? [identifier] : keysOf(shape, identifier));
     forget(this, identifier);
     return ok();
   }
@@ -511,8 +567,10 @@ export class RemoteSession extends BackendSession {
     const document = buildExport(parsed.sessionId, parsed.records, parsed.metadata);
     const answer = await this.#call("ImportState", { export_json: JSON.stringify(document) });
     if ("error" in answer) return err(answer.error);
-    // Imported records may replace variables under the same names: re-learn shapes on demand.
+    // Imported records may replace variables under the same names: re-learn shapes on demand,
+    // and serve nothing cached until the stream delivers the session afresh.
     this.shapes.clear();
+    this.cache?.restart();
     return ok();
   }
 
@@ -546,6 +604,7 @@ export class RemoteSession extends BackendSession {
   }
 
   async close(): Promise<void> {
+    this.cache?.stop();
     for (const watch of this.watches.values()) watch.stop();
     this.watches.clear();
     if (this.ownsSession) {
@@ -559,7 +618,7 @@ export class RemoteSession extends BackendSession {
   async #shape(identifier: Identifier): Promise<Result<VariableShape>> {
     const known = this.shapes.get(identifier);
     if (known !== undefined) return ok(known);
-    const record = await this.record(identifier);
+    const record = await this.#fetch(identifier);
     if (!record.ok) return record;
     const shape = this.shapes.get(identifier) ?? this.shapes.get(record.value.id);
     return shape === undefined ? err(StateErrors.notFound(identifier)) : ok(shape);
@@ -605,6 +664,8 @@ export class RemoteState extends BackendProvider<RemoteSession> {
       owns = false;
     }
     const session = new RemoteSession(sessionId, this.address, owns, this.#link);
+    const pattern = this.#link.readCache;
+    if (pattern !== undefined) session.cache = this.#openCache(session, pattern);
     if (request.existing !== undefined) {
       const imported = await session.import(request.existing);
       if (!imported.ok) {
@@ -614,6 +675,41 @@ export class RemoteState extends BackendProvider<RemoteSession> {
       }
     }
     return ok(session);
+  }
+
+  /** The read cache's counters for a session, or undefined without `readCache`. */
+  cacheStats(state: RemoteSession): ReadCacheStats | undefined {
+    return state.cache?.stats;
+  }
+
+  /** Resolves true once every identifier is served from the session's read cache. */
+  waitUntilCached(
+    state: RemoteSession,
+    identifiers: readonly Identifier[],
+    timeoutMs?: number,
+  ): Promise<boolean> {
+    return state.cache?.waitUntilCached(identifiers, timeoutMs) ?? Promise.resolve(false);
+  }
+
+  #openCache(session: RemoteSession, pattern: string): ReadCache {
+    const link = this.#link;
+    return new ReadCache({
+      open: () =>
+        (link.client as BridgeServiceClient).WatchVariables(
+          {
+            session_id: session.sessionId,
+            pattern: pattern === "*" ? "" : pattern,
+            prefer_binary: true,
+            include_initial_values: true,
+          },
+          link.metadata(),
+        ),
+      decode: (variable) => {
+        const record = recordFromWire(session, variable);
+        return record.ok ? record.value : undefined;
+      },
+      maxDelayMs: link.maxResubscribeDelayMs,
+    });
   }
 }
 
@@ -652,6 +748,13 @@ function isWireVersion(version: number): boolean {
 
 function isStale(error: StateError | undefined): boolean {
   return error?.code === "validation_failed" && error.rule === "type";
+}
+
+/** The identifiers one variable answers to: as given, its id and its name. */
+function keysOf(shape: VariableShape, identifier: Identifier): string[] {
+  return identifier === shape.id || identifier === shape.name
+    ? [shape.id, shape.name]
+    : [identifier, shape.id, shape.name];
 }
 
 function remember(state: RemoteSession, shape: VariableShape): void {
