@@ -25,9 +25,14 @@ export class SubscriberSet {
    * can only match a pattern whose literal prefix it starts with, so only those are tested.
    * Patterns starting with a wildcard (`*`, `?x`) are tested on every event.
    */
-  readonly #unprefixed: Entry[] = [];
-  /** prefix length → prefix → entries, each list in subscription order. */
-  readonly #byPrefix = new Map<number, Map<string, Entry[]>>();
+  #unprefixed: readonly Entry[] = [];
+  /**
+   * prefix length → prefix → entries, each list in subscription order. Lists are replaced, never
+   * changed, so a delivery walks the list it started with whatever its callbacks do.
+   */
+  readonly #byPrefix = new Map<number, Map<string, readonly Entry[]>>();
+  /** name → its candidates, for names written again (dropped whenever a subscription changes). */
+  #candidatesOf = new Map<string, readonly Entry[]>();
   readonly #onError: SubscriberErrorHandler;
   #next = 0;
   /** Events emitted while earlier ones are being delivered, with the last subscriber then. */
@@ -46,9 +51,16 @@ export class SubscriberSet {
     const seq = ++this.#next;
     const id = `sub_${seq}`;
     const prefix = literalPrefix(pattern);
-    const entry: Entry = { matches: compilePattern(pattern), subscriber, seq, prefix, live: true };
+    // A prefix ending in half a surrogate pair matches by code point only: the matcher decides.
+    const kind =
+      prefix === pattern
+        ? EXACT
+        : pattern === `${prefix}*` && !endsInHighSurrogate(prefix)
+          ? PREFIX
+          : compilePattern(pattern);
+    const entry: Entry = { kind, subscriber, seq, prefix, live: true };
     this.#entries.set(id, entry);
-    this.#listOf(prefix, true)!.push(entry);
+    this.#replaceList(prefix, [...this.#listOf(prefix), entry]);
     return id;
   }
 
@@ -59,36 +71,42 @@ export class SubscriberSet {
     this.#entries.delete(id);
     // An event being delivered may still hold it: the flag keeps it from hearing more.
     entry.live = false;
-    const list = this.#listOf(entry.prefix, false)!;
-    list.splice(list.indexOf(entry), 1);
-    if (list.length === 0 && entry.prefix !== "") {
-      const bucket = this.#byPrefix.get(entry.prefix.length)!;
-      bucket.delete(entry.prefix);
-      if (bucket.size === 0) this.#byPrefix.delete(entry.prefix.length);
-    }
+    this.#replaceList(
+      entry.prefix,
+      this.#listOf(entry.prefix).filter((other) => other !== entry),
+    );
   }
 
   clear(): void {
     for (const entry of this.#entries.values()) entry.live = false;
     this.#entries.clear();
-    this.#unprefixed.length = 0;
+    this.#unprefixed = NONE;
     this.#byPrefix.clear();
+    this.#candidatesOf = new Map();
   }
 
-  #listOf(prefix: string, create: boolean): Entry[] | undefined {
+  #listOf(prefix: string): readonly Entry[] {
     if (prefix === "") return this.#unprefixed;
+    return this.#byPrefix.get(prefix.length)?.get(prefix) ?? NONE;
+  }
+
+  #replaceList(prefix: string, list: readonly Entry[]): void {
+    this.#candidatesOf = new Map();
+    if (prefix === "") {
+      this.#unprefixed = list;
+      return;
+    }
     let bucket = this.#byPrefix.get(prefix.length);
+    if (list.length === 0) {
+      bucket?.delete(prefix);
+      if (bucket?.size === 0) this.#byPrefix.delete(prefix.length);
+      return;
+    }
     if (bucket === undefined) {
-      if (!create) return undefined;
       bucket = new Map();
       this.#byPrefix.set(prefix.length, bucket);
     }
-    let list = bucket.get(prefix);
-    if (list === undefined && create) {
-      list = [];
-      bucket.set(prefix, list);
-    }
-    return list;
+    bucket.set(prefix, list);
   }
 
   emit(event: VariableEvent): void {
@@ -119,8 +137,20 @@ export class SubscriberSet {
 
   /** The entries whose literal prefix the name starts with, in subscription order. */
   #candidates(name: string): readonly Entry[] {
-    let lists: Entry[][] | undefined;
-    let only: Entry[] | undefined = this.#unprefixed.length > 0 ? this.#unprefixed : undefined;
+    let found = this.#candidatesOf.get(name);
+    if (found === undefined) {
+      found = this.#collect(name);
+      // Bounded: a session writing ever new names starts over rather than growing.
+      if (this.#candidatesOf.size >= MAX_CACHED_NAMES) this.#candidatesOf = new Map();
+      this.#candidatesOf.set(name, found);
+    }
+    return found;
+  }
+
+  #collect(name: string): readonly Entry[] {
+    let lists: (readonly Entry[])[] | undefined;
+    let only: readonly Entry[] | undefined =
+      this.#unprefixed.length > 0 ? this.#unprefixed : undefined;
     for (const [length, bucket] of this.#byPrefix) {
       if (length > name.length) continue;
       const list = bucket.get(length === name.length ? name : name.slice(0, length));
@@ -134,13 +164,13 @@ export class SubscriberSet {
   }
 
   #deliver(event: VariableEvent, last: number): void {
-    // Copied first: a callback may subscribe or unsubscribe while the event is delivered.
-    const found = this.#candidates(event.name);
-    if (found.length === 0) return;
-    const candidates = found === this.#unprefixed || found.length === 1 ? found.slice() : found;
-    for (const entry of candidates) {
+    // Lists are never changed in place, so callbacks that (un)subscribe cannot disturb the walk.
+    const name = event.name;
+    for (const entry of this.#candidates(name)) {
       if (entry.seq > last || !entry.live) continue;
-      if (!entry.matches(event.name)) continue;
+      const kind = entry.kind;
+      if (kind === EXACT ? name.length !== entry.prefix.length : kind !== PREFIX && !kind(name))
+        continue;
       try {
         entry.subscriber(event);
       } catch (error) {
@@ -154,8 +184,15 @@ export class SubscriberSet {
   }
 }
 
+/** A pattern without wildcards: a candidate of the same length is the name itself. */
+const EXACT = 0;
+/** `prefix*`: every candidate matches. */
+const PREFIX = 1;
+const MAX_CACHED_NAMES = 4096;
+
 interface Entry {
-  readonly matches: NameMatcher;
+  /** EXACT, PREFIX, or the matcher of any other glob. */
+  readonly kind: typeof EXACT | typeof PREFIX | NameMatcher;
   readonly subscriber: Subscriber;
   readonly seq: number;
   readonly prefix: string;
@@ -179,8 +216,13 @@ function literalPrefix(pattern: string): string {
   return pattern.slice(0, end);
 }
 
+function endsInHighSurrogate(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xd800 && last <= 0xdbff;
+}
+
 /** Lists each in subscription order, merged into one in subscription order. */
-function mergeBySeq(lists: readonly Entry[][]): Entry[] {
+function mergeBySeq(lists: readonly (readonly Entry[])[]): Entry[] {
   const out: Entry[] = [];
   const at = new Array<number>(lists.length).fill(0);
   for (;;) {

@@ -155,3 +155,27 @@ describe("SubscriberSet index by literal prefix", () => {
     expect(set.size).toBe(0);
   });
 });
+
+describe("SubscriberSet index and whole characters", () => {
+  it("a prefix ending in half a surrogate pair does not match the whole character", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    set.add("\uD83D*", (e) => seen.push(`half:${e.name}`));
+    set.add("\uD83D\uDE00*", (e) => seen.push(`whole:${e.name}`));
+    set.emit(event("\uD83D\uDE00x"));
+    set.emit(event("\uD83Dx"));
+    expect(seen).toEqual(["whole:\uD83D\uDE00x", "half:\uD83Dx"]);
+  });
+
+  it("hears a name written again after subscriptions changed", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    set.add("a*", () => seen.push("a*"));
+    set.emit(event("ab"));
+    const late = set.add("ab", () => seen.push("ab"));
+    set.emit(event("ab"));
+    set.remove(late);
+    set.emit(event("ab"));
+    expect(seen).toEqual(["a*", "a*", "ab", "a*"]);
+  });
+});
