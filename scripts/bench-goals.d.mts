@@ -8,6 +8,7 @@ export interface Goal {
   /** measured / baseline, or the figure itself for an absolute goal. */
   readonly ratio: string;
   readonly goal: string;
-  readonly met: boolean;
+  /** null: a figure reported, not a goal. */
+  readonly met: boolean | null;
 }
 export function reportGoals(packageDir: string, file: string, goals: readonly Goal[]): void;

@@ -226,9 +226,26 @@ async function main(): Promise<void> {
       new Map(Object.entries(plainExport).map(([key, entry]) => [key, { ...entry }])),
   });
   rows.push({
-    operation: "importState (1000), validated",
+    operation: "importState (1000) of its own export",
     local: importCompare.local!,
     baseline: importCompare.map!,
+    baselineName: "object to a new Map",
+  });
+  // The same document after JSON (another process's, say): validated in full.
+  const crossed = JSON.parse(JSON.stringify(exported));
+  const importCrossed = await compare({
+    local: async () => {
+      const fresh = unwrap(await LocalState.init());
+      unwrap(await LocalState.importState(fresh, crossed));
+      await LocalState.cleanup(fresh);
+    },
+    map: async () =>
+      new Map(Object.entries(plainExport).map(([key, entry]) => [key, { ...entry }])),
+  });
+  rows.push({
+    operation: "importState (1000) after JSON, validated",
+    local: importCrossed.local!,
+    baseline: importCrossed.map!,
     baselineName: "object to a new Map",
   });
 
