@@ -126,3 +126,34 @@ describe("RemoteState read cache (readCache)", () => {
     expect(await remote.waitUntilCached(state, ["x"])).toBe(false);
   });
 });
+
+describe("RemoteState reads of unchanged variables", () => {
+  it("answer the same record for the same answer bytes, and a new one once it changed", async () => {
+    const server = await BridgeServer.start();
+    cleanups.push(() => server.close());
+    const reader = await open(server.address, "decoded", false);
+    const writer = await open(server.address, "decoded", false);
+    await writer.remote.registerVariable(writer.state, "x", "embedding", [0.5, 1]);
+    await writer.remote.registerVariable(writer.state, "y", "integer", 1);
+    const first = await reader.remote.getVariableRecord(reader.state, "x");
+    const again = await reader.remote.getVariableRecord(reader.state, "x");
+    expect(first.ok && again.ok && first.value === again.value).toBe(true);
+    const batch = await reader.remote.getVariables(reader.state, ["x", "y"]);
+    expect(batch).toEqual({ ok: true, value: { x: [0.5, 1], y: 1 } });
+
+    await writer.remote.setVariable(writer.state, "x", [2, 3]);
+    await writer.remote.setVariable(writer.state, "y", 2);
+    expect(await reader.remote.getVariable(reader.state, "x")).toEqual({ ok: true, value: [2, 3] });
+    expect(await reader.remote.getVariables(reader.state, ["x", "y"])).toEqual({
+      ok: true,
+      value: { x: [2, 3], y: 2 },
+    });
+    // Deleted and registered again with another type elsewhere: the reader writes by the new rules.
+    await writer.remote.deleteVariable(writer.state, "y");
+    await writer.remote.registerVariable(writer.state, "y", "string", "s");
+    expect(await reader.remote.getVariable(reader.state, "y")).toEqual({ ok: true, value: "s" });
+    const written = await reader.remote.setVariable(reader.state, "y", "t");
+    expect(written.ok).toBe(true);
+    expect(await writer.remote.getVariable(writer.state, "y")).toEqual({ ok: true, value: "t" });
+  });
+});

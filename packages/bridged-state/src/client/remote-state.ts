@@ -149,29 +149,24 @@ class Link {
   /** One channel per provider while any session is open; closed with the last one. */
   acquire(): BridgeServiceClient {
     if (this.#client === undefined) {
-      const { grpcObject } = loadBridgeProto();
       const tls = this.#options.tls;
       const credentials =
         tls === undefined || tls === false
           ? grpc.credentials.createInsecure()
           : grpc.credentials.createSsl(tls === true ? null : Buffer.from(tls.ca));
       const maxBytes = this.#options.maxMessageBytes ?? 16 * 1024 * 1024;
-      this.#client = new grpcObject.snakepit.bridge.BridgeService(
-        this.#options.address,
-        credentials,
-        {
-          "grpc.max_receive_message_length": maxBytes,
-          "grpc.max_send_message_length": maxBytes,
-          // Come back quickly after the server restarts.
-          "grpc.initial_reconnect_backoff_ms": 100,
-          "grpc.max_reconnect_backoff_ms": 1_000,
-          // Without pings, a call or watch on a connection whose peer went silent (host gone,
-          // process stopped, NAT dropped it) waits for its deadline, a watch forever.
-          "grpc.keepalive_time_ms": this.#keepaliveTimeMs,
-          "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
-          "grpc.keepalive_permit_without_calls": 1,
-        },
-      );
+      this.#client = new (rawReadsClient())(this.#options.address, credentials, {
+        "grpc.max_receive_message_length": maxBytes,
+        "grpc.max_send_message_length": maxBytes,
+        // Come back quickly after the server restarts.
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1_000,
+        // Without pings, a call or watch on a connection whose peer went silent (host gone,
+        // process stopped, NAT dropped it) waits for its deadline, a watch forever.
+        "grpc.keepalive_time_ms": this.#keepaliveTimeMs,
+        "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
+        "grpc.keepalive_permit_without_calls": 1,
+      });
     }
     this.#openSessions++;
     return this.#client;
@@ -228,6 +223,57 @@ class Link {
   }
 }
 
+/** The answers of the read methods, as the proto-loader client would have decoded them. */
+const decodeGetVariable = (bytes: Buffer) =>
+  loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service.GetVariable.responseDeserialize(
+    bytes,
+  ) as { variable: Variable__Output | null };
+const decodeGetVariables = (bytes: Buffer) =>
+  loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service.GetVariables.responseDeserialize(
+    bytes,
+  ) as { variables: Record<string, Variable__Output> };
+
+let rawReads: typeof grpc.Client | undefined;
+
+/**
+ * The BridgeService client, except that GetVariable and GetVariables answer their bytes: a
+ * session decodes them, and answers bytes equal to the last ones it decoded for the same read
+ * with the records it made of them (same bytes, same message), so reading unchanged variables
+ * costs no protobuf decode, JSON parse or value check.
+ */
+function rawReadsClient(): new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options: grpc.ClientOptions,
+) => BridgeServiceClient {
+  if (rawReads === undefined) {
+    const service = loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service;
+    const bytes = (buffer: Buffer) => buffer;
+    rawReads = grpc.makeGenericClientConstructor(
+      {
+        ...service,
+        GetVariable: { ...service.GetVariable, responseDeserialize: bytes },
+        GetVariables: { ...service.GetVariables, responseDeserialize: bytes },
+      },
+      "BridgeService",
+    );
+  }
+  return rawReads as unknown as new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options: grpc.ClientOptions,
+  ) => BridgeServiceClient;
+}
+
+/** How many reads' last answers a session keeps decoded (by identifier, or by batch). */
+const DECODED_ANSWERS = 1024;
+
+/** The last answer's bytes of one read, and what they decoded to. */
+interface Decoded<T> {
+  readonly bytes: Buffer;
+  readonly value: T;
+}
+
 let nextSubscription = 0;
 
 /**
@@ -242,6 +288,8 @@ export class RemoteSession extends BackendSession {
   readonly shapes = new Map<string, VariableShape>();
   /** @internal the opt-in read cache (`RemoteStateOptions.readCache`). */
   cache: ReadCache | undefined;
+  readonly #decodedReads = new Map<string, Decoded<VariableRecord>>();
+  readonly #decodedBatches = new Map<string, Decoded<ReadonlyMap<Identifier, VariableRecord>>>();
   readonly #link: Link;
 
   constructor(
@@ -306,13 +354,18 @@ export class RemoteSession extends BackendSession {
   }
 
   async #fetch(identifier: Identifier): Promise<Result<VariableRecord>> {
-    const answer = await this.#call<{ variable: Variable__Output | null }>(
+    const answer = await this.#call<Buffer>(
       "GetVariable",
       { variable_identifier: identifier, prefer_binary: true },
       identifier,
     );
     if ("error" in answer) return err(answer.error);
-    return recordFromWire(this, answer.response.variable);
+    const bytes = answer.response;
+    const last = this.#decodedReads.get(identifier);
+    if (last?.bytes.equals(bytes)) return ok(relearn(this, last.value));
+    const record = recordFromWire(this, decodeGetVariable(bytes).variable);
+    if (record.ok) keepDecoded(this.#decodedReads, identifier, bytes, record.value);
+    return record;
   }
 
   async write(
@@ -400,18 +453,33 @@ export class RemoteSession extends BackendSession {
       if (rest.length === 0) return ok(found);
       uncached = rest;
     }
-    const answer = await this.#call<{ variables: Record<string, Variable__Output> }>(
-      "GetVariables",
-      { variable_identifiers: uncached, prefer_binary: true },
-    );
+    const answer = await this.#call<Buffer>("GetVariables", {
+      variable_identifiers: uncached,
+      prefer_binary: true,
+    });
     if ("error" in answer) return err(answer.error);
-    for (const identifier of uncached) {
-      const variable = own(answer.response.variables, identifier);
-      if (variable === undefined) continue;
-      const record = recordFromWire(this, variable);
-      if (!record.ok) return record;
-      found.set(identifier, record.value);
+    const bytes = answer.response;
+    const key = uncached.join("\u0000");
+    const last = this.#decodedBatches.get(key);
+    let decoded: ReadonlyMap<Identifier, VariableRecord>;
+    if (last?.bytes.equals(bytes)) {
+      decoded = last.value;
+      for (const record of decoded.values()) relearn(this, record);
+    } else {
+      const variables = decodeGetVariables(bytes).variables;
+      const fresh = new Map<Identifier, VariableRecord>();
+      for (const identifier of uncached) {
+        const variable = own(variables, identifier);
+        if (variable === undefined) continue;
+        const record = recordFromWire(this, variable);
+        if (!record.ok) return record;
+        fresh.set(identifier, record.value);
+      }
+      keepDecoded(this.#decodedBatches, key, bytes, fresh);
+      decoded = fresh;
     }
+    if (found.size === 0) return ok(decoded);
+    for (const [identifier, record] of decoded) found.set(identifier, record);
     return ok(found);
   }
 
@@ -438,12 +506,11 @@ export class RemoteSession extends BackendSession {
       );
       const versionsSeen = new Map<string, number>();
       if (unknown.length > 0) {
-        const fetched = await this.#call<{ variables: Record<string, Variable__Output> }>(
-          "GetVariables",
-          { variable_identifiers: unknown },
-        );
+        const fetched = await this.#call<Buffer>("GetVariables", { variable_identifiers: unknown });
         if ("error" in fetched) return err(fetched.error);
-        for (const [identifier, variable] of Object.entries(fetched.response.variables)) {
+        for (const [identifier, variable] of Object.entries(
+          decodeGetVariables(fetched.response).variables,
+        )) {
           rememberWire(this, variable);
           versionsSeen.set(identifier, variable.version);
         }
@@ -748,6 +815,27 @@ function isWireVersion(version: number): boolean {
 
 function isStale(error: StateError | undefined): boolean {
   return error?.code === "validation_failed" && error.rule === "type";
+}
+
+function keepDecoded<T>(kept: Map<string, Decoded<T>>, key: string, bytes: Buffer, value: T): void {
+  // A session reading ever new identifiers starts over rather than growing without bound.
+  if (kept.size >= DECODED_ANSWERS && !kept.has(key)) kept.clear();
+  // A copy: the answer may be a view of a larger network buffer.
+  kept.set(key, { bytes: Buffer.from(bytes), value });
+}
+
+/** A record answered again without decoding: its shape is remembered as decoding would. */
+function relearn(state: RemoteSession, record: VariableRecord): VariableRecord {
+  const known = state.shapes.get(record.name);
+  if (known?.id !== record.id || state.shapes.get(record.id) !== known) {
+    remember(state, {
+      id: record.id,
+      name: record.name,
+      type: record.type,
+      constraints: record.constraints,
+    });
+  }
+  return record;
 }
 
 /** The identifiers one variable answers to: as given, its id and its name. */
