@@ -233,6 +233,11 @@ const decodeGetVariables = (bytes: Buffer) =>
     bytes,
   ) as { variables: Record<string, Variable__Output> };
 
+const encodeGetRequest = (request: object) =>
+  loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service.GetVariable.requestSerialize(
+    request as never,
+  );
+
 let rawReads: typeof grpc.Client | undefined;
 
 /**
@@ -249,10 +254,17 @@ function rawReadsClient(): new (
   if (rawReads === undefined) {
     const service = loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service;
     const bytes = (buffer: Buffer) => buffer;
+    const serialize = service.GetVariable.requestSerialize;
     rawReads = grpc.makeGenericClientConstructor(
       {
         ...service,
-        GetVariable: { ...service.GetVariable, responseDeserialize: bytes },
+        GetVariable: {
+          ...service.GetVariable,
+          // A session sends the bytes it encoded once for the identifier.
+          requestSerialize: (request: object) =>
+            Buffer.isBuffer(request) ? request : serialize(request as never),
+          responseDeserialize: bytes,
+        },
         GetVariables: { ...service.GetVariables, responseDeserialize: bytes },
       },
       "BridgeService",
@@ -289,6 +301,8 @@ export class RemoteSession extends BackendSession {
   /** @internal the opt-in read cache (`RemoteStateOptions.readCache`). */
   cache: ReadCache | undefined;
   readonly #decodedReads = new Map<string, Decoded<VariableRecord>>();
+  /** identifier → its GetVariable request, encoded once. */
+  readonly #getRequests = new Map<string, Buffer>();
   readonly #decodedBatches = new Map<string, Decoded<ReadonlyMap<Identifier, VariableRecord>>>();
   readonly #link: Link;
 
@@ -354,11 +368,20 @@ export class RemoteSession extends BackendSession {
   }
 
   async #fetch(identifier: Identifier): Promise<Result<VariableRecord>> {
-    const answer = await this.#call<Buffer>(
-      "GetVariable",
-      { variable_identifier: identifier, prefer_binary: true },
+    let request = this.#getRequests.get(identifier);
+    if (request === undefined) {
+      request = encodeGetRequest({
+        session_id: this.sessionId,
+        variable_identifier: identifier,
+        prefer_binary: true,
+      });
+      if (this.#getRequests.size >= DECODED_ANSWERS) this.#getRequests.clear();
+      this.#getRequests.set(identifier, request);
+    }
+    const answer = await this.#link.call<Buffer>("GetVariable", request, {
+      sessionId: this.sessionId,
       identifier,
-    );
+    });
     if ("error" in answer) return err(answer.error);
     const bytes = answer.response;
     const last = this.#decodedReads.get(identifier);
