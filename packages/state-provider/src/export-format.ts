@@ -105,10 +105,15 @@ export function buildCheckedExport(
   metadata: Metadata = {},
 ): ExportedState {
   const document = buildExport(sessionId, records, metadata);
-  for (const record of records) {
-    // What the full check would refuse keeps the full check (it names the problem).
-    if (record.version > MAX_VERSION) return document;
-  }
+  // What the full check would refuse keeps the full check (it names the problem): a version
+  // past int32, or ids or names that repeat (the document's maps would have dropped some).
+  const count = records.length;
+  if (
+    Object.keys(document.variables).length !== count ||
+    Object.keys(document.variableIndex).length !== count
+  )
+    return document;
+  for (const record of records) if (record.version > MAX_VERSION) return document;
   for (const variable of Object.values(document.variables)) Object.freeze(variable);
   Object.freeze(document.variables);
   Object.freeze(document.variableIndex);

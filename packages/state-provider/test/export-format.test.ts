@@ -267,3 +267,14 @@ describe("exports a backend built from checked records (buildCheckedExport)", ()
     expect(!parsed.ok && parsed.error.message).toMatch(/variables\.a\.version/);
   });
 });
+
+describe("buildCheckedExport of records that repeat an id or a name", () => {
+  it("leaves the document to the full check, which names the problem", () => {
+    const a = record("a", "same", "integer", 1);
+    const b = record("b", "same", "integer", 2);
+    const document = buildCheckedExport("s", [a, b]);
+    expect(Object.isFrozen(document)).toBe(false);
+    const parsed = parseExport(document);
+    expect(!parsed.ok && parsed.error.code).toBe("invalid_export");
+  });
+});
