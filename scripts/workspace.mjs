@@ -84,7 +84,9 @@ switch (task) {
   }
   case "bench":
     // One at a time: benchmarks on a shared machine would measure each other.
+    must("node", ["scripts/bench-summary.mjs", "--clear"]);
     pnpmMust(["exec", "turbo", "run", "bench", "--concurrency=1", "--output-logs=new-only"]);
+    must("node", ["scripts/bench-summary.mjs"]);
     break;
   case "demo":
     pnpmMust(["exec", "turbo", "run", "build", "--filter=@dspex/example..."], { quiet });

@@ -1,11 +1,22 @@
 /*
- * Bridge benchmark: get and set through the BridgeService from a TypeScript gRPC client, next to
- * a raw grpc-js echo method on an identical server (same grpc.Server options and interceptor),
- * measured in the same run. Also a batch get of 100 against 100 single gets, and the latency
- * from a set to the watcher's notification. Run: `pnpm bench` (about 30 s).
+ * Bridge benchmark: RemoteState itself (the client users call) against a raw grpc-js echo
+ * method on an identical server (same grpc.Server options and interceptor) that moves the same
+ * bytes, measured in interleaved rounds of the same run; the ratio is the median of the rounds'
+ * ratios, with CPU time (process.cpuUsage, client and server share this process) beside it.
+ * Also batches of 100 against one RemoteState get, the opt-in read cache, the first gets on a
+ * freshly started bridge process, and the latency from a set to the watcher's notification.
+ * Every goal of the performance issue is written for `pnpm bench`'s closing table.
+ * Run: `pnpm bench` (about a minute).
  */
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { unwrap } from "@dspex/state-provider";
 import * as grpc from "@grpc/grpc-js";
+import { type Goal, reportGoals } from "../../../scripts/bench-goals.mjs";
+import { RemoteState } from "../src/client/remote-state.js";
 import { BridgeServer, bind, createGrpcServer } from "../src/server/bridge-server.js";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
@@ -49,40 +60,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
-/**
- * Measures several calls in alternating rounds (echo, get, set, echo, ...) so a noisy moment on
- * the machine hits all of them alike; latencies and throughput are pooled per call.
- */
-async function interleaved<K extends string>(
-  calls: Record<K, Call>,
-  rounds: number,
-  perRound: number,
-  inFlight: number,
-): Promise<Record<K, Stats>> {
-  const pooled = {} as Record<K, { latencies: number[]; seconds: number; total: number }>;
-  for (const name of Object.keys(calls) as K[])
-    pooled[name] = { latencies: [], seconds: 0, total: 0 };
-  for (let round = 0; round < rounds; round++) {
-    for (const name of Object.keys(calls) as K[]) {
-      const run = await run_(calls[name], perRound, inFlight);
-      pooled[name].latencies.push(...run.latencies);
-      pooled[name].seconds += run.seconds;
-      pooled[name].total += perRound;
-    }
-  }
-  const out = {} as Record<K, Stats>;
-  for (const name of Object.keys(calls) as K[]) {
-    const { latencies, seconds, total } = pooled[name];
-    latencies.sort((a, b) => a - b);
-    out[name] = {
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      opsPerSec: total / seconds,
-    };
-  }
-  return out;
-}
-
 /** Runs `total` calls with `inFlight` outstanding at a time; latencies in microseconds. */
 async function measure(call: Call, total: number, inFlight: number): Promise<Stats> {
   const { latencies, seconds } = await run_(call, total, inFlight);
@@ -115,9 +92,100 @@ async function run_(
 }
 
 const fmt = (n: number) => n.toFixed(0).padStart(8);
-function row(name: string, s: Stats, baseline?: Stats): string {
-  const ratio = baseline === undefined ? "" : `   p50 ${(s.p50 / baseline.p50).toFixed(2)}x echo`;
-  return `${name.padEnd(34)} p50 ${fmt(s.p50)} µs  p99 ${fmt(s.p99)} µs  ${fmt(s.opsPerSec)} ops/s${ratio}`;
+/** One round of each call in turn, `rounds` times: per call, per round, µs/op and CPU µs/op. */
+async function rounds<K extends string>(
+  calls: Record<K, Call>,
+  count: number,
+  perRound: number,
+  inFlight: number,
+): Promise<Record<K, { wall: number[]; cpu: number[]; p50: number[] }>> {
+  const names = Object.keys(calls) as K[];
+  const out = {} as Record<K, { wall: number[]; cpu: number[]; p50: number[] }>;
+  for (const name of names) out[name] = { wall: [], cpu: [], p50: [] };
+  for (let round = 0; round < count; round++) {
+    // Each round in a fresh order: a fixed order favours whoever follows the same call.
+    for (const name of shuffled(names)) {
+      const cpu0 = process.cpuUsage();
+      const run = await run_(calls[name], perRound, inFlight);
+      const cpu = process.cpuUsage(cpu0);
+      run.latencies.sort((a, b) => a - b);
+      out[name].wall.push((run.seconds * 1e6) / perRound);
+      out[name].cpu.push((cpu.user + cpu.system) / perRound);
+      out[name].p50.push(percentile(run.latencies, 50));
+    }
+  }
+  return out;
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Median over rounds of the per-round ratio (a noisy moment hits both sides of one round). */
+function ratioOf(
+  subject: { wall: number[]; cpu: number[]; p50: number[] },
+  base: { wall: number[]; cpu: number[]; p50: number[] },
+  field: "wall" | "cpu" | "p50",
+): number {
+  return median(subject[field].map((v, i) => v / base[field][i]!));
+}
+
+const us = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} µs`;
+const x = (n: number) => `${n.toFixed(2)}×`;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packageDir = join(here, "..");
+
+/** A `dspex-bridge serve` process of its own: a server whose code has not run yet. */
+async function freshBridge(): Promise<{ address: string; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [join(packageDir, "bin", "dspex-bridge.js"), "serve", "--host", "127.0.0.1", "--port", "0"],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const address = await new Promise<string>((resolve, reject) => {
+    lines.once("line", (line) => resolve(line.replace("dspex-bridge listening on ", "").trim()));
+    child.once("exit", (code) => reject(new Error(`dspex-bridge exited ${code}`)));
+  });
+  return {
+    address,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** The first 300 gets on a bridge process just started, and 300 more once it is warm. */
+async function coldStart(): Promise<{ cold: number; warm: number }> {
+  const bridge = await freshBridge();
+  const remote = new RemoteState({ address: bridge.address });
+  const state = unwrap(await remote.init({ sessionId: "cold" }));
+  unwrap(await remote.registerVariable(state, "temperature", "float", 0.7));
+  const timeGets = async (count: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) unwrap(await remote.getVariable(state, "temperature"));
+    return (performance.now() - t0) * 1000;
+  };
+  const cold = await timeGets(300);
+  await timeGets(5_000);
+  const warm = await timeGets(300);
+  await remote.cleanup(state);
+  await bridge.stop();
+  return { cold, warm };
 }
 
 async function main(): Promise<void> {
@@ -137,28 +205,23 @@ async function main(): Promise<void> {
   const EchoClient = grpc.makeGenericClientConstructor(ECHO_SERVICE, "Echo");
   const echoClient = new EchoClient(`127.0.0.1:${echoPort}`, grpc.credentials.createInsecure());
 
-  await unary(client, "InitializeSession", { session_id: SESSION });
-  const anyOf = (type: string, value: unknown) => ({
-    type_url: `type.googleapis.com/snakepit.${type}`,
-    value: Buffer.from(JSON.stringify(value)),
-  });
-  await unary(client, "RegisterVariable", {
+  const remote = new RemoteState({ address: bridge.address });
+  const state = unwrap(await remote.init({ sessionId: SESSION }));
+  unwrap(
+    await remote.registerVariable(state, "temperature", "float", 0.7, {
+      constraints: { min: 0, max: 2 },
+    }),
+  );
+  const ids = Array.from({ length: 100 }, (_, i) => `v${i}`);
+  for (const [i, id] of ids.entries())
+    unwrap(await remote.registerVariable(state, id, "integer", i));
+
+  // The echo answers as many bytes as RemoteState's GetVariable answer holds.
+  const getRequest = {
     session_id: SESSION,
-    name: "temperature",
-    type: "float",
-    initial_value: anyOf("float", 0.7),
-    constraints_json: '{"min":0,"max":2}',
-  });
-  for (let i = 0; i < 100; i++) {
-    await unary(client, "RegisterVariable", {
-      session_id: SESSION,
-      name: `v${i}`,
-      type: "integer",
-      initial_value: anyOf("integer", i),
-    });
-  }
-  const getRequest = { session_id: SESSION, variable_identifier: "temperature" };
-  // The echo answers as many bytes as a GetVariable answer holds, so both move the same bytes.
+    variable_identifier: "temperature",
+    prefer_binary: true,
+  };
   const methods = grpcObject.snakepit.bridge.BridgeService.service;
   const answer = await unary(client, "GetVariable", getRequest);
   const payload = Buffer.alloc(methods.GetVariable.responseSerialize(answer as never).length, 7);
@@ -171,50 +234,77 @@ async function main(): Promise<void> {
         }
       ).Echo(payload, (e, r) => (e ? reject(e) : resolve(r))),
     );
-  const get: Call = () => unary(client, "GetVariable", getRequest);
+  const rawGet: Call = () => unary(client, "GetVariable", getRequest);
+  const get: Call = async () => unwrap(await remote.getVariable(state, "temperature"));
   let n = 0;
-  const set: Call = () =>
-    unary(client, "SetVariable", {
-      session_id: SESSION,
-      variable_identifier: "temperature",
-      value: anyOf("float", (++n % 100) / 100),
-    });
+  const set: Call = async () =>
+    unwrap(await remote.setVariable(state, "temperature", (++n % 100) / 100));
+  const getMany: Call = async () => unwrap(await remote.getVariables(state, ids));
+  const updates = Object.fromEntries(ids.map((id, i) => [id, i]));
+  const updateMany: Call = async () => {
+    for (const id of ids) updates[id] = ((updates[id] as number) + 1) % 1000;
+    unwrap(await remote.updateVariables(state, updates));
+  };
 
   // Warm up JIT and connections.
-  for (const call of [echo, get, set]) await measure(call, 2_000, 16);
+  for (const call of [echo, rawGet, get, set, getMany, updateMany]) await measure(call, 1_500, 16);
+
+  const seq = await rounds({ echo, rawGet, get, set }, 15, 400, 1);
+  const par = await rounds({ echo, rawGet, get }, 9, 4_000, 64);
+  const batch = await rounds({ get, getMany, updateMany }, 15, 100, 1);
+
+  // The cached read: back to back, in rounds, beside an awaited Map.get. Opened only now: its
+  // watch stream would add the server's watch messages to the writes measured above.
+  const cachedRemote = new RemoteState({ address: bridge.address, readCache: true });
+  const cachedState = unwrap(await cachedRemote.init({ sessionId: SESSION }));
+  if (!(await cachedRemote.waitUntilCached(cachedState, ["temperature"])))
+    throw new Error("the read cache did not fill");
+  const cachedGet: Call = async () =>
+    unwrap(await cachedRemote.getVariable(cachedState, "temperature"));
+  const map = new Map([["temperature", 0.7]]);
+  const cached: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 20_000; i++) await cachedGet();
+    cached.push(((performance.now() - t0) * 1000) / 20_000);
+  }
+  let mapSum = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < 20_000; i++) mapSum += (await map.get("temperature")) ?? 0;
+  const mapUs = ((performance.now() - t0) * 1000) / 20_000;
+  if (mapSum === 0) throw new Error("the map lost its entry");
+  const stats = cachedRemote.cacheStats(cachedState);
+  if (stats === undefined || stats.misses > 1) throw new Error("cached reads went to the server");
 
   const results: string[] = [];
-  const seq = await interleaved({ echo, get, set }, 8, 600, 1);
-  const par = await interleaved({ echo, get, set }, 4, 6_000, 64);
-  const echoName = `  echo (raw grpc-js, ${payload.length} B)`;
-  results.push("sequential (1 in flight)");
-  results.push(row(echoName, seq.echo));
-  results.push(row("  GetVariable", seq.get, seq.echo));
-  results.push(row("  SetVariable", seq.set, seq.echo));
-  results.push("64 in flight");
-  results.push(row(echoName, par.echo));
-  results.push(row("  GetVariable", par.get, par.echo));
-  results.push(row("  SetVariable", par.set, par.echo));
-
-  // Batch get of 100 against 100 single gets (sequential, as a worker reading its variables).
-  const ids = Array.from({ length: 100 }, (_, i) => `v${i}`);
-  const batch = await measure(
-    () => unary(client, "GetVariables", { session_id: SESSION, variable_identifiers: ids }),
-    300,
-    1,
+  const line = (
+    name: string,
+    s: { wall: number[]; cpu: number[]; p50: number[] },
+    base?: typeof s,
+  ) =>
+    `${name.padEnd(34)} p50 ${us(median(s.p50)).padStart(9)}  ${us(median(s.wall)).padStart(9)}/op  cpu ${us(median(s.cpu)).padStart(9)}/op${
+      base === undefined
+        ? ""
+        : `   ${x(ratioOf(s, base, "p50"))} p50, ${x(ratioOf(s, base, "wall"))} wall, ${x(ratioOf(s, base, "cpu"))} cpu`
+    }`;
+  const echoName = `  raw echo (${payload.length} B)`;
+  results.push("1 in flight (median of 15 interleaved rounds; ratios to the echo)");
+  results.push(line(echoName, seq.echo));
+  results.push(line("  raw GetVariable (proto-loader)", seq.rawGet, seq.echo));
+  results.push(line("  RemoteState.getVariable", seq.get, seq.echo));
+  results.push(line("  RemoteState.setVariable", seq.set, seq.echo));
+  results.push("64 in flight (median of 9 rounds; time per op is 1 / throughput)");
+  results.push(line(echoName, par.echo));
+  results.push(line("  raw GetVariable (proto-loader)", par.rawGet, par.echo));
+  results.push(line("  RemoteState.getVariable", par.get, par.echo));
+  results.push("100 variables (ratios to one RemoteState.getVariable)");
+  results.push(line("  RemoteState.getVariable", batch.get));
+  results.push(line("  RemoteState.getVariables(100)", batch.getMany, batch.get));
+  results.push(line("  RemoteState.updateVariables(100)", batch.updateMany, batch.get));
+  results.push("read cache (readCache: true)");
+  results.push(
+    `  cached getVariable               ${us(median(cached))}/op (await Map.get ${us(mapUs)})`,
   );
-  const singles = await measure(
-    async () => {
-      for (const id of ids)
-        await unary(client, "GetVariable", { session_id: SESSION, variable_identifier: id });
-    },
-    30,
-    1,
-  );
-  results.push("100 variables");
-  results.push(row("  one GetVariables of 100", batch));
-  results.push(row("  100 sequential GetVariable", singles));
-  results.push(`  batch is ${(singles.p50 / batch.p50).toFixed(1)}x faster (p50)`);
 
   // Watch notification latency: from issuing a set to the watcher's message.
   const watchLatencies: number[] = [];
@@ -244,18 +334,87 @@ async function main(): Promise<void> {
   results.push(
     `  set -> watcher notified           p50 ${fmt(percentile(watchLatencies, 50))} µs  p99 ${fmt(percentile(watchLatencies, 99))} µs`,
   );
-  const ratio = seq.get.p50 / seq.echo.p50;
-  results.push(
-    `target: GetVariable p50 within 1.2x of echo (sequential): ${ratio.toFixed(2)}x -> ${ratio <= 1.2 ? "met" : "NOT met"}`,
-  );
 
-  console.log(`dspex-bridge benchmark (node ${process.version}, ${new Date().toISOString()})`);
-  for (const line of results) console.log(line);
-
+  await cachedRemote.cleanup(cachedState);
+  await remote.cleanup(state);
   client.close();
   echoClient.close();
   await bridge.close();
   await new Promise<void>((resolve) => echoServer.tryShutdown(() => resolve()));
+
+  // Last: a bridge process of its own, started cold, three times.
+  const colds: number[] = [];
+  const starts: { cold: number; warm: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const run = await coldStart();
+    starts.push(run);
+    colds.push(run.cold / run.warm);
+  }
+  const coldRatio = median(colds);
+  results.push("fresh bridge process (median of 3 starts)");
+  results.push(
+    `  first 300 gets ${us(median(starts.map((s) => s.cold)) / 300)}/op, warm ${us(median(starts.map((s) => s.warm)) / 300)}/op: ${x(coldRatio)}`,
+  );
+
+  console.log(`dspex-bridge benchmark (node ${process.version}, ${new Date().toISOString()})`);
+  for (const text of results) console.log(text);
+
+  const seqRatio = ratioOf(seq.get, seq.echo, "p50");
+  const parRatio = ratioOf(par.get, par.echo, "wall");
+  const manyRatio = ratioOf(batch.getMany, batch.get, "p50");
+  const updateRatio = ratioOf(batch.updateMany, batch.get, "p50");
+  const cachedUs = median(cached);
+  const goals: Goal[] = [
+    {
+      operation: "RemoteState.getVariable, 1 in flight (p50)",
+      measured: us(median(seq.get.p50)),
+      baseline: `raw grpc-js echo, same bytes: ${us(median(seq.echo.p50))}`,
+      ratio: `${x(seqRatio)} (cpu ${x(ratioOf(seq.get, seq.echo, "cpu"))})`,
+      goal: "≤ 1.10×",
+      met: seqRatio <= 1.1,
+    },
+    {
+      operation: "RemoteState.getVariable, 64 in flight (time/op)",
+      measured: us(median(par.get.wall)),
+      baseline: `same echo: ${us(median(par.echo.wall))}`,
+      ratio: `${x(parRatio)} (cpu ${x(ratioOf(par.get, par.echo, "cpu"))})`,
+      goal: "≤ 1.15×",
+      met: parRatio <= 1.15,
+    },
+    {
+      operation: "RemoteState.getVariables(100) (p50)",
+      measured: us(median(batch.getMany.p50)),
+      baseline: `one RemoteState get: ${us(median(batch.get.p50))}`,
+      ratio: x(manyRatio),
+      goal: "≤ 2.0×",
+      met: manyRatio <= 2,
+    },
+    {
+      operation: "RemoteState.updateVariables(100) (p50)",
+      measured: us(median(batch.updateMany.p50)),
+      baseline: `one RemoteState get: ${us(median(batch.get.p50))}`,
+      ratio: x(updateRatio),
+      goal: "≤ 2.0×",
+      met: updateRatio <= 2,
+    },
+    {
+      operation: "RemoteState cached getVariable (readCache)",
+      measured: us(cachedUs),
+      baseline: `await Map.get: ${us(mapUs)}`,
+      ratio: us(cachedUs),
+      goal: "≤ 2 µs",
+      met: cachedUs <= 2,
+    },
+    {
+      operation: "first 300 gets on a freshly started bridge",
+      measured: us(median(starts.map((s) => s.cold)) / 300),
+      baseline: `the same calls once warm: ${us(median(starts.map((s) => s.warm)) / 300)}`,
+      ratio: x(coldRatio),
+      goal: "≤ 1.2×",
+      met: coldRatio <= 1.2,
+    },
+  ];
+  reportGoals(packageDir, "bridge", goals);
 }
 
 await main();

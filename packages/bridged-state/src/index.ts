@@ -5,6 +5,7 @@ export {
   createBridgedState,
   type ServeOptions,
 } from "./bridged-state.js";
+export type { ReadCacheStats } from "./client/read-cache.js";
 export {
   createRemoteState,
   DEFAULT_KEEPALIVE_TIME_MS,

@@ -86,6 +86,50 @@ export function buildExport(
 }
 
 /**
+ * Documents built here from records a backend had already checked, with what `parseExport`
+ * answers for them. Sound because such a document is deeply frozen when it is built (its
+ * parts are new frozen objects or the records' own frozen values, constraints and metadata), so
+ * it still says exactly what the checked records say; a copy, or anything that crossed JSON, is
+ * another object and is validated in full.
+ */
+const checkedExports = new WeakMap<object, ParsedExport>();
+
+/**
+ * `buildExport` for records that passed the backend core's plans or `parseExport` (a backend's
+ * stored records): the document is frozen, and `parseExport` of it answers those records
+ * without validating them a second time. Never pass records built by hand.
+ */
+export function buildCheckedExport(
+  sessionId: string,
+  records: readonly VariableRecord[],
+  metadata: Metadata = {},
+): ExportedState {
+  const document = buildExport(sessionId, records, metadata);
+  // What the full check would refuse keeps the full check (it names the problem): a version
+  // past int32, or ids or names that repeat (the document's maps would have dropped some).
+  const count = records.length;
+  if (
+    Object.keys(document.variables).length !== count ||
+    Object.keys(document.variableIndex).length !== count
+  )
+    return document;
+  for (const record of records) if (record.version > MAX_VERSION) return document;
+  for (const variable of Object.values(document.variables)) Object.freeze(variable);
+  Object.freeze(document.variables);
+  Object.freeze(document.variableIndex);
+  Object.freeze(document.metadata);
+  Object.freeze(document);
+  checkedExports.set(document, {
+    sessionId,
+    metadata: document.metadata,
+    records: Object.freeze([...records]),
+  });
+  return document;
+}
+
+const MAX_VERSION = 2 ** 31 - 1;
+
+/**
  * A string-keyed object whose values match `value`. Unlike `z.record`, which drops a
  * `__proto__` key, it keeps every own key: `__proto__` is a valid variable name and metadata key.
  */
@@ -121,11 +165,7 @@ const exportedVariableSchema = z.object({
   value: z.unknown(),
   constraints: ownRecord(z.unknown()),
   metadata: stringMap,
-  version: z
-    .number()
-    .int()
-    .min(1)
-    .max(2 ** 31 - 1),
+  version: z.number().int().min(1).max(MAX_VERSION),
   createdAt: timestamp,
   updatedAt: timestamp,
   source: z.string(),
@@ -151,6 +191,8 @@ function pathOf(segments: readonly PropertyKey[]): string {
  * problem is `invalid_export` with the path of the first one.
  */
 export function parseExport(document: unknown): Result<ParsedExport> {
+  const checked = typeof document === "object" && document !== null && checkedExports.get(document);
+  if (checked) return ok(checked);
   try {
     const parsed = exportSchema.safeParse(document);
     if (!parsed.success) {

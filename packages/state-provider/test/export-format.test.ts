@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  buildCheckedExport,
   buildExport,
   checkRegistration,
   EXPORT_FORMAT,
@@ -200,5 +201,80 @@ describe("export format", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("exports a backend built from checked records (buildCheckedExport)", () => {
+  async function exported() {
+    const { MemoryProvider } = await import("../src/backend/index.js");
+    const provider = new MemoryProvider();
+    const state = (await provider.init()) as { ok: true; value: never };
+    await provider.registerVariable(state.value, "model", "choice", "small", {
+      constraints: { choices: ["small", "large"] },
+    });
+    await provider.registerVariable(state.value, "t", "float", Number.NaN);
+    await provider.registerVariable(state.value, "v", "embedding", [0.5, 1]);
+    const document = await provider.exportState(state.value);
+    if (!document.ok) throw new Error(document.error.message);
+    return document.value;
+  }
+
+  it("is frozen all the way down, and parses to the very records exported", async () => {
+    const document = await exported();
+    const model = Object.values(document.variables)[0]!;
+    expect(Object.isFrozen(document)).toBe(true);
+    expect(Object.isFrozen(document.variables)).toBe(true);
+    expect(Object.isFrozen(document.variableIndex)).toBe(true);
+    expect(Object.isFrozen(document.metadata)).toBe(true);
+    expect(Object.isFrozen(model)).toBe(true);
+    expect(Object.isFrozen(model.constraints.choices)).toBe(true);
+    expect(Object.isFrozen(Object.values(document.variables)[2]!.value)).toBe(true);
+    expect(() => {
+      (model as { value: unknown }).value = "huge";
+    }).toThrow(TypeError);
+    const parsed = parseExport(document);
+    const full = parseExport(JSON.parse(JSON.stringify(document)));
+    expect(parsed.ok && full.ok).toBe(true);
+    // The fast answer is the full check's answer.
+    expect(parsed.ok && parsed.value.records.map((r) => ({ ...r }))).toEqual(
+      full.ok && full.value.records.map((r) => ({ ...r })),
+    );
+    expect(parsed.ok && parsed.value.sessionId).toBe(document.sessionId);
+  });
+
+  it("validates in full whatever crossed JSON or was copied with a change", async () => {
+    const document = await exported();
+    const [id, model] = Object.entries(document.variables)[0]!;
+    const viaJson = JSON.parse(JSON.stringify(document));
+    viaJson.variables[id].value = "huge";
+    const refused = parseExport(viaJson);
+    expect(!refused.ok && refused.error.code).toBe("invalid_export");
+    expect(!refused.ok && refused.error.message).toMatch(/huge/);
+    const copied = {
+      ...document,
+      variables: { ...document.variables, [id]: { ...model, value: "huge" } },
+    };
+    const refusedCopy = parseExport(copied);
+    expect(!refusedCopy.ok && refusedCopy.error.code).toBe("invalid_export");
+  });
+
+  it("keeps the full check for a record a document cannot carry", () => {
+    const valid = record("a", "a", "integer", 1);
+    const document = buildCheckedExport("s", [{ ...valid, version: 2 ** 31 }]);
+    expect(Object.isFrozen(document)).toBe(false);
+    const parsed = parseExport(document);
+    expect(!parsed.ok && parsed.error.code).toBe("invalid_export");
+    expect(!parsed.ok && parsed.error.message).toMatch(/variables\.a\.version/);
+  });
+});
+
+describe("buildCheckedExport of records that repeat an id or a name", () => {
+  it("leaves the document to the full check, which names the problem", () => {
+    const a = record("a", "same", "integer", 1);
+    const b = record("b", "same", "integer", 2);
+    const document = buildCheckedExport("s", [a, b]);
+    expect(Object.isFrozen(document)).toBe(false);
+    const parsed = parseExport(document);
+    expect(!parsed.ok && parsed.error.code).toBe("invalid_export");
   });
 });

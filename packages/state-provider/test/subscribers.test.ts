@@ -107,3 +107,75 @@ describe("SubscriberSet.emitAll", () => {
     expect(heard).toEqual(["a:2", "b:2", "c:9"]);
   });
 });
+
+describe("SubscriberSet index by literal prefix", () => {
+  it("delivers in subscription order across prefixes, wildcards and exact names", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    for (const pattern of ["lm.temp*", "*", "lm.*", "lm.temperature", "?m.t*", "lm.temp", "x*"])
+      set.add(pattern, () => seen.push(pattern));
+    set.emit(event("lm.temperature"));
+    expect(seen).toEqual(["lm.temp*", "*", "lm.*", "lm.temperature", "?m.t*"]);
+  });
+
+  it("matches a name shorter than some prefixes and equal to others", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    for (const pattern of ["abcdef*", "abc", "ab*", "abc?"])
+      set.add(pattern, () => seen.push(pattern));
+    set.emit(event("abc"));
+    expect(seen).toEqual(["abc", "ab*"]);
+  });
+
+  it("a subscriber removed by an earlier callback hears nothing more of that event", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    let second = "";
+    set.add("a*", () => {
+      seen.push("first");
+      set.remove(second);
+    });
+    second = set.add("a*", () => seen.push("second"));
+    set.add("ab*", () => seen.push("third"));
+    set.emit(event("abc"));
+    set.emit(event("abc"));
+    expect(seen).toEqual(["first", "third", "first", "third"]);
+  });
+
+  it("keeps delivering to the rest of a prefix after one of it is removed", () => {
+    const set = new SubscriberSet();
+    const seen: number[] = [];
+    const ids = [0, 1, 2].map((i) => set.add(`p${i % 2}_*`, () => seen.push(i)));
+    set.remove(ids[0]!);
+    set.emit(event("p0_x"));
+    set.emit(event("p1_x"));
+    set.clear();
+    set.emit(event("p0_x"));
+    expect(seen).toEqual([2, 1]);
+    expect(set.size).toBe(0);
+  });
+});
+
+describe("SubscriberSet index and whole characters", () => {
+  it("a prefix ending in half a surrogate pair does not match the whole character", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    set.add("\uD83D*", (e) => seen.push(`half:${e.name}`));
+    set.add("\uD83D\uDE00*", (e) => seen.push(`whole:${e.name}`));
+    set.emit(event("\uD83D\uDE00x"));
+    set.emit(event("\uD83Dx"));
+    expect(seen).toEqual(["whole:\uD83D\uDE00x", "half:\uD83Dx"]);
+  });
+
+  it("hears a name written again after subscriptions changed", () => {
+    const set = new SubscriberSet();
+    const seen: string[] = [];
+    set.add("a*", () => seen.push("a*"));
+    set.emit(event("ab"));
+    const late = set.add("ab", () => seen.push("ab"));
+    set.emit(event("ab"));
+    set.remove(late);
+    set.emit(event("ab"));
+    expect(seen).toEqual(["a*", "a*", "ab", "a*"]);
+  });
+});

@@ -49,6 +49,7 @@ import type { Variable__Output } from "../wire/generated/snakepit/bridge/Variabl
 import type { VariableUpdate__Output } from "../wire/generated/snakepit/bridge/VariableUpdate.js";
 import { loadBridgeProto } from "../wire/proto.js";
 import { errorFromTrailer, fromServiceError } from "../wire/status.js";
+import { ReadCache, type ReadCacheStats } from "./read-cache.js";
 
 export interface RemoteStateOptions {
   /** `host:port` of a BridgeService (e.g. the line `dspex-bridge serve` prints). */
@@ -74,6 +75,13 @@ export interface RemoteStateOptions {
    * `unavailable` and watches re-open on a new connection. Default 5 000 ms.
    */
   readonly keepaliveTimeoutMs?: number;
+  /**
+   * Opt-in read cache per session: `true` (every variable) or a glob of names. Each session
+   * opens one watch stream and answers reads of what it delivered from memory (about a
+   * microsecond), never staler than the stream and reading its own writes (README, "Read
+   * cache"); while the stream is down or catching up, reads go to the server.
+   */
+  readonly readCache?: boolean | string;
 }
 
 export const DEFAULT_KEEPALIVE_TIME_MS = 10_000;
@@ -135,32 +143,32 @@ class Link {
     return this.#options.maxResubscribeDelayMs ?? 1_000;
   }
 
+  get readCache(): string | undefined {
+    const wanted = this.#options.readCache;
+    return wanted === true ? "*" : wanted === false ? undefined : wanted;
+  }
+
   /** One channel per provider while any session is open; closed with the last one. */
   acquire(): BridgeServiceClient {
     if (this.#client === undefined) {
-      const { grpcObject } = loadBridgeProto();
       const tls = this.#options.tls;
       const credentials =
         tls === undefined || tls === false
           ? grpc.credentials.createInsecure()
           : grpc.credentials.createSsl(tls === true ? null : Buffer.from(tls.ca));
       const maxBytes = this.#options.maxMessageBytes ?? 16 * 1024 * 1024;
-      this.#client = new grpcObject.snakepit.bridge.BridgeService(
-        this.#options.address,
-        credentials,
-        {
-          "grpc.max_receive_message_length": maxBytes,
-          "grpc.max_send_message_length": maxBytes,
-          // Come back quickly after the server restarts.
-          "grpc.initial_reconnect_backoff_ms": 100,
-          "grpc.max_reconnect_backoff_ms": 1_000,
-          // Without pings, a call or watch on a connection whose peer went silent (host gone,
-          // process stopped, NAT dropped it) waits for its deadline, a watch forever.
-          "grpc.keepalive_time_ms": this.#keepaliveTimeMs,
-          "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
-          "grpc.keepalive_permit_without_calls": 1,
-        },
-      );
+      this.#client = new (rawReadsClient())(this.#options.address, credentials, {
+        "grpc.max_receive_message_length": maxBytes,
+        "grpc.max_send_message_length": maxBytes,
+        // Come back quickly after the server restarts.
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1_000,
+        // Without pings, a call or watch on a connection whose peer went silent (host gone,
+        // process stopped, NAT dropped it) waits for its deadline, a watch forever.
+        "grpc.keepalive_time_ms": this.#keepaliveTimeMs,
+        "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
+        "grpc.keepalive_permit_without_calls": 1,
+      });
     }
     this.#openSessions++;
     return this.#client;
@@ -217,6 +225,69 @@ class Link {
   }
 }
 
+/** The answers of the read methods, as the proto-loader client would have decoded them. */
+const decodeGetVariable = (bytes: Buffer) =>
+  loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service.GetVariable.responseDeserialize(
+    bytes,
+  ) as { variable: Variable__Output | null };
+const decodeGetVariables = (bytes: Buffer) =>
+  loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service.GetVariables.responseDeserialize(
+    bytes,
+  ) as { variables: Record<string, Variable__Output> };
+
+const encodeGetRequest = (request: object) =>
+  loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service.GetVariable.requestSerialize(
+    request as never,
+  );
+
+let rawReads: typeof grpc.Client | undefined;
+
+/**
+ * The BridgeService client, except that GetVariable and GetVariables answer their bytes: a
+ * session decodes them, and answers bytes equal to the last ones it decoded for the same read
+ * with the records it made of them (same bytes, same message), so reading unchanged variables
+ * costs no protobuf decode, JSON parse or value check.
+ */
+function rawReadsClient(): new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options: grpc.ClientOptions,
+) => BridgeServiceClient {
+  if (rawReads === undefined) {
+    const service = loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service;
+    const bytes = (buffer: Buffer) => buffer;
+    const serialize = service.GetVariable.requestSerialize;
+    rawReads = grpc.makeGenericClientConstructor(
+      {
+        ...service,
+        GetVariable: {
+          ...service.GetVariable,
+          // A session sends the bytes it encoded once for the identifier.
+          requestSerialize: (request: object) =>
+            Buffer.isBuffer(request) ? request : serialize(request as never),
+          responseDeserialize: bytes,
+        },
+        GetVariables: { ...service.GetVariables, responseDeserialize: bytes },
+      },
+      "BridgeService",
+    );
+  }
+  return rawReads as unknown as new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options: grpc.ClientOptions,
+  ) => BridgeServiceClient;
+}
+
+/** How many reads' last answers a session keeps decoded (by identifier, or by batch). */
+const DECODED_ANSWERS = 1024;
+
+/** The last answer's bytes of one read, and what they decoded to. */
+interface Decoded<T> {
+  readonly bytes: Buffer;
+  readonly value: T;
+}
+
 let nextSubscription = 0;
 
 /**
@@ -229,6 +300,12 @@ export class RemoteSession extends BackendSession {
   readonly watches = new Map<SubscriptionId, RemoteWatch>();
   /** @internal identifier (id or name) → shape, to encode writes without a round trip. */
   readonly shapes = new Map<string, VariableShape>();
+  /** @internal the opt-in read cache (`RemoteStateOptions.readCache`). */
+  cache: ReadCache | undefined;
+  readonly #decodedReads = new Map<string, Decoded<VariableRecord>>();
+  /** identifier → its GetVariable request, encoded once. */
+  readonly #getRequests = new Map<string, Buffer>();
+  readonly #decodedBatches = new Map<string, Decoded<ReadonlyMap<Identifier, VariableRecord>>>();
   readonly #link: Link;
 
   constructor(
@@ -277,17 +354,43 @@ export class RemoteSession extends BackendSession {
     if ("error" in answer) return err(answer.error);
     const id = answer.response.variable_id;
     remember(this, { id, name: c.name, type: c.type, constraints: c.constraints });
+    this.cache?.noteRegister(c.name, id);
     return ok({ id });
   }
 
-  async record(identifier: Identifier): Promise<Result<VariableRecord>> {
-    const answer = await this.#call<{ variable: Variable__Output | null }>(
-      "GetVariable",
-      { variable_identifier: identifier, prefer_binary: true },
+  override value(identifier: Identifier): Promise<Result<VariableValue>> | Result<VariableValue> {
+    const cached = this.cache?.lookup(identifier);
+    if (cached !== undefined) return ok(cached.value);
+    return this.#fetch(identifier).then((record) => (record.ok ? ok(record.value.value) : record));
+  }
+
+  record(identifier: Identifier): Promise<Result<VariableRecord>> | Result<VariableRecord> {
+    const cached = this.cache?.lookup(identifier);
+    return cached !== undefined ? ok(cached) : this.#fetch(identifier);
+  }
+
+  async #fetch(identifier: Identifier): Promise<Result<VariableRecord>> {
+    let request = this.#getRequests.get(identifier);
+    if (request === undefined) {
+      request = encodeGetRequest({
+        session_id: this.sessionId,
+        variable_identifier: identifier,
+        prefer_binary: true,
+      });
+      if (this.#getRequests.size >= DECODED_ANSWERS) this.#getRequests.clear();
+      this.#getRequests.set(identifier, request);
+    }
+    const answer = await this.#link.call<Buffer>("GetVariable", request, {
+      sessionId: this.sessionId,
       identifier,
-    );
+    });
     if ("error" in answer) return err(answer.error);
-    return recordFromWire(this, answer.response.variable);
+    const bytes = answer.response;
+    const last = this.#decodedReads.get(identifier);
+    if (last?.bytes.equals(bytes)) return ok(relearn(this, last.value));
+    const record = recordFromWire(this, decodeGetVariable(bytes).variable);
+    if (record.ok) keepDecoded(this.#decodedReads, identifier, bytes, record.value);
+    return record;
   }
 
   async write(
@@ -298,7 +401,7 @@ export class RemoteSession extends BackendSession {
   ): Promise<Result<Versioned>> {
     if (expected !== undefined && !isWireVersion(expected)) {
       // The wire cannot carry it (0 means "no expectation" there); no version ever equals it.
-      const current = await this.record(identifier);
+      const current = await this.#fetch(identifier);
       if (!current.ok) return current;
       return err(StateErrors.versionConflict(identifier, expected, current.value.version));
     }
@@ -332,7 +435,10 @@ export class RemoteSession extends BackendSession {
         },
         identifier,
       );
-      if (!("error" in answer)) return ok({ version: answer.response.new_version });
+      if (!("error" in answer)) {
+        this.cache?.noteWrite(keysOf(shape.value, identifier), answer.response.new_version);
+        return ok({ version: answer.response.new_version });
+      }
       // The name may now belong to another variable (deleted and registered again elsewhere).
       if (attempt === 0 && isStale(answer.error)) {
         forget(this, identifier);
@@ -359,19 +465,46 @@ export class RemoteSession extends BackendSession {
   async records(
     identifiers: readonly Identifier[],
   ): Promise<Result<ReadonlyMap<Identifier, VariableRecord>>> {
-    const answer = await this.#call<{ variables: Record<string, Variable__Output> }>(
-      "GetVariables",
-      { variable_identifiers: identifiers, prefer_binary: true },
-    );
-    if ("error" in answer) return err(answer.error);
     const found = new Map<Identifier, VariableRecord>();
-    for (const identifier of identifiers) {
-      const variable = own(answer.response.variables, identifier);
-      if (variable === undefined) continue;
-      const record = recordFromWire(this, variable);
-      if (!record.ok) return record;
-      found.set(identifier, record.value);
+    let uncached = identifiers;
+    const cache = this.cache;
+    if (cache !== undefined) {
+      const rest: Identifier[] = [];
+      for (const identifier of identifiers) {
+        const cached = cache.lookup(identifier);
+        if (cached === undefined) rest.push(identifier);
+        else found.set(identifier, cached);
+      }
+      if (rest.length === 0) return ok(found);
+      uncached = rest;
     }
+    const answer = await this.#call<Buffer>("GetVariables", {
+      variable_identifiers: uncached,
+      prefer_binary: true,
+    });
+    if ("error" in answer) return err(answer.error);
+    const bytes = answer.response;
+    const key = uncached.join("\u0000");
+    const last = this.#decodedBatches.get(key);
+    let decoded: ReadonlyMap<Identifier, VariableRecord>;
+    if (last?.bytes.equals(bytes)) {
+      decoded = last.value;
+      for (const record of decoded.values()) relearn(this, record);
+    } else {
+      const variables = decodeGetVariables(bytes).variables;
+      const fresh = new Map<Identifier, VariableRecord>();
+      for (const identifier of uncached) {
+        const variable = own(variables, identifier);
+        if (variable === undefined) continue;
+        const record = recordFromWire(this, variable);
+        if (!record.ok) return record;
+        fresh.set(identifier, record.value);
+      }
+      keepDecoded(this.#decodedBatches, key, bytes, fresh);
+      decoded = fresh;
+    }
+    if (found.size === 0) return ok(decoded);
+    for (const [identifier, record] of decoded) found.set(identifier, record);
     return ok(found);
   }
 
@@ -398,12 +531,11 @@ export class RemoteSession extends BackendSession {
       );
       const versionsSeen = new Map<string, number>();
       if (unknown.length > 0) {
-        const fetched = await this.#call<{ variables: Record<string, Variable__Output> }>(
-          "GetVariables",
-          { variable_identifiers: unknown },
-        );
+        const fetched = await this.#call<Buffer>("GetVariables", { variable_identifiers: unknown });
         if ("error" in fetched) return err(fetched.error);
-        for (const [identifier, variable] of Object.entries(fetched.response.variables)) {
+        for (const [identifier, variable] of Object.entries(
+          decodeGetVariables(fetched.response).variables,
+        )) {
           rememberWire(this, variable);
           versionsSeen.set(identifier, variable.version);
         }
@@ -464,7 +596,19 @@ export class RemoteSession extends BackendSession {
       });
       if ("error" in answer) return err(answer.error);
       const { success, errors, new_versions } = answer.response;
-      if (success) return ok({ ...new_versions });
+      if (success) {
+        const cache = this.cache;
+        if (cache !== undefined) {
+          for (const [identifier, version] of Object.entries(new_versions)) {
+            const shape = this.shapes.get(identifier);
+            cache.noteWrite(
+              shape === undefined ? [identifier] : keysOf(shape, identifier),
+              version,
+            );
+          }
+        }
+        return ok({ ...new_versions });
+      }
       const carried = errorFromTrailer(answer.trailer);
       const carriedFailures = carried?.code === "partial_failure" ? carried.failed : undefined;
       const failed: Record<string, StateError> = {};
@@ -502,6 +646,8 @@ export class RemoteSession extends BackendSession {
       identifier,
     );
     if ("error" in answer) return err(answer.error);
+    const shape = this.shapes.get(identifier);
+    this.cache?.noteDelete(shape === undefined ? [identifier] : keysOf(shape, identifier));
     forget(this, identifier);
     return ok();
   }
@@ -519,8 +665,10 @@ export class RemoteSession extends BackendSession {
     const document = buildExport(parsed.sessionId, parsed.records, parsed.metadata);
     const answer = await this.#call("ImportState", { export_json: JSON.stringify(document) });
     if ("error" in answer) return err(answer.error);
-    // Imported records may replace variables under the same names: re-learn shapes on demand.
+    // Imported records may replace variables under the same names: re-learn shapes on demand,
+    // and serve nothing cached until the stream delivers the session afresh.
     this.shapes.clear();
+    this.cache?.restart();
     return ok();
   }
 
@@ -579,6 +727,7 @@ export class RemoteSession extends BackendSession {
   }
 
   async close(): Promise<void> {
+    this.cache?.stop();
     for (const watch of this.watches.values()) watch.stop();
     this.watches.clear();
     if (this.ownsSession) {
@@ -615,7 +764,7 @@ export class RemoteSession extends BackendSession {
   async #shape(identifier: Identifier): Promise<Result<VariableShape>> {
     const known = this.shapes.get(identifier);
     if (known !== undefined) return ok(known);
-    const record = await this.record(identifier);
+    const record = await this.#fetch(identifier);
     if (!record.ok) return record;
     const shape = this.shapes.get(identifier) ?? this.shapes.get(record.value.id);
     return shape === undefined ? err(StateErrors.notFound(identifier)) : ok(shape);
@@ -661,6 +810,8 @@ export class RemoteState extends BackendProvider<RemoteSession> {
       owns = false;
     }
     const session = new RemoteSession(sessionId, this.address, owns, this.#link);
+    const pattern = this.#link.readCache;
+    if (pattern !== undefined) session.cache = this.#openCache(session, pattern);
     if (request.existing !== undefined) {
       const imported = await session.import(request.existing);
       if (!imported.ok) {
@@ -670,6 +821,41 @@ export class RemoteState extends BackendProvider<RemoteSession> {
       }
     }
     return ok(session);
+  }
+
+  /** The read cache's counters for a session, or undefined without `readCache`. */
+  cacheStats(state: RemoteSession): ReadCacheStats | undefined {
+    return state.cache?.stats;
+  }
+
+  /** Resolves true once every identifier is served from the session's read cache. */
+  waitUntilCached(
+    state: RemoteSession,
+    identifiers: readonly Identifier[],
+    timeoutMs?: number,
+  ): Promise<boolean> {
+    return state.cache?.waitUntilCached(identifiers, timeoutMs) ?? Promise.resolve(false);
+  }
+
+  #openCache(session: RemoteSession, pattern: string): ReadCache {
+    const link = this.#link;
+    return new ReadCache({
+      open: () =>
+        (link.client as BridgeServiceClient).WatchVariables(
+          {
+            session_id: session.sessionId,
+            pattern: pattern === "*" ? "" : pattern,
+            prefer_binary: true,
+            include_initial_values: true,
+          },
+          link.metadata(),
+        ),
+      decode: (variable) => {
+        const record = recordFromWire(session, variable);
+        return record.ok ? record.value : undefined;
+      },
+      maxDelayMs: link.maxResubscribeDelayMs,
+    });
   }
 }
 
@@ -713,6 +899,34 @@ function answersBeforeValue(error: StateError): boolean {
 
 function isStale(error: StateError | undefined): boolean {
   return error?.code === "validation_failed" && error.rule === "type";
+}
+
+function keepDecoded<T>(kept: Map<string, Decoded<T>>, key: string, bytes: Buffer, value: T): void {
+  // A session reading ever new identifiers starts over rather than growing without bound.
+  if (kept.size >= DECODED_ANSWERS && !kept.has(key)) kept.clear();
+  // A copy: the answer may be a view of a larger network buffer.
+  kept.set(key, { bytes: Buffer.from(bytes), value });
+}
+
+/** A record answered again without decoding: its shape is remembered as decoding would. */
+function relearn(state: RemoteSession, record: VariableRecord): VariableRecord {
+  const known = state.shapes.get(record.name);
+  if (known?.id !== record.id || state.shapes.get(record.id) !== known) {
+    remember(state, {
+      id: record.id,
+      name: record.name,
+      type: record.type,
+      constraints: record.constraints,
+    });
+  }
+  return record;
+}
+
+/** The identifiers one variable answers to: as given, its id and its name. */
+function keysOf(shape: VariableShape, identifier: Identifier): string[] {
+  return identifier === shape.id || identifier === shape.name
+    ? [shape.id, shape.name]
+    : [identifier, shape.id, shape.name];
 }
 
 function remember(state: RemoteSession, shape: VariableShape): void {

@@ -208,29 +208,54 @@ export function withCheckedRequests(
     const requestType = (attributes as { requestType?: { type?: Descriptor } }).requestType?.type;
     const original = attributes.requestDeserialize;
     const typeName = requestType?.name ?? "request";
+    const decode = (bytes: Buffer) => {
+      try {
+        if (requestType !== undefined) {
+          checkMessage(bytes, requestType, resolve, typeName, 0, limits.maxIdentifiersPerRequest);
+        }
+        return original(bytes);
+      } catch (cause) {
+        if (cause instanceof TooManyIdentifiers) {
+          return { [REFUSED]: tooMany(cause.count, limits.maxIdentifiersPerRequest) };
+        }
+        const reason = cause instanceof Malformed ? cause.message : (cause as Error).message;
+        return {
+          [REFUSED]: StateErrors.invalidArgument(
+            `${method}: the request is not a valid ${typeName} message (${reason})`,
+          ),
+        };
+      }
+    };
     checked[method] = {
       ...attributes,
-      requestDeserialize: (bytes: Buffer) => {
-        try {
-          if (requestType !== undefined) {
-            checkMessage(bytes, requestType, resolve, typeName, 0, limits.maxIdentifiersPerRequest);
-          }
-          return original(bytes);
-        } catch (cause) {
-          if (cause instanceof TooManyIdentifiers) {
-            return { [REFUSED]: tooMany(cause.count, limits.maxIdentifiersPerRequest) };
-          }
-          const reason = cause instanceof Malformed ? cause.message : (cause as Error).message;
-          return {
-            [REFUSED]: StateErrors.invalidArgument(
-              `${method}: the request is not a valid ${typeName} message (${reason})`,
-            ),
-          };
-        }
-      },
+      requestDeserialize: REPEATED_READS.has(method) ? remembering(decode) : decode,
     };
   }
   return checked;
+}
+
+/** Reads that clients repeat byte for byte (a worker polling its variables). */
+const REPEATED_READS = new Set(["GetVariable"]);
+const REMEMBERED_REQUESTS = 512;
+const REMEMBERED_BYTES = 512;
+
+/**
+ * Equal bytes decode and check to equal requests: a small request seen lately is answered with
+ * its frozen decoding, saving the decode and the check of every repeated read.
+ */
+function remembering(decode: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
+  let seen = new Map<string, unknown>();
+  return (bytes) => {
+    if (bytes.length > REMEMBERED_BYTES) return decode(bytes);
+    const key = bytes.toString("latin1");
+    let request = seen.get(key);
+    if (request === undefined) {
+      request = Object.freeze(decode(bytes));
+      if (seen.size >= REMEMBERED_REQUESTS) seen = new Map();
+      seen.set(key, request);
+    }
+    return request;
+  };
 }
 
 const utf8Bytes = (text: string) => Buffer.byteLength(text, "utf8");

@@ -8,7 +8,7 @@ import type {
   VariableVersion,
 } from "../contract.js";
 import { type StateError, StateErrors } from "../errors.js";
-import { buildExport, type ExportedState, type ParsedExport } from "../export-format.js";
+import { buildCheckedExport, type ExportedState, type ParsedExport } from "../export-format.js";
 import { err, type Ok, ok, type Result } from "../result.js";
 import { type SubscriberErrorHandler, SubscriberSet } from "../subscribers.js";
 import { checkExpectedVersion, type RegistrationInput } from "../types/validation.js";
@@ -189,7 +189,8 @@ export class VariableTable implements RecordView {
   }
 
   export(sessionId: string): ExportedState {
-    return buildExport(sessionId, this.list(), this.#metadata);
+    // Every stored record came through the plans or parseExport: no need to check them again.
+    return buildCheckedExport(sessionId, this.list(), this.#metadata);
   }
 
   // ---- writes: plan, apply, tell ----

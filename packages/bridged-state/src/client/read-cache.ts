@@ -1,0 +1,228 @@
+import type { VariableRecord } from "@dspex/state-provider";
+import type * as grpc from "@grpc/grpc-js";
+import type { Variable__Output } from "../wire/generated/snakepit/bridge/Variable.js";
+import type { VariableUpdate__Output } from "../wire/generated/snakepit/bridge/VariableUpdate.js";
+
+/** Deletions remembered so an own delete answered after its echo does not bar the id forever. */
+const DELETIONS_REMEMBERED = 1024;
+
+export interface ReadCacheStats {
+  /** Reads answered from the cache. */
+  readonly hits: number;
+  /** Reads that went to the server (not delivered yet, own write not echoed, stream down). */
+  readonly misses: number;
+  /** True while the stream is open and has delivered at least one message. */
+  readonly live: boolean;
+  /** Times the stream opened (the first time included). */
+  readonly connects: number;
+}
+
+/**
+ * A read cache fed by one WatchVariables stream (initial values included), with the guarantee
+ * of the Python client's (README, "Read cache"): a cached read of x answers the record of the
+ * most recent message about x the stream delivered, and only when its version is at least that
+ * of this session's own latest completed write to x; anything else goes to the server. Entries
+ * come only from the stream, and the cache is emptied the moment the stream breaks, so nothing
+ * stays cached that the stream does not keep current.
+ */
+export class ReadCache {
+  /** By id and by name: one entry under both keys. */
+  #entries = new Map<string, VariableRecord>();
+  /** identifier → version this session's own writes reached (Infinity: deleted by us). */
+  #floors = new Map<string, number>();
+  /** name → id this session registered under it, until the stream delivers that id. */
+  #pins = new Map<string, string>();
+  #deletedIds = new Set<string>();
+  #call: grpc.ClientReadableStream<VariableUpdate__Output> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #delayMs = 50;
+  #delivered = false;
+  #stopped = false;
+  #hits = 0;
+  #misses = 0;
+  #connects = 0;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(
+    private readonly options: {
+      /** Opens a WatchVariables stream with initial values for the cached pattern. */
+      open: () => grpc.ClientReadableStream<VariableUpdate__Output>;
+      /** A wire Variable as a checked record, or undefined when it does not decode. */
+      decode: (variable: Variable__Output) => VariableRecord | undefined;
+      maxDelayMs: number;
+    },
+  ) {
+    this.#open();
+  }
+
+  get stats(): ReadCacheStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      live: this.#call !== undefined && this.#delivered,
+      connects: this.#connects,
+    };
+  }
+
+  /** The cached record of an id or name, or undefined (the caller asks the server). */
+  lookup(identifier: string): VariableRecord | undefined {
+    const record = this.#entries.get(identifier);
+    if (record === undefined) this.#misses++;
+    else this.#hits++;
+    return record;
+  }
+
+  /** Resolves once every identifier is served from the cache, or false after `timeoutMs`. */
+  async waitUntilCached(identifiers: readonly string[], timeoutMs = 5_000): Promise<boolean> {
+    const ready = () => identifiers.every((identifier) => this.#entries.has(identifier));
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || this.#stopped) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, remaining);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#waiters.add(done);
+      });
+    }
+    return true;
+  }
+
+  /**
+   * This session committed `version` of the variable `keys` name (its id and name among them):
+   * stop serving older ones. A version the stream delivered already (one entry under all the
+   * keys, so the same variable) needs no floor.
+   */
+  noteWrite(keys: readonly string[], version: number): void {
+    const delivered = this.#entries.get(keys[0]!);
+    if (
+      keys.length > 1 &&
+      delivered !== undefined &&
+      delivered.version >= version &&
+      keys.every((key) => this.#entries.get(key) === delivered)
+    )
+      return;
+    for (const key of keys) {
+      if (version > (this.#floors.get(key) ?? 0)) this.#floors.set(key, version);
+      const entry = this.#entries.get(key);
+      if (entry !== undefined && entry.version < version) this.#drop(entry);
+    }
+  }
+
+  /** This session deleted the variable: bar it until the stream delivers the deletion. */
+  noteDelete(keys: readonly string[]): void {
+    if (keys.some((key) => this.#deletedIds.has(key))) return; // its deletion came already
+    this.noteWrite(keys, Number.POSITIVE_INFINITY);
+  }
+
+  /** This session registered `id` as `name`: what the name meant before must not answer. */
+  noteRegister(name: string, id: string): void {
+    this.#floors.delete(name);
+    this.#floors.delete(id);
+    // Delivered already (the stream can be faster than the answer): nothing to skip.
+    if (this.#entries.get(id) !== undefined) return;
+    this.#pins.set(name, id);
+    const entry = this.#entries.get(name);
+    if (entry !== undefined && entry.id !== id) this.#drop(entry);
+  }
+
+  /** Everything this session may have changed (an import): serve nothing until re-delivered. */
+  restart(): void {
+    if (this.#stopped) return;
+    this.#call?.cancel();
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#call?.cancel();
+    this.#clear();
+  }
+
+  #open(): void {
+    const call = this.options.open();
+    this.#call = call;
+    this.#connects++;
+    call.on("data", (update: VariableUpdate__Output) => {
+      if (this.#call !== call) return;
+      this.#delivered = true;
+      this.#delayMs = 50;
+      this.#apply(update);
+    });
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      if (this.#call === call) this.#call = undefined;
+      // The moment the break is seen: from now on reads go to the server until re-delivered.
+      this.#clear();
+      if (this.#stopped) return;
+      this.#timer = setTimeout(() => {
+        if (!this.#stopped) this.#open();
+      }, this.#delayMs);
+      this.#delayMs = Math.min(this.#delayMs * 2, this.options.maxDelayMs);
+    };
+    call.on("error", finish);
+    call.on("end", finish);
+  }
+
+  #apply(update: VariableUpdate__Output): void {
+    const kind = update.update_type;
+    if (kind === "heartbeat" || update.variable === null) return;
+    const record = this.options.decode(update.variable);
+    if (kind === "deleted") {
+      const id = update.variable_id;
+      for (const key of [id, record?.name ?? ""]) {
+        const entry = this.#entries.get(key);
+        if (entry !== undefined && entry.id === id) this.#drop(entry);
+      }
+      if (record !== undefined && this.#pins.get(record.name) === id)
+        this.#pins.delete(record.name);
+      // After its very deletion nothing older about the variable can follow: a later variable
+      // of that name is cacheable again (own writes to it keep their floor by its id).
+      this.#floors.delete(id);
+      if (record !== undefined) this.#floors.delete(record.name);
+      this.#deletedIds.add(id);
+      if (this.#deletedIds.size > DELETIONS_REMEMBERED) {
+        this.#deletedIds.delete(this.#deletedIds.values().next().value as string);
+      }
+    } else if (record !== undefined) {
+      const pinned = this.#pins.get(record.name);
+      if (pinned !== undefined) {
+        if (pinned !== record.id) return; // about the variable the name had before ours
+        this.#pins.delete(record.name);
+      }
+      const current = this.#entries.get(record.name);
+      if (current?.id === record.id && current.version >= record.version) return;
+      if (current !== undefined) this.#drop(current);
+      const floor = Math.max(this.#floors.get(record.id) ?? 0, this.#floors.get(record.name) ?? 0);
+      if (record.version >= floor) {
+        this.#floors.delete(record.id);
+        this.#floors.delete(record.name);
+        this.#entries.set(record.id, record);
+        this.#entries.set(record.name, record);
+      }
+    }
+    for (const wake of [...this.#waiters]) {
+      this.#waiters.delete(wake);
+      wake();
+    }
+  }
+
+  #drop(entry: VariableRecord): void {
+    for (const key of [entry.id, entry.name])
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+  }
+
+  #clear(): void {
+    this.#entries = new Map();
+    this.#floors = new Map();
+    this.#pins = new Map();
+    this.#deletedIds = new Set();
+    this.#delivered = false;
+  }
+}
