@@ -100,3 +100,12 @@ export async function startCli(
     stderr: () => written,
   };
 }
+
+/** Waits until `done()` holds (watch events arrive asynchronously), failing after `ms`. */
+export async function until(done: () => boolean, what: string, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BridgeServer } from "../src/index.js";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import { loadBridgeProto, SERVICE_NAME } from "../src/wire/proto.js";
-import { any, rawClient, startCli, unary } from "./helpers.js";
+import { any, rawClient, startCli, unary, until } from "./helpers.js";
 
 /*
  * Hostile requests against a real server. Each attack runs next to a Ping loop; the worst
@@ -595,11 +595,3 @@ type VariableUpdateMessage = {
   conflated: boolean;
   variable?: { version: number };
 };
-
-async function until(done: () => boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

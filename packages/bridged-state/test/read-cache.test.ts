@@ -1,18 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { BridgeServer, RemoteState, SessionStore } from "../src/index.js";
+import { until } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function until(done: () => boolean, what: string, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function open(address: string, sessionId: string, readCache: boolean | string = true) {
   const remote = new RemoteState({ address, readCache, deadlineMs: 1_000 });

@@ -4,20 +4,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { BridgedState, BridgeServer, RemoteState, SessionStore } from "../src/index.js";
 import type { GetVariableResponse__Output } from "../src/wire/generated/snakepit/bridge/GetVariableResponse.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
-import { any, rawClient, startCli, unary } from "./helpers.js";
+import { any, rawClient, startCli, unary, until } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function until(done: () => boolean, what: string, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe("BridgedState shares its session over gRPC", () => {
   it("a worker on the wire sees what TypeScript writes in-process, and the other way round", async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BridgeServer } from "../src/index.js";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
-import { any, rawClient, unary } from "./helpers.js";
+import { any, rawClient, unary, until } from "./helpers.js";
 
 let server: BridgeServer;
 let client: BridgeServiceClient;
@@ -32,14 +32,6 @@ function watch(request: object) {
   call.on("error", () => {});
   const opened = new Promise<void>((resolve) => call.on("metadata", () => resolve()));
   return { call, updates, opened, ended, status: () => status };
-}
-
-async function until(done: () => boolean, what: string, ms = 2_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const jsonValueOf = (u: VariableUpdate__Output) =>
