@@ -88,11 +88,20 @@ export interface RegisterOptions {
 export interface WriteOptions {
   /** Compare-and-set: fail with `version_conflict` unless the variable is at this version. */
   readonly expectedVersion?: number;
+  /**
+   * An idempotency key (1–128 characters): a write sent again with the same key after an
+   * ambiguous failure answers the first attempt's outcome instead of applying twice, on a
+   * backend that keeps recent keys (`RedisState` keeps them as long as its change feed retains
+   * the commit). Other backends apply each call; in-process ones never fail ambiguously.
+   */
+  readonly requestId?: string;
 }
 
 export interface BatchWriteOptions {
   /** Compare-and-set per identifier (as given in `updates`). */
   readonly expectedVersions?: Readonly<Record<Identifier, number>>;
+  /** As `WriteOptions.requestId`, for the whole batch. */
+  readonly requestId?: string;
 }
 
 export type VariableEventKind = "registered" | "updated" | "deleted";
@@ -123,6 +132,12 @@ export interface VariableEvent {
    * were not replayed.
    */
   readonly resync?: true;
+  /**
+   * Where the backend keeps a change feed shared by processes (`RedisState`): this change's
+   * position in it, opaque. A watcher that remembers the last one it heard can resume right
+   * after it (the bridge's `resume_after`), without a snapshot.
+   */
+  readonly cursor?: string;
 }
 
 export type Subscriber = (event: VariableEvent) => void;

@@ -89,6 +89,7 @@ export abstract class BackendSession {
     value: unknown,
     metadata: Metadata,
     expectedVersion: number | undefined,
+    requestId?: string,
   ): MaybePromise<Result<Versioned>>;
   /**
    * Atomic where the provider claims `atomicUpdates`; versions checked as for `write`. Answers
@@ -98,6 +99,7 @@ export abstract class BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectedVersions: Readonly<Record<Identifier, number>> | undefined,
+    requestId?: string,
   ): MaybePromise<Result<Readonly<Record<Identifier, number>>>>;
   /** Answers anything on success (the removed record, say); only the outcome counts. */
   abstract remove(identifier: Identifier): MaybePromise<Result<unknown>>;
@@ -196,6 +198,18 @@ function optionsObject<T extends object>(options: unknown, call: string): Result
     );
   }
   return ok(options as Partial<T>);
+}
+
+/** An idempotency key: 1–128 characters. */
+function checkRequestId(requestId: unknown, call: string): Result<string> {
+  if (typeof requestId === "string" && requestId.length > 0 && requestId.length <= 128) {
+    return ok(requestId);
+  }
+  return err(
+    StateErrors.invalidArgument(
+      `${call} expects requestId as a string of 1 to 128 characters, got ${describeValue(requestId)}`,
+    ),
+  );
 }
 
 function badIdentifier(call: string, identifier: unknown): Result<never> {
@@ -348,10 +362,16 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     if (state.closed) return this.#closed;
     if (typeof identifier !== "string") return refuse(badIdentifier("setVariable", identifier));
     let expected: number | undefined;
+    let requestId: string | undefined;
     if (options !== undefined) {
       const given = optionsObject<WriteOptions>(options, "setVariable");
       if (!given.ok) return refuse(given);
       expected = given.value.expectedVersion;
+      requestId = given.value.requestId;
+      if (requestId !== undefined) {
+        const checked = checkRequestId(requestId, "setVariable");
+        if (!checked.ok) return refuse(checked);
+      }
     }
     if (expected !== undefined) {
       if (!this.#capabilities.compareAndSet) return this.#noCompareAndSet("setVariable");
@@ -360,7 +380,10 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     }
     const checkedMetadata = checkWriteMetadata(metadata);
     if (!checkedMetadata.ok) return refuse(checkedMetadata);
-    const written = state.write(identifier, value, checkedMetadata.value, expected);
+    const written =
+      requestId === undefined
+        ? state.write(identifier, value, checkedMetadata.value, expected)
+        : state.write(identifier, value, checkedMetadata.value, expected, requestId);
     // Inline rather than through settle: this is the hot write path of in-process backends.
     if (written instanceof Promise) return written.then((done) => this.#written(state, done));
     return Promise.resolve(this.#written(state, written));
@@ -416,6 +439,11 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     const given = optionsObject<BatchWriteOptions>(options, "updateVariables");
     if (!given.ok) return refuse(given);
     const expectedVersions = given.value.expectedVersions;
+    const requestId = given.value.requestId;
+    if (requestId !== undefined) {
+      const checked = checkRequestId(requestId, "updateVariables");
+      if (!checked.ok) return refuse(checked);
+    }
     // Own enumerable keys, `__proto__` included (a valid variable name). Not Object.entries:
     // on an object of many keys it costs a quarter of a 100-item batch.
     const keys = Object.keys(updates);
@@ -444,9 +472,11 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     }
     const checkedMetadata = checkWriteMetadata(metadata);
     if (!checkedMetadata.ok) return refuse(checkedMetadata);
-    return settle(state.writeMany(entries, checkedMetadata.value, expectedVersions), (written) =>
-      written.ok ? ok({ state, versions: written.value }) : written,
-    );
+    const written =
+      requestId === undefined
+        ? state.writeMany(entries, checkedMetadata.value, expectedVersions)
+        : state.writeMany(entries, checkedMetadata.value, expectedVersions, requestId);
+    return settle(written, (done) => (done.ok ? ok({ state, versions: done.value }) : done));
   }
 
   deleteVariable(state: H, identifier: Identifier): Promise<Result<Changed<H>>> {

@@ -15,6 +15,7 @@ export {
   type ProviderDefinition,
   type Versioned,
 } from "./define-provider.js";
+export { EncodedValue } from "./encoded-value.js";
 export { newVariableId } from "./ids.js";
 export {
   checkStoredMetadata,

@@ -20,6 +20,7 @@ import {
   type RegistrationInput,
   sourceOf,
 } from "../types/validation.js";
+import { EncodedValue } from "./encoded-value.js";
 import { checkStoredMetadata, checkValueSize, type StoreLimits } from "./limits.js";
 import { define, own } from "./own-keys.js";
 
@@ -160,7 +161,13 @@ function planWriteOf(
   }
   // A value that never arrived whole (the wire could not decode it) is a value problem.
   if (refused !== undefined) return err(refused);
-  const value = checkValue(current.name, current.type, raw, current.constraints);
+  let given = raw;
+  if (given instanceof EncodedValue) {
+    const decoded = given.decode(current.type, current.name);
+    if (!decoded.ok) return decoded;
+    given = decoded.value;
+  }
+  const value = checkValue(current.name, current.type, given, current.constraints);
   if (!value.ok) return value;
   const record = writtenRecord(current, value.value, metadata, context.now);
   const tooLarge =
