@@ -25,6 +25,18 @@ export {
 export { Inspector, type InspectorOptions } from "./server/inspector.js";
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "./server/request-guard.js";
 export {
+  ALWAYS_AVAILABLE,
+  type BatchApplied,
+  type BridgeStore,
+  type ReadOptions,
+  type SetOptions,
+  type StoreHealth,
+  type StoreWatch,
+  type UpdateOptions,
+  type WatchListener,
+} from "./store/bridge-store.js";
+export { MemoryBridgeStore } from "./store/memory-bridge-store.js";
+export {
   type BatchGet,
   type BatchOptions,
   type CreateSessionOptions,

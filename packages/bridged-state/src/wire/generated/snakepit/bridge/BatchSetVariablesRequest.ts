@@ -12,6 +12,10 @@ export interface BatchSetVariablesRequest__Input {
    * Extension: compare-and-set per identifier; a missing entry or 0 means no expectation.
    */
   'expected_versions'?: ({[key: string]: number});
+  /**
+   * Extension: as in SetVariableRequest.
+   */
+  'request_id'?: (string);
 }
 
 export interface BatchSetVariablesRequest__Output {
@@ -24,4 +28,8 @@ export interface BatchSetVariablesRequest__Output {
    * Extension: compare-and-set per identifier; a missing entry or 0 means no expectation.
    */
   'expected_versions': ({[key: string]: number});
+  /**
+   * Extension: as in SetVariableRequest.
+   */
+  'request_id': (string);
 }

@@ -12,6 +12,12 @@ export interface SetVariableRequest__Input {
    */
   'expected_version'?: (number);
   'binary_value'?: (Buffer | Uint8Array | string);
+  /**
+   * Extension: an idempotency key (1-128 characters). A write sent again with the same key,
+   * through this bridge or another on the same store, answers the first outcome instead of
+   * applying twice, where the store keeps recent keys (a Redis store does; see the README).
+   */
+  'request_id'?: (string);
 }
 
 export interface SetVariableRequest__Output {
@@ -24,4 +30,10 @@ export interface SetVariableRequest__Output {
    */
   'expected_version': (number);
   'binary_value': (Buffer);
+  /**
+   * Extension: an idempotency key (1-128 characters). A write sent again with the same key,
+   * through this bridge or another on the same store, answers the first outcome instead of
+   * applying twice, where the store keeps recent keys (a Redis store does; see the README).
+   */
+  'request_id': (string);
 }

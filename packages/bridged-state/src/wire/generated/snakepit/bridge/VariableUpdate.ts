@@ -11,8 +11,9 @@ export interface VariableUpdate__Input {
   'update_metadata'?: ({[key: string]: string});
   'timestamp'?: (_google_protobuf_Timestamp__Input | null);
   /**
-   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty), and, as an
-   * extension, "registered" (a variable registered after the watch began).
+   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty), and, as
+   * extensions, "registered" (a variable registered after the watch began) and "resumed"
+   * (variable_id empty: resume_after was honoured, no snapshot follows).
    */
   'update_type'?: (string);
   /**
@@ -24,6 +25,11 @@ export interface VariableUpdate__Input {
    * since the last one it received: the latest state, without previous_value.
    */
   'conflated'?: (boolean);
+  /**
+   * Where the store keeps a shared change feed (Redis): this change's position in it, for
+   * WatchVariablesRequest.resume_after. Empty on snapshots, heartbeats and in-memory stores.
+   */
+  'cursor'?: (string);
 }
 
 export interface VariableUpdate__Output {
@@ -33,8 +39,9 @@ export interface VariableUpdate__Output {
   'update_metadata': ({[key: string]: string});
   'timestamp': (_google_protobuf_Timestamp__Output | null);
   /**
-   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty), and, as an
-   * extension, "registered" (a variable registered after the watch began).
+   * "initial_value", "value_change", "deleted", "heartbeat" (variable_id empty), and, as
+   * extensions, "registered" (a variable registered after the watch began) and "resumed"
+   * (variable_id empty: resume_after was honoured, no snapshot follows).
    */
   'update_type': (string);
   /**
@@ -46,4 +53,9 @@ export interface VariableUpdate__Output {
    * since the last one it received: the latest state, without previous_value.
    */
   'conflated': (boolean);
+  /**
+   * Where the store keeps a shared change feed (Redis): this change's position in it, for
+   * WatchVariablesRequest.resume_after. Empty on snapshots, heartbeats and in-memory stores.
+   */
+  'cursor': (string);
 }

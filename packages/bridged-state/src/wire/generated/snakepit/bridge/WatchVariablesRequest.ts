@@ -11,6 +11,12 @@ export interface WatchVariablesRequest__Input {
    */
   'pattern'?: (string);
   'prefer_binary'?: (boolean);
+  /**
+   * Extension: the `cursor` of the last update this watcher heard. When the store still holds
+   * every change after it, the stream opens with one "resumed" update (variable_id empty) and
+   * goes on with exactly those changes; otherwise it falls back to include_initial_values.
+   */
+  'resume_after'?: (string);
 }
 
 export interface WatchVariablesRequest__Output {
@@ -23,4 +29,10 @@ export interface WatchVariablesRequest__Output {
    */
   'pattern': (string);
   'prefer_binary': (boolean);
+  /**
+   * Extension: the `cursor` of the last update this watcher heard. When the store still holds
+   * every change after it, the stream opens with one "resumed" update (variable_id empty) and
+   * goes on with exactly those changes; otherwise it falls back to include_initial_values.
+   */
+  'resume_after': (string);
 }
