@@ -17,6 +17,12 @@ def is_transport_failure(error: grpc.RpcError) -> bool:
     return error.code() == grpc.StatusCode.UNAVAILABLE
 
 
+def refuses_cursor(error: grpc.RpcError, resume_after: str) -> bool:
+    """A bridge on another kind of store cannot read the cursor and answers INVALID_ARGUMENT;
+    the watch then catches up from a snapshot, as when a bridge no longer holds the cursor."""
+    return bool(resume_after) and error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 class Attempts:
     """How a call went: `ambiguous` once an attempt failed after it may have reached a bridge."""
 

@@ -433,8 +433,9 @@ class SessionContext:
         """An iterator of Updates: names (a list), one name, or a glob ("lm.*"); None = all.
 
         With include_initial, one "initial_value" update per variable comes first; then one
-        "value_change"/"deleted" per committed change, in commit order. Close with cancel() or
-        a `with` block.
+        "value_change"/"deleted" per committed change, in commit order. With failover on, a
+        broken stream resumes on the next bridge (README, "Several bridges"). Close with
+        cancel() or a `with` block.
         """
         request = watch_request(self.session_id, names_or_pattern, include_initial)
         watch = Watch(self._client, request, include_heartbeats)

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 import grpc
 
 from ._generated import snakepit_bridge_pb2 as pb
-from ._retry import RETRY_BACKOFF_INITIAL, RETRY_BACKOFF_MAX, is_transport_failure
+from ._retry import RETRY_BACKOFF_INITIAL, RETRY_BACKOFF_MAX, is_transport_failure, refuses_cursor
 from .errors import BridgeError, from_rpc_error
 from .records import Update, VariableRecord
 
@@ -91,6 +91,11 @@ class Watch:
             except grpc.RpcError as error:
                 if self._cancelled and error.code() == grpc.StatusCode.CANCELLED:
                     break
+                if reopened and refuses_cursor(error, self.cursor):
+                    self.cursor = ""
+                    if not self._reopen():
+                        break
+                    continue
                 now = time.monotonic()
                 broken_since = now if broken_since is None else broken_since
                 if not (self._client.failover and is_transport_failure(error)) or now - broken_since >= self._client.timeout:
@@ -449,13 +454,13 @@ class VariableCache:
             request = watch_request(self._session_id, self._selector, include_initial=True)
             request.resume_after = self._cursor  # include_initial_values is the fallback
             endpoint = None
+            first = True
             try:
                 call, endpoint = self._client.open_watch(request)
                 self._call = call
                 if self._stop.is_set():
                     call.cancel()
                 self.connects += 1
-                first = True
                 for message in call:
                     self._last_message = time.monotonic()
                     delay = self._retry[0]
@@ -474,6 +479,8 @@ class VariableCache:
                     self.last_error = from_rpc_error(error, "WatchVariables (cache)")
                     if endpoint is not None and is_transport_failure(error):
                         self._client.lost(endpoint)
+                    if first and refuses_cursor(error, request.resume_after):
+                        self._cursor = ""
             except BridgeError as error:
                 self.last_error = error
             finally:

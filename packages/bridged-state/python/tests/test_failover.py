@@ -198,7 +198,8 @@ def test_an_initialize_whose_answer_was_lost_joins_the_session(two_bridges):
     client.close()
 
 
-def test_a_watch_that_cannot_resume_catches_up_without_repeating_itself(two_bridges):
+@pytest.mark.parametrize("cursor", ["m0.0:1", "not-a-cursor-of-this-store"])
+def test_a_watch_that_cannot_resume_catches_up_without_repeating_itself(two_bridges, cursor):
     writer_client = dspex_bridge.connect(two_bridges.b, timeout=5)
     writer = writer_client.session("caught-up")
     writer.register("a", "integer", 0)
@@ -208,7 +209,9 @@ def test_a_watch_that_cannot_resume_catches_up_without_repeating_itself(two_brid
         assert {u.name for u in watch.take(2)} == {"a", "b"}
         writer.set("a", 1)
         assert watch.next(timeout=5).version == 2
-        watch.cursor = "a-cursor-no-store-holds"  # as when the feed no longer reaches back
+        # A cursor of an earlier store (the bridge cannot resume it), or one the bridge cannot read
+        # (INVALID_ARGUMENT): either way the watch catches up from a snapshot.
+        watch.cursor = cursor
         two_bridges.stop("a")
         writer.set("a", 2)
         heard = watch.next(timeout=5)  # a at version 3, once: live, or in the snapshot
@@ -219,3 +222,140 @@ def test_a_watch_that_cannot_resume_catches_up_without_repeating_itself(two_brid
         assert watch.catch_ups == 1 and watch.resumes == 0
     client.close()
     writer_client.close()
+
+
+def test_a_set_whose_answer_was_lost_applies_once(two_bridges):
+    client = dspex_bridge.connect([two_bridges.a, two_bridges.b], timeout=5)
+    ctx = client.session()
+    ctx.register("x", "integer", 0)
+    _lose_first_answer(client, "SetVariable")
+    assert ctx.set("x", 1) == 2  # applied on A, answered by B from the stored outcome
+    assert client.address == two_bridges.b
+    record = ctx.get_record("x")
+    assert (record.value, record.version) == (1, 2)
+    assert [r.version for r in ctx.history("x")] == [2, 1]
+    client.close()
+
+
+def test_an_update_many_whose_answer_was_lost_applies_once(two_bridges):
+    client = dspex_bridge.connect([two_bridges.a, two_bridges.b], timeout=5)
+    ctx = client.session()
+    ctx.register("a", "integer", 0)
+    ctx.register("b", "integer", 0)
+    _lose_first_answer(client, "SetVariables")
+    assert ctx.update_many({"a": 1, "b": 2}) == {"a": 2, "b": 2}
+    assert {n: r.version for n, r in ctx.get_records(["a", "b"]).items()} == {"a": 2, "b": 2}
+    client.close()
+
+
+def test_a_watch_resumes_on_the_next_bridge_without_repeats_or_gaps(two_bridges):
+    writer_client = dspex_bridge.connect(two_bridges.b, timeout=5)
+    writer = writer_client.session("watched")
+    writer.register("x", "integer", 0)
+    client = dspex_bridge.connect(f"{two_bridges.a},{two_bridges.b}", timeout=5)
+    with client.session("watched", create=False).watch("x") as watch:
+        assert watch.next(timeout=5).kind == "initial_value"
+        writer.set("x", 1)
+        heard = watch.next(timeout=5)
+        assert (heard.kind, heard.version) == ("value_change", 2) and heard.cursor
+        two_bridges.stop("a")
+        for value in range(2, 6):  # while the watch moves to B
+            writer.set("x", value)
+        updates = watch.take(4, timeout=5)
+        assert [(u.kind, u.version, u.value) for u in updates] == [("value_change", v + 1, v) for v in range(2, 6)]
+        assert watch.resumes == 1 and watch.catch_ups == 0
+        with pytest.raises(TimeoutError):  # nothing twice
+            watch.next(timeout=0.3)
+    assert client.address == two_bridges.b
+    client.close()
+    writer_client.close()
+
+
+def test_the_read_cache_resumes_on_the_next_bridge_and_stays_coherent(two_bridges):
+    writer_client = dspex_bridge.connect(two_bridges.b, timeout=5)
+    writer = writer_client.session("cached")
+    writer.register("x", "integer", 0)
+    writer.register("y", "integer", 0)
+    client = dspex_bridge.connect([two_bridges.a, two_bridges.b], timeout=5)
+    ctx = client.session("cached", create=False)
+    cache = ctx.enable_cache()
+    assert cache.wait_until_cached("x", "y")
+    writer.set("x", 1)
+    assert cache.wait_until_cached("x", version=2)
+    two_bridges.stop("a")
+    assert ctx.set("y", 5) == 2  # own write through B while the cache's stream is down
+    assert ctx.get("y") == 5  # read your writes: never the held version 1
+    writer.set("x", 2)
+    assert cache.wait_until_cached("x", version=3, timeout=5)
+    assert cache.resumes == 1 and cache.connects == 2
+    hits = cache.hits
+    assert ctx.get("x") == 2 and ctx.get("y") == 5 and cache.hits == hits + 2  # no snapshot needed
+    client.close()
+    writer_client.close()
+
+
+@pytest.mark.parametrize("cursor", ["m0.0:1", "not-a-cursor-of-this-store"])
+def test_a_read_cache_that_cannot_resume_is_rebuilt_from_the_snapshot(two_bridges, cursor):
+    writer_client = dspex_bridge.connect(two_bridges.b, timeout=5)
+    writer = writer_client.session("rebuilt")
+    writer.register("x", "integer", 0)
+    client = dspex_bridge.connect([two_bridges.a, two_bridges.b], timeout=5)
+    ctx = client.session("rebuilt", create=False)
+    cache = ctx.enable_cache()
+    writer.set("x", 1)
+    assert cache.wait_until_cached("x", version=2)
+    cache._cursor = cursor  # as in the watch test above
+    two_bridges.stop("a")
+    writer.set("x", 2)
+    assert cache.wait_until_cached("x", version=3, timeout=5)
+    assert ctx.get("x") == 2 and cache.resumes == 0 and cache.connects >= 2
+    client.close()
+    writer_client.close()
+
+
+def test_a_worker_keeps_writing_through_b_when_a_stops_mid_run(two_bridges):
+    """Bridge A stops in the middle of a run: the worker goes on through B, every write applied
+    exactly once, and a watcher (also moved to B) hears each change once, in order."""
+    total, stop_after = 120, 40
+    worker_client = dspex_bridge.connect([two_bridges.a, two_bridges.b], timeout=5)
+    watcher_client = dspex_bridge.connect(f"{two_bridges.a},{two_bridges.b}", timeout=5)
+    worker = worker_client.session("run")
+    worker.register("step", "integer", 0)
+    worker.register("score", "float", 0.0)
+    watch = watcher_client.session("run", create=False).watch(["step", "score"])
+    assert len(watch.take(2)) == 2
+    versions, batches, failures = [], [], []
+    halfway = threading.Event()
+
+    def work():
+        try:
+            for step in range(1, total + 1):
+                versions.append(worker.set("step", step))
+                batches.append(worker.update_many({"score": step / 10}))
+                if step == stop_after:
+                    halfway.set()
+        except Exception as error:  # reported by the assertion below
+            failures.append(error)
+            halfway.set()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert halfway.wait(30)
+    two_bridges.stop("a")  # while the worker writes
+    thread.join(60)
+    assert not failures, failures
+    assert versions == list(range(2, total + 2))  # one version per write: none applied twice
+    assert batches == [{"score": step + 1} for step in range(1, total + 1)]
+    assert worker_client.address == two_bridges.b and worker_client.failovers == 1
+    heard = {"step": [], "score": []}
+    while len(heard["step"]) < total or len(heard["score"]) < total:
+        update = watch.next(timeout=10)
+        heard[update.name].append((update.kind, update.version, update.value))
+    assert heard["step"] == [("value_change", step + 1, step) for step in range(1, total + 1)]
+    assert heard["score"] == [("value_change", step + 1, step / 10) for step in range(1, total + 1)]
+    with pytest.raises(TimeoutError):
+        watch.next(timeout=0.3)
+    assert watch.resumes == 1 and watch.catch_ups == 0 and watcher_client.address == two_bridges.b
+    watch.cancel()
+    worker_client.close()
+    watcher_client.close()
