@@ -62,7 +62,8 @@ class Update:
     For "deleted", record holds the last value. previous_value is set on value_change when the
     server sends it (extension field 7). conflated is True when the watcher fell behind and this
     message stands for every change to the variable since the last one (the latest state, no
-    previous_value; extension field 8).
+    previous_value; extension field 8). cursor is the change's position in the store's change
+    feed (extension field 9; empty on snapshots, heartbeats and stores without a feed).
     """
 
     kind: str
@@ -73,6 +74,7 @@ class Update:
     timestamp: Optional[datetime]
     previous_value: Any = None
     conflated: bool = False
+    cursor: str = ""
 
     @property
     def name(self) -> Optional[str]:
@@ -101,4 +103,5 @@ class Update:
             timestamp=timestamp_to_datetime(msg.timestamp) if msg.HasField("timestamp") else None,
             previous_value=previous,
             conflated=msg.conflated,
+            cursor=msg.cursor,
         )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
-
-import grpc
 
 from . import codec
 from ._generated import snakepit_bridge_pb2 as pb
+from ._retry import Attempts
 from .errors import (
     AlreadyExistsError,
     BatchUpdateError,
@@ -16,7 +16,6 @@ from .errors import (
     NotFoundError,
     SessionNotFoundError,
     ValidationError,
-    from_rpc_error,
 )
 from .records import VariableRecord, timestamp_to_datetime
 from .watch import MISS, NamesOrPattern, VariableCache, Watch, watch_request
@@ -28,6 +27,11 @@ _NO_DEFAULT = object()
 
 class _AttributeNotFoundError(NotFoundError, AttributeError):
     """`ctx.missing`: a NotFoundError that hasattr()/getattr(default) also understand."""
+
+
+def new_request_id() -> str:
+    """A fresh idempotency key for one write; every retry of that write sends the same one."""
+    return uuid.uuid4().hex
 
 
 def _check_expected_version(what: str, version: Any) -> None:
@@ -62,9 +66,6 @@ class SessionContext:
 
     def __init__(self, client: Any, session_id: str):
         object.__setattr__(self, "_client", client)
-        object.__setattr__(self, "_stub", client._stub)
-        object.__setattr__(self, "_call_md", client._call_metadata)
-        object.__setattr__(self, "_timeout", client.timeout)
         object.__setattr__(self, "_binary_threshold", client.binary_threshold)
         object.__setattr__(self, "session_id", session_id)
         object.__setattr__(self, "created", False)
@@ -76,11 +77,9 @@ class SessionContext:
         object.__setattr__(self, "_lock", threading.Lock())
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _rpc(self, method: str, request: Any, what: str) -> Any:
-        try:
-            return getattr(self._stub, method)(request, timeout=self._timeout, metadata=self._call_md)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, _short(what)) from None
+    def _rpc(self, method: str, request: Any, what: str, attempts: Optional[Attempts] = None) -> Any:
+        # Through the client: failover and retries on another bridge (README, "Several bridges").
+        return self._client.call(method, request, _short(what), attempts)
 
     def _learn(self, var: "pb.Variable") -> None:
         if var.type:
@@ -130,13 +129,12 @@ class SessionContext:
         self._client._track(self)  # again after cleanup(): client.close() must stop its cache
         request = pb.InitializeSessionRequest(session_id=self.session_id, metadata=self._write_metadata(metadata))
         try:
-            response = self._stub.InitializeSession(request, timeout=self._timeout, metadata=self._call_md)
-        except grpc.RpcError as error:
-            failure = from_rpc_error(error, _short(f"initialize session {self.session_id!r}"))
-            if isinstance(failure, AlreadyExistsError):
-                self.info()
-                return False
-            raise failure from None
+            # Retried after an ambiguous failure, a creation that did apply answers ALREADY_EXISTS:
+            # the context then joins (created stays False), which is what a caller needs anyway.
+            response = self._rpc("InitializeSession", request, f"initialize session {self.session_id!r}")
+        except AlreadyExistsError:
+            self.info()
+            return False
         if not response.success:
             raise BridgeError(f"initialize session {self.session_id!r}: {response.error_message}")
         for var in response.initial_variables.values():
@@ -168,7 +166,13 @@ class SessionContext:
         self.close()
         self._client._forget(self)  # nothing left for client.close() to stop
         request = pb.CleanupSessionRequest(session_id=self.session_id, force=force)
-        return self._rpc("CleanupSession", request, f"cleanup session {self.session_id!r}").resources_cleaned
+        attempts = Attempts()
+        try:
+            return self._rpc("CleanupSession", request, f"cleanup session {self.session_id!r}", attempts).resources_cleaned
+        except SessionNotFoundError:
+            if not attempts.ambiguous:  # as delete: gone is what was asked; what went with it is unknown
+                raise
+            return 0
 
     def close(self) -> None:
         """Stops this context's cache and watches; the session stays on the server."""
@@ -193,7 +197,13 @@ class SessionContext:
             constraints_json=codec.encode_constraints(constraints), metadata=self._write_metadata(metadata),
             initial_binary_value=binary,
         )
-        response = self._rpc("RegisterVariable", request, f"register {name!r}")
+        attempts = Attempts()
+        try:
+            response = self._rpc("RegisterVariable", request, f"register {name!r}", attempts)
+        except AlreadyExistsError:
+            if not attempts.ambiguous:
+                raise
+            return self._own_registration(name, type, codec.decode(packed, binary, type), constraints)
         if not response.success:
             raise ValidationError(f"register {name!r}: {response.error_message}")
         var_id = response.variable_id
@@ -205,6 +215,24 @@ class SessionContext:
             cache.note_register(name, var_id)
         return var_id
 
+    def _own_registration(self, name: str, var_type: str, value: Any, constraints: Optional[Dict[str, Any]]) -> str:
+        """After an attempt that may have applied, ALREADY_EXISTS on the retry: the variable
+        counts as this call's registration when it is still exactly what was sent (version 1,
+        same type, value and constraints); otherwise the name was someone else's."""
+        try:
+            record = self.get_record(name)
+        except NotFoundError:
+            record = None
+        wanted = codec.decode_constraints(codec.encode_constraints(constraints))
+        if record is None or (record.type, record.version, record.value, record.constraints) != (var_type, 1, value, wanted):
+            raise AlreadyExistsError(
+                f"register {name!r}: the name is taken, and an earlier attempt that failed in transit may "
+                f"or may not have been this call's (the variable is not what it registered) [ALREADY_EXISTS]")
+        cache = self._cache
+        if cache is not None:
+            cache.note_register(name, record.id)
+        return record.id
+
     def get(self, identifier: str, default: Any = _NO_DEFAULT, fresh: bool = False) -> Any:
         """The value of a variable (by name or id). With the cache enabled, served from it when
         its guarantee allows (README, "Read cache"); `fresh=True` always asks the server.
@@ -215,15 +243,12 @@ class SessionContext:
             if value is not MISS:
                 return value
         try:
-            response = self._stub.GetVariable(
-                pb.GetVariableRequest(session_id=self.session_id, variable_identifier=identifier, prefer_binary=True),
-                timeout=self._timeout, metadata=self._call_md,
-            )
-        except grpc.RpcError as error:
-            failure = from_rpc_error(error, _short(f"get {identifier!r}"))
+            request = pb.GetVariableRequest(session_id=self.session_id, variable_identifier=identifier, prefer_binary=True)
+            response = self._rpc("GetVariable", request, f"get {identifier!r}")
+        except NotFoundError as failure:
             if default is not _NO_DEFAULT and type(failure) is NotFoundError:
                 return default
-            raise failure from None
+            raise
         var = response.variable
         if identifier not in self._types:
             self._learn(var)
@@ -261,7 +286,7 @@ class SessionContext:
         packed, binary = codec.encode(identifier, var_type, value, self._binary_threshold)
         request = pb.SetVariableRequest(
             session_id=self.session_id, variable_identifier=identifier, value=packed, metadata=metadata,
-            expected_version=expected_version or 0, binary_value=binary,
+            expected_version=expected_version or 0, binary_value=binary, request_id=new_request_id(),
         )
         response = self._rpc("SetVariable", request, f"set {identifier!r}")
         if not response.success:
@@ -336,7 +361,8 @@ class SessionContext:
     def _update_as(self, updates: Mapping[str, Any], atomic: bool, expected_versions: Mapping[str, int],
                    metadata: Mapping[str, str]) -> "tuple[Dict[str, int], Dict[str, str], bool]":
         # One SetVariables with the types known now: new versions, item errors, and whether it failed.
-        request = pb.BatchSetVariablesRequest(session_id=self.session_id, metadata=metadata, atomic=atomic)
+        request = pb.BatchSetVariablesRequest(session_id=self.session_id, metadata=metadata, atomic=atomic,
+                                              request_id=new_request_id())
         for identifier, value in updates.items():
             var_type = self._types.get(identifier) or _infer_type(value)
             packed, binary = codec.encode(identifier, var_type, value, self._binary_threshold)
@@ -378,9 +404,16 @@ class SessionContext:
 
     def delete(self, identifier: str) -> None:
         request = pb.DeleteVariableRequest(session_id=self.session_id, variable_identifier=identifier)
-        response = self._rpc("DeleteVariable", request, f"delete {identifier!r}")
-        if not response.success:
-            raise BridgeError(f"delete {identifier!r}: {response.error_message}")
+        attempts = Attempts()
+        try:
+            response = self._rpc("DeleteVariable", request, f"delete {identifier!r}", attempts)
+            if not response.success:
+                raise BridgeError(f"delete {identifier!r}: {response.error_message}")
+        except NotFoundError as failure:
+            # Retried after an ambiguous failure, NOT_FOUND means the variable is gone: what a
+            # delete asks for, whether the earlier attempt or someone else removed it.
+            if type(failure) is not NotFoundError or not attempts.ambiguous:
+                raise
         cache = self._cache
         if cache is not None:
             cache.note_delete(identifier)
@@ -400,11 +433,12 @@ class SessionContext:
         """An iterator of Updates: names (a list), one name, or a glob ("lm.*"); None = all.
 
         With include_initial, one "initial_value" update per variable comes first; then one
-        "value_change"/"deleted" per committed change, in commit order. Close with cancel() or
-        a `with` block.
+        "value_change"/"deleted" per committed change, in commit order. With failover on, a
+        broken stream resumes on the next bridge (README, "Several bridges"). Close with
+        cancel() or a `with` block.
         """
         request = watch_request(self.session_id, names_or_pattern, include_initial)
-        watch = Watch(self._stub.WatchVariables(request, metadata=self._call_md), include_heartbeats)
+        watch = Watch(self._client, request, include_heartbeats)
         self._watches[:] = [w for w in self._watches if w.active]
         self._watches.append(watch)
         return watch
@@ -419,8 +453,7 @@ class SessionContext:
         selector = names_or_pattern if names_or_pattern is None or isinstance(names_or_pattern, str) else list(names_or_pattern)
         with self._lock:
             if self._cache is None:
-                cache = VariableCache(self._stub, self.session_id, selector, self._call_md,
-                                      self._aliases, max_silence=max_silence)
+                cache = VariableCache(self._client, self.session_id, selector, self._aliases, max_silence=max_silence)
                 object.__setattr__(self, "_cache", cache)
             elif (self._cache.selector, self._cache.max_silence) != (selector, max_silence):
                 # Handing back a cache without the asked-for max_silence would weaken its guarantee.

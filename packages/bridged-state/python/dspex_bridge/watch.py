@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 import grpc
 
 from ._generated import snakepit_bridge_pb2 as pb
+from ._retry import RETRY_BACKOFF_INITIAL, RETRY_BACKOFF_MAX, is_transport_failure, refuses_cursor
 from .errors import BridgeError, from_rpc_error
 from .records import Update, VariableRecord
 
@@ -47,34 +48,102 @@ class Watch:
     A background thread reads the stream into a queue, so `next(timeout=...)` can wait with a
     limit. Iteration ends (StopIteration) when the stream ends cleanly or after `cancel()`; a
     broken stream raises the mapped BridgeError (e.g. UnavailableError) from the iterator.
+    With failover on (several bridges), a stream broken by UNAVAILABLE is reopened on the next
+    bridge with `resume_after` = the cursor of the last update delivered; the error is raised
+    only when no bridge takes it within the client's timeout (README, "Several bridges").
     Use as a context manager, or call `cancel()`, to close it.
     """
 
-    def __init__(self, call: Any, include_heartbeats: bool = False):
-        self._call = call
+    def __init__(self, client: Any, request: "pb.WatchVariablesRequest", include_heartbeats: bool = False):
+        self._client = client
+        self._request = request
         self._include_heartbeats = include_heartbeats
         self._queue: "queue.Queue[Any]" = queue.Queue()
         self._cancelled = False
         self._done = False
+        self._lock = threading.Lock()
+        self._call, self._endpoint = client.open_watch(request)
+        self.cursor = ""  # of the last update delivered; resume_after on a reopen
+        self.resumes = 0  # reopens where the bridge honoured resume_after
+        self.catch_ups = 0  # reopens that fell back to a snapshot
+        self._delivered: Dict[str, int] = {}  # variable id -> version delivered, to skip a catch-up's repeats
         self._thread = threading.Thread(target=self._pump, name="dspex-bridge-watch", daemon=True)
         self._thread.start()
 
     def _pump(self) -> None:
-        try:
-            for message in self._call:
-                if message.update_type == "heartbeat" and not self._include_heartbeats:
+        reopened = False
+        broken_since: Optional[float] = None
+        backoff = RETRY_BACKOFF_INITIAL
+        failures = 0
+        while True:
+            try:
+                for message in self._call:
+                    broken_since, backoff, failures = None, RETRY_BACKOFF_INITIAL, 0
+                    if reopened:
+                        reopened = False
+                        if message.update_type == "resumed":
+                            self.resumes += 1
+                            continue
+                        self.catch_ups += 1
+                        self.cursor = ""  # the bridge no longer holds it
+                    self._deliver(message)
+                break
+            except grpc.RpcError as error:
+                if self._cancelled and error.code() == grpc.StatusCode.CANCELLED:
+                    break
+                if reopened and refuses_cursor(error, self.cursor):
+                    self.cursor = ""
+                    if not self._reopen():
+                        break
                     continue
-                self._queue.put(Update.from_proto(message))
-        except grpc.RpcError as error:
-            if not (self._cancelled and error.code() == grpc.StatusCode.CANCELLED):
-                self._queue.put(_Failure(from_rpc_error(error, "WatchVariables")))
-        except BridgeError as error:  # an undecodable value
-            self._queue.put(_Failure(error))
-            self._call.cancel()  # nobody reads the rest
-        except Exception as error:  # anything else must still end the iterator, never hang it
-            self._queue.put(_Failure(BridgeError(f"WatchVariables: cannot read the stream ({type(error).__name__}: {error})")))
-            self._call.cancel()
+                now = time.monotonic()
+                broken_since = now if broken_since is None else broken_since
+                if not (self._client.failover and is_transport_failure(error)) or now - broken_since >= self._client.timeout:
+                    self._queue.put(_Failure(from_rpc_error(error, "WatchVariables")))
+                    break
+                self._client.lost(self._endpoint)
+                failures += 1
+                pause = self._client.retry_pause(failures, backoff)
+                if pause:
+                    time.sleep(pause)
+                    backoff = min(backoff * 2, RETRY_BACKOFF_MAX)
+                if not self._reopen():
+                    break
+                reopened = True
+            except BridgeError as error:  # an undecodable value
+                self._queue.put(_Failure(error))
+                self._call.cancel()  # nobody reads the rest
+                break
+            except Exception as error:  # anything else must still end the iterator, never hang it
+                self._queue.put(_Failure(BridgeError(f"WatchVariables: cannot read the stream ({type(error).__name__}: {error})")))
+                self._call.cancel()
+                break
         self._queue.put(_END)
+
+    def _deliver(self, message: "pb.VariableUpdate") -> None:
+        if message.cursor:
+            self.cursor = message.cursor
+        kind = message.update_type
+        if kind == "heartbeat" and not self._include_heartbeats:
+            return
+        if kind == "deleted":
+            self._delivered.pop(message.variable_id, None)
+        elif message.variable.type:
+            if kind == "initial_value" and self._delivered.get(message.variable_id) == message.variable.version:
+                return  # a catch-up after a reopen repeats what this watch already delivered
+            self._delivered[message.variable_id] = message.variable.version
+        self._queue.put(Update.from_proto(message))
+
+    def _reopen(self) -> bool:
+        request = pb.WatchVariablesRequest()
+        request.CopyFrom(self._request)
+        request.resume_after = self.cursor
+        request.include_initial_values = True  # the catch-up when the bridge cannot resume
+        with self._lock:
+            if self._cancelled:
+                return False
+            self._call, self._endpoint = self._client.open_watch(request)
+        return True
 
     def next(self, timeout: Optional[float] = None) -> Update:
         """The next update; TimeoutError after `timeout` seconds; StopIteration at the end."""
@@ -105,8 +174,9 @@ class Watch:
 
     def cancel(self) -> None:
         """Ends the stream; idempotent. Pending updates already received stay readable."""
-        self._cancelled = True
-        self._call.cancel()
+        with self._lock:
+            self._cancelled = True
+            self._call.cancel()
         self._thread.join(timeout=5)
 
     close = cancel
@@ -133,6 +203,16 @@ class _Entry:
         self.copy = record.type in ("embedding", "tensor")
 
 
+class _Held:
+    __slots__ = ("entries", "floors", "pins", "deleted_ids")
+
+    def __init__(self) -> None:
+        self.entries: Dict[str, _Entry] = {}  # by id
+        self.floors: Dict[str, float] = {}
+        self.pins: Dict[str, str] = {}
+        self.deleted_ids: "OrderedDict[str, None]" = OrderedDict()
+
+
 class VariableCache:
     """Read cache fed by one WatchVariables stream (include_initial_values, prefer_binary).
 
@@ -144,17 +224,20 @@ class VariableCache:
     from reads, so nothing stays cached that the stream does not keep current.
     """
 
-    def __init__(self, stub: Any, session_id: str, names_or_pattern: NamesOrPattern, metadata: Any,
+    def __init__(self, client: Any, session_id: str, names_or_pattern: NamesOrPattern,
                  aliases: Dict[str, str], max_silence: Optional[float] = None,
                  retry_initial: float = 0.05, retry_max: float = 1.0):
-        self._stub = stub
+        self._client = client
         self._session_id = session_id
         self._selector = names_or_pattern
-        self._metadata = metadata
         self._aliases = aliases  # name <-> id, shared with the session
         self._max_silence = max_silence
         self._retry = (retry_initial, retry_max)
         self._entries: Dict[str, _Entry] = {}  # by name and by id
+        # While the stream is down: what it had built (entries, floors, pins, deletions), kept
+        # for a resume and never served meanwhile; a catch-up from a snapshot drops it.
+        self._held: Optional[_Held] = None
+        self._cursor = ""  # of the last message the stream delivered; resume_after on reconnect
         self._floors: Dict[str, float] = {}  # identifier -> version own writes reached
         # name -> id this client registered under it, until the stream delivers that id: older
         # messages still in flight about a variable the name belonged to before are skipped.
@@ -170,6 +253,7 @@ class VariableCache:
         self.misses = 0
         self.connects = 0
         self.breaks = 0
+        self.resumes = 0  # reconnects where the bridge honoured resume_after (no snapshot)
         self.last_error: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._run, name="dspex-bridge-cache", daemon=True)
         self._thread.start()
@@ -231,7 +315,8 @@ class VariableCache:
     def note_delete(self, identifier: str) -> None:
         """This client deleted identifier: bar it until the stream delivers the deletion."""
         with self._lock:
-            if any(key in self._deleted_ids for key in self._keys(identifier)):
+            held = self._held.deleted_ids if self._held else {}
+            if any(key in self._deleted_ids or key in held for key in self._keys(identifier)):
                 return  # delivered already: nothing older about that variable can follow
             self._raise_floor(identifier, math.inf)
 
@@ -306,35 +391,101 @@ class VariableCache:
 
     def _clear(self) -> None:
         with self._changed:
-            self._entries = {}
-            self._floors = {}
-            self._pins = {}
-            self._deleted_ids = OrderedDict()
+            self._held = None
+            self._reset()
+            self._cursor = ""
             self._last_message = 0.0
             self._changed.notify_all()
+
+    def _reset(self) -> None:
+        self._entries = {}
+        self._floors = {}
+        self._pins = {}
+        self._deleted_ids = OrderedDict()
+
+    def _hold(self) -> None:
+        """The stream broke: stop serving at once, but keep what it built for a resume. Own
+        writes meanwhile start fresh floors: a catch-up keeps those and drops the held ones
+        (the snapshot it reads already holds every write completed before it), as before."""
+        with self._changed:
+            held = self._held or _Held()
+            for entry in self._entries.values():
+                held.entries[entry.id] = entry
+            for key, version in self._floors.items():
+                held.floors[key] = max(version, held.floors.get(key, 0))
+            held.pins.update(self._pins)
+            held.deleted_ids.update(self._deleted_ids)
+            self._held = held
+            self._reset()
+            self._last_message = 0.0
+            self._changed.notify_all()
+
+    def _resume(self) -> None:
+        """The bridge honoured resume_after: every change after the cursor follows, so what was
+        held is current again, together with own writes, deletes and registrations since."""
+        with self._changed:
+            held, self._held = self._held, None
+            if held is None:
+                return
+            for key, version in self._floors.items():
+                held.floors[key] = max(version, held.floors.get(key, 0))
+            held.pins.update(self._pins)
+            held.deleted_ids.update(self._deleted_ids)
+            while len(held.deleted_ids) > _DELETIONS_REMEMBERED:
+                held.deleted_ids.popitem(last=False)
+            self._floors, self._pins, self._deleted_ids = held.floors, held.pins, held.deleted_ids
+            for entry in held.entries.values():
+                floor = max(self._floors.get(entry.id, 0), self._floors.get(entry.name, 0))
+                pinned = self._pins.get(entry.name)
+                if entry.version >= floor and (pinned is None or pinned == entry.id):
+                    self._entries[entry.id] = entry
+                    self._entries[entry.name] = entry
+            self._changed.notify_all()
+
+    def _catch_up(self) -> None:
+        """The bridge could not resume: a snapshot follows; what was held is dropped."""
+        with self._changed:
+            self._held = None
+            self._cursor = ""
 
     def _run(self) -> None:
         delay = self._retry[0]
         while not self._stop.is_set():
             request = watch_request(self._session_id, self._selector, include_initial=True)
+            request.resume_after = self._cursor  # include_initial_values is the fallback
+            endpoint = None
+            first = True
             try:
-                call = self._stub.WatchVariables(request, metadata=self._metadata)
+                call, endpoint = self._client.open_watch(request)
                 self._call = call
                 if self._stop.is_set():
                     call.cancel()
                 self.connects += 1
                 for message in call:
                     self._last_message = time.monotonic()
-                    self._apply(message)
                     delay = self._retry[0]
+                    if first:
+                        first = False
+                        if message.update_type == "resumed":
+                            self.resumes += 1
+                            self._resume()
+                            continue
+                        self._catch_up()
+                    if message.cursor:
+                        self._cursor = message.cursor
+                    self._apply(message)
             except grpc.RpcError as error:
                 if not self._stop.is_set():
                     self.last_error = from_rpc_error(error, "WatchVariables (cache)")
+                    if endpoint is not None and is_transport_failure(error):
+                        self._client.lost(endpoint)
+                    if first and refuses_cursor(error, request.resume_after):
+                        self._cursor = ""
             except BridgeError as error:
                 self.last_error = error
             finally:
                 self._call = None
-                self._clear()
+                self._hold()
             if self._stop.is_set():
                 break
             self.breaks += 1

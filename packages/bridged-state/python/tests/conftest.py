@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 
 import dspex_bridge  # noqa: E402
 
-from bridge_process import BridgeProcess  # noqa: E402
+from bridge_process import BridgeProcess, TwoBridges  # noqa: E402
 
 
 class TsPeer:
@@ -100,6 +100,14 @@ def start_bridge(tmp_path):
     for server in started:
         if server.proc.returncode is None:
             assert server.stop() == 0, f"dspex-bridge exited non-zero; log:\n{server.read_log()}"
+
+
+@pytest.fixture
+def two_bridges(tmp_path):
+    """Bridges A and B on one shared store (tests/two_bridges.mjs), stopped at teardown."""
+    bridges = TwoBridges(log_dir=tmp_path)
+    yield bridges
+    assert bridges.close() == 0, f"two_bridges.mjs exited non-zero; log:\n{bridges.read_log()}"
 
 
 @pytest.fixture(scope="session")
