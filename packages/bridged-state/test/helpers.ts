@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import { loadBridgeProto } from "../src/wire/proto.js";
 
@@ -108,4 +110,16 @@ export async function until(done: () => boolean, what: string, ms = 3_000): Prom
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** A client of the standard gRPC health service (grpc.health.v1) every bridge serves. */
+export function healthClient(address: string, credentials = grpc.credentials.createInsecure()) {
+  const path = createRequire(import.meta.url).resolve(
+    "grpc-health-check/proto/health/v1/health.proto",
+  );
+  const definition = protoLoader.loadSync(path, { keepCase: true, enums: String });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  return new pkg.grpc.health.v1.Health(address, credentials);
 }

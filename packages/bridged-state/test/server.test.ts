@@ -2,24 +2,14 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { connect } from "node:http2";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BridgeServer, RemoteState, SessionStore } from "../src/index.js";
-import { any, rawClient, startCli, unary } from "./helpers.js";
-
-const require_ = (await import("node:module")).createRequire(import.meta.url);
-
-function healthClient(address: string, credentials = grpc.credentials.createInsecure()) {
-  const path = require_.resolve("grpc-health-check/proto/health/v1/health.proto");
-  const definition = protoLoader.loadSync(path, { keepCase: true, enums: String });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-  };
-  return new pkg.grpc.health.v1.Health(address, credentials);
-}
+import { any, healthClient, rawClient, startCli, unary } from "./helpers.js";
 
 describe("BridgeServer", () => {
   let server: BridgeServer;
@@ -268,7 +258,7 @@ describe("BridgeServer", () => {
     expect(check.status).toBe("SERVING");
     health.close();
 
-    const reflectionPath = require_.resolve(
+    const reflectionPath = createRequire(import.meta.url).resolve(
       "@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto",
     );
     const definition = protoLoader.loadSync(reflectionPath, { keepCase: true });
