@@ -35,7 +35,8 @@ export interface BridgeStore {
   /** Live sessions; does not refresh their idle timers. */
   listSessions(): Promise<Result<readonly SessionInfo[]>>;
 
-  register(sessionId: string, input: RegistrationInput): Promise<Result<VariableRecord>>;
+  /** Answers the new variable's id. */
+  register(sessionId: string, input: RegistrationInput): Promise<Result<{ readonly id: string }>>;
   get(sessionId: string, identifier: Identifier): Promise<Result<VariableRecord>>;
   /** Found records keyed by identifier as given; missing ones are left out. */
   getMany(

@@ -133,7 +133,10 @@ export class MemoryBridgeStore implements BridgeStore {
     return ok(this.sessions.listSessions());
   }
 
-  async register(sessionId: string, input: RegistrationInput): Promise<Result<VariableRecord>> {
+  async register(
+    sessionId: string,
+    input: RegistrationInput,
+  ): Promise<Result<{ readonly id: string }>> {
     return this.sessions.register(sessionId, input);
   }
 
