@@ -9,7 +9,8 @@ import { createHash } from "node:crypto";
  * Session hash fields: `epoch` (changes when the session is created anew), `seq` (last commit),
  * `lq` (its request id, which the next commit's stream entries carry as `pq`), `st` (the request
  * id of the last commit that registered, deleted or renamed a variable),
- * `count` (variables), `order` (registration counter), `metadata` (JSON), and per variable
+ * `count` (variables), `order` (registration counter), `metadata` (JSON), `createdAt` (epoch ms;
+ * absent on sessions made before it), and per variable
  * `r:<id>` record JSON, `v:<id>` revision (the request id of the commit that last wrote it:
  * unlike commit numbers, never reused after a restart that lost writes), `o:<id>` order,
  * `n:<name>` → id.
@@ -25,19 +26,25 @@ function script(name: string, source: string): Script {
   return { name, source, sha: createHash("sha1").update(source).digest("hex") };
 }
 
-/** KEYS: hash, feed. ARGV: epoch, metadata JSON, ttl ms, may join ("1"/"0"). */
+/**
+ * KEYS: hash, feed. ARGV: epoch, metadata JSON, ttl ms, mode (`join`: join or create; `create`:
+ * only create; `existing`: only join), now (epoch ms, the session's `createdAt`). Answers
+ * {'created' | 'joined' | 'exists' | 'missing', epoch}.
+ */
 export const OPEN = script(
   "open",
   `#!lua
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch then
-  if ARGV[4] ~= '1' then return {'exists', epoch} end
+  if ARGV[4] == 'create' then return {'exists', epoch} end
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return {'joined', epoch}
 end
+if ARGV[4] == 'existing' then return {'missing', ''} end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'st', 0, 'count', 0, 'order', 0)
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'st', 0, 'count', 0,
+  'order', 0, 'createdAt', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {'created', ARGV[1]}
 `,
