@@ -1,6 +1,6 @@
 export type { RedisVariableEvent } from "./feed.js";
 export { escapeSessionId } from "./keys.js";
-export type { RedisSession } from "./redis-session.js";
+export type { RedisSession, Resumed } from "./redis-session.js";
 export {
   type ListSessionsOptions,
   type PingAnswer,

@@ -7,21 +7,24 @@ import {
   ok,
   type Result,
   StateErrors,
+  type Subscriber,
   type SubscriberErrorHandler,
 } from "@dspex/state-provider";
 import {
   BackendProvider,
   checkSessionId,
   checkStoredMetadata,
+  checkSubscription,
   type OpenRequest,
   type StoreLimits,
   storeLimits,
 } from "@dspex/state-provider/backend";
 import type { RedisClientType, RedisClusterType } from "@redis/client";
+import { parseCursor } from "./cursor.js";
 import { ChangeFeed } from "./feed.js";
 import { type SessionKeys, sessionHashPattern, sessionIdOfHashKey, sessionKeys } from "./keys.js";
 import { Link } from "./link.js";
-import { RedisSession, type SessionBackend } from "./redis-session.js";
+import { RedisSession, type Resumed, type SessionBackend } from "./redis-session.js";
 import { runRead, runScript } from "./runner.js";
 import { DELETE_SESSION, OPEN } from "./scripts.js";
 
@@ -380,6 +383,28 @@ export class RedisState extends BackendProvider<RedisSession> {
         ),
       );
     });
+  }
+
+  /**
+   * `subscribe`, resuming after `after`, a `cursor` of an event heard earlier (by this process
+   * or any other). When the cursor is of the session's current epoch and its change is still
+   * retained in the feed (the last `feedRetention` entries), the subscriber first hears exactly
+   * the changes committed after it, in commit order, then the live ones, with no gap and no
+   * duplicate: `resumed: true`. Otherwise `resumed: false` and it is a plain subscription from
+   * now (catch up from a snapshot). A malformed cursor is `invalid_argument`.
+   */
+  async resume(
+    state: RedisSession,
+    pattern: string,
+    subscriber: Subscriber,
+    after: string,
+  ): Promise<Result<Resumed>> {
+    if (state.closed) return err(StateErrors.closed(this.name));
+    const checked = checkSubscription(pattern, subscriber);
+    if (!checked.ok) return checked;
+    const cursor = parseCursor(after);
+    if (!cursor.ok) return cursor;
+    return state.subscribeAfter(pattern, subscriber, cursor.value);
   }
 
   /**

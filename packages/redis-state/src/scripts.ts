@@ -245,6 +245,53 @@ return {epoch, redis.call('HGET', KEYS[1], 'seq'), redis.call('XRANGE', KEYS[2],
 `,
 );
 
+/**
+ * KEYS: hash, feed. The session hash (flat, as READ_ALL) with the id and request id of the last
+ * stream entry (the last change of commit `seq`), read together: the cursor a snapshot stands at.
+ */
+export const FEED_SNAPSHOT = script(
+  "feed-snapshot",
+  `#!lua flags=no-writes
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+local q = ''
+if last then
+  for f = 1, #last[2], 2 do if last[2][f] == 'q' then q = last[2][f + 1] end end
+end
+return {redis.call('HGETALL', KEYS[1]), last and last[1] or '', q}
+`,
+);
+
+/**
+ * KEYS: hash, feed. ARGV: epoch, cursor entry id, its request id's prefix, end (exclusive), count.
+ * Whether a cursor can be resumed from: {'ok', entries after it up to end} when the session is
+ * of that epoch and the cursor's entry is still in the stream with that request id; else
+ * {'gone'}, {'epoch'}, {'trimmed'} or {'rewritten'} (Redis lost the commit it named).
+ */
+export const RESUME = script(
+  "resume",
+  `#!lua flags=no-writes
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return {'gone'} end
+if epoch ~= ARGV[1] then return {'epoch'} end
+local at = redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2])[1]
+if not at then return {'trimmed'} end
+local q = ''
+for f = 1, #at[2], 2 do if at[2][f] == 'q' then q = at[2][f + 1] end end
+if string.sub(q, 1, #ARGV[3]) ~= ARGV[3] then return {'rewritten'} end
+return {'ok', redis.call('XRANGE', KEYS[2], '(' .. ARGV[2], '(' .. ARGV[4], 'COUNT', ARGV[5])}
+`,
+);
+
+/**
+ * KEYS: feed. ARGV: from (exclusive), end (exclusive), count. Stream entries between two ids.
+ */
+export const FEED_RANGE = script(
+  "feed-range",
+  `#!lua flags=no-writes
+return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '(' .. ARGV[2], 'COUNT', ARGV[3])
+`,
+);
+
 /** KEYS: hash, feed, bell. Deletes a session: a last doorbell tells watchers it ended. */
 export const DELETE_SESSION = script(
   "delete-session",

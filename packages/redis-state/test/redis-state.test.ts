@@ -352,6 +352,9 @@ describe("change feed", () => {
         ["registered", "added", "newer", true],
       ]);
       expect(catchUp[1]?.previousValue).toBe(0);
+      // A resync's events stand where the snapshot did: after the last commit, in one cursor.
+      expect(new Set(catchUp.map((e) => e.cursor)).size).toBe(1);
+      expect(catchUp[0]?.cursor).toMatch(/^[0-9a-f-]{36}:11-0:[0-9a-f]{8}$/);
       expect(catchUp[1]?.version).toBe(6);
       // After the resync the watcher follows the stream again, exactly.
       must(await writer.setVariable(written, "kept", 9));
