@@ -6,9 +6,9 @@
  */
 import { fork } from "node:child_process";
 import { performance } from "node:perf_hooks";
+import { startRedisServer } from "@dspex/test-support";
 import { createClient } from "@redis/client";
 import { RedisState } from "../src/index.js";
-import { startRedis } from "../test/support/redis-server.js";
 
 const now = () => performance.timeOrigin + performance.now();
 const median = (values: number[]) =>
@@ -46,7 +46,7 @@ function must<T>(result: { ok: true; value: T } | { ok: false; error: { message:
   return result.value;
 }
 
-const server = await startRedis();
+const server = await startRedisServer();
 const url = server.url;
 const provider = new RedisState({ url });
 const raw = createClient({ url });

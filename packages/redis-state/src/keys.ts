@@ -26,3 +26,19 @@ export function sessionKeys(prefix: string, sessionId: string): SessionKeys {
     bell: `${tag}:bell`,
   };
 }
+
+/** The SCAN pattern of every session hash under `prefix` (glob characters in it escaped). */
+export function sessionHashPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}{s:*}:h`;
+}
+
+/** The session id a session hash key holds; undefined for a key that is not one. */
+export function sessionIdOfHashKey(prefix: string, key: string): string | undefined {
+  const head = `${prefix}{s:`;
+  if (!key.startsWith(head) || !key.endsWith("}:h")) return undefined;
+  const escaped = key.slice(head.length, -3);
+  if (/[{}]/.test(escaped)) return undefined;
+  return escaped.replace(/%(25|7B|7D)/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+}

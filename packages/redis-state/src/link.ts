@@ -137,18 +137,55 @@ export class Link {
     }
   }
 
+  /** The client of every master (the one client of a standalone server). */
+  async masters(): Promise<Client[]> {
+    if (this.#cluster === undefined) return [this.#client as Client];
+    const cluster = this.#cluster;
+    return Promise.all(
+      cluster.masters.map(
+        (master) => cluster.nodeClient(master) as Promise<unknown> as Promise<Client>,
+      ),
+    );
+  }
+
   /** `INFO <section>` of every master (one for a standalone server). */
   async infoOfMasters(section: string, timeoutMs: number): Promise<string[]> {
     const options = { timeout: timeoutMs };
-    if (this.#cluster === undefined) {
-      return [String(await (this.#client as Client).sendCommand(["INFO", section], options))];
-    }
     const out: string[] = [];
-    for (const master of this.#cluster.masters) {
-      const node = await this.#cluster.nodeClient(master);
+    for (const node of await this.masters()) {
       out.push(String(await node.sendCommand(["INFO", section], options)));
     }
     return out;
+  }
+
+  /**
+   * Keys matching `pattern` (of type `type`) on every master, at most `limit` of them: SCAN
+   * pages of `COUNT 1000` until each master is done or the limit is reached. `truncated` when
+   * keys were left unread.
+   */
+  async scanMasters(
+    pattern: string,
+    type: string,
+    limit: number,
+    deadline: number,
+  ): Promise<{ keys: string[]; truncated: boolean }> {
+    const keys: string[] = [];
+    for (const node of await this.masters()) {
+      let cursor = "0";
+      do {
+        if (keys.length >= limit) return { keys, truncated: true };
+        const [next, page] = (await node.sendCommand(
+          ["SCAN", cursor, "MATCH", pattern, "COUNT", "1000", "TYPE", type],
+          { timeout: Math.max(1, deadline - Date.now()) },
+        )) as [string, string[]];
+        cursor = String(next);
+        for (const key of page) {
+          if (keys.length >= limit) return { keys, truncated: true };
+          keys.push(String(key));
+        }
+      } while (cursor !== "0");
+    }
+    return { keys, truncated: false };
   }
 
   async subscribe(channel: string, listener: Listener): Promise<void> {

@@ -32,12 +32,24 @@ import {
   type StoreLimits,
 } from "@dspex/state-provider/backend";
 import { decodeRecord, decodeValue, encodeRecord } from "./codec.js";
+import type { FeedCursor } from "./cursor.js";
 import type { ChangeFeed } from "./feed.js";
 import { parseSessionHash } from "./hash.js";
 import type { SessionKeys } from "./keys.js";
 import type { Link } from "./link.js";
 import { runRead, runScript } from "./runner.js";
 import { COMMIT, GET, READ_ALL, type Script, SNAPSHOT, TOUCH } from "./scripts.js";
+
+/** What `subscribeAfter` answers. */
+export interface Resumed {
+  readonly subscription: SubscriptionId;
+  /**
+   * True when every change committed after the cursor was delivered before the live ones;
+   * false when it could not be (the cursor is of another epoch of the session, or its change was
+   * trimmed from the feed or lost by Redis): a plain subscription from now, catch up otherwise.
+   */
+  readonly resumed: boolean;
+}
 
 /** What a session needs from its provider. */
 export interface SessionBackend {
@@ -588,32 +600,42 @@ export class RedisSession extends BackendSession {
     pattern: string,
     subscriber: Subscriber,
   ): Promise<Result<SubscriptionId>> {
+    const joined = await this.subscribeAfter(pattern, subscriber, undefined);
+    return joined.ok ? ok(joined.value.subscription) : joined;
+  }
+
+  /** `subscribe`, first replaying what was committed after `after` (see RedisState.resume). */
+  async subscribeAfter(
+    pattern: string,
+    subscriber: Subscriber,
+    after: FeedCursor | undefined,
+  ): Promise<Result<Resumed>> {
     const feed = this.#backend.feed(this.sessionId, this.keys);
     this.#feed = feed;
     feed.joining++;
-    let started: Result<undefined>;
+    let joined: Result<{ readonly id: SubscriptionId; readonly resumed: boolean }>;
     try {
-      started = await feed.start();
-      // Everything committed before this call is heard by earlier subscribers only.
-      if (started.ok) await feed.catchUp();
+      const started = await feed.start();
+      joined = started.ok ? await feed.join(pattern, subscriber, after) : started;
     } finally {
       feed.joining--;
     }
     // Cleaned up meanwhile, or no feed: nothing of this call stays behind.
     const refused: Result<never> | undefined = this.closed
       ? err(StateErrors.closed(this.#backend.name))
-      : started.ok
+      : joined.ok
         ? undefined
-        : started.error.code === "session_not_found"
+        : joined.error.code === "session_not_found"
           ? this.#gone()
-          : started;
+          : joined;
     if (refused !== undefined) {
+      if (joined.ok) feed.subscribers.remove(joined.value.id);
       if (feed.subscribers.size === 0) await this.#backend.releaseFeed(this.sessionId);
       return refused;
     }
-    const id = feed.subscribers.add(pattern, subscriber);
+    const { id, resumed } = (joined as { value: { id: SubscriptionId; resumed: boolean } }).value;
     this.#subscriptions.add(id);
-    return ok(id);
+    return ok({ subscription: id, resumed });
   }
 
   override async unsubscribe(subscription: SubscriptionId): Promise<Result<undefined>> {

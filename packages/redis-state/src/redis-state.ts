@@ -1,24 +1,31 @@
 import {
   type Capabilities,
+  checkMetadata,
+  describeValue,
   err,
+  type Metadata,
   ok,
   type Result,
   StateErrors,
+  type Subscriber,
   type SubscriberErrorHandler,
 } from "@dspex/state-provider";
 import {
   BackendProvider,
   checkSessionId,
+  checkStoredMetadata,
+  checkSubscription,
   type OpenRequest,
   type StoreLimits,
   storeLimits,
 } from "@dspex/state-provider/backend";
 import type { RedisClientType, RedisClusterType } from "@redis/client";
+import { parseCursor } from "./cursor.js";
 import { ChangeFeed } from "./feed.js";
-import { type SessionKeys, sessionKeys } from "./keys.js";
+import { type SessionKeys, sessionHashPattern, sessionIdOfHashKey, sessionKeys } from "./keys.js";
 import { Link } from "./link.js";
-import { RedisSession, type SessionBackend } from "./redis-session.js";
-import { runScript } from "./runner.js";
+import { RedisSession, type Resumed, type SessionBackend } from "./redis-session.js";
+import { runRead, runScript } from "./runner.js";
 import { DELETE_SESSION, OPEN } from "./scripts.js";
 
 export interface RedisStateOptions {
@@ -46,6 +53,42 @@ export interface RedisStateOptions {
   /** Default `RedisState`. */
   readonly name?: string;
 }
+
+/** What `sessionInfo` and `listSessions` answer about a session. */
+export interface RedisSessionInfo {
+  readonly id: string;
+  readonly metadata: Metadata;
+  /** Wall-clock epoch ms of its creation; 0 for a session made before RedisState recorded it. */
+  readonly createdAt: number;
+  readonly variableCount: number;
+}
+
+export interface ListSessionsOptions {
+  /** At most this many sessions (a positive integer). Default 10 000. */
+  readonly limit?: number;
+}
+
+export interface SessionList {
+  readonly sessions: readonly RedisSessionInfo[];
+  /** True when the limit was reached before the scan ended: more sessions may exist. */
+  readonly truncated: boolean;
+}
+
+export interface PingAnswer {
+  /** How many masters answered (1 for a standalone server). */
+  readonly masters: number;
+  /** Wall-clock ms from the first PING sent to the last answer. */
+  readonly roundTripMs: number;
+}
+
+/** Lets go of what `acquire` held; idempotent. */
+export type Release = () => Promise<void>;
+
+const DEFAULT_LIST_LIMIT = 10_000;
+/** Session infos read at once while listing. */
+const INFO_BATCH = 500;
+
+type OpenMode = "join" | "create" | "existing";
 
 const CAPABILITIES: Capabilities = Object.freeze({
   atomicUpdates: true,
@@ -118,33 +161,37 @@ export class RedisState extends BackendProvider<RedisSession> {
     };
   }
 
-  protected async open(request: OpenRequest): Promise<Result<RedisSession>> {
+  protected open(request: OpenRequest): Promise<Result<RedisSession>> {
+    // A generated id must be new; a named session is joined or created.
+    return this.#open(request, request.named ? "join" : "create");
+  }
+
+  async #open(request: OpenRequest, mode: OpenMode): Promise<Result<RedisSession>> {
     const deadline = Date.now() + this.#settings.timeoutMs;
     const linked = await this.#acquire(deadline);
     if (!linked.ok) return linked;
     const link = linked.value;
     const keys = sessionKeys(this.#prefix, request.sessionId);
-    const epoch = globalThis.crypto.randomUUID();
-    const opened = await runScript(
+    const opened = await this.#runOpen(
       link,
-      OPEN,
-      [keys.hash, keys.feed],
-      [
-        epoch,
-        JSON.stringify(request.metadata),
-        String(this.#settings.ttlMs),
-        request.named ? "1" : "0",
-      ],
-      { deadline, what: `init of session ${JSON.stringify(request.sessionId)}`, write: true },
+      keys,
+      request.sessionId,
+      request.metadata,
+      mode,
+      deadline,
     );
     if (!opened.ok) {
       await this.#release();
       return opened;
     }
-    const [status] = opened.value as [string, string];
+    const status = opened.value;
     if (status === "exists") {
       await this.#release();
       return err(StateErrors.unavailable(`a generated session id was taken: ${request.sessionId}`));
+    }
+    if (status === "missing") {
+      await this.#release();
+      return err(StateErrors.sessionNotFound(request.sessionId));
     }
     const session = new RedisSession(request.sessionId, keys, this.#backend(link));
     if (request.existing !== undefined) {
@@ -158,6 +205,238 @@ export class RedisState extends BackendProvider<RedisSession> {
     return ok(session);
   }
 
+  #runOpen(
+    link: Link,
+    keys: SessionKeys,
+    sessionId: string,
+    metadata: Metadata,
+    mode: OpenMode,
+    deadline: number,
+  ): Promise<Result<"created" | "joined" | "exists" | "missing">> {
+    const epoch = globalThis.crypto.randomUUID();
+    return runScript(
+      link,
+      OPEN,
+      [keys.hash, keys.feed],
+      [epoch, JSON.stringify(metadata), String(this.#settings.ttlMs), mode, String(Date.now())],
+      { deadline, what: `opening session ${JSON.stringify(sessionId)}`, write: true },
+    ).then((opened) =>
+      opened.ok
+        ? ok((opened.value as [string])[0] as "created" | "joined" | "exists" | "missing")
+        : opened,
+    );
+  }
+
+  /**
+   * Opens a session that exists, as `init({ sessionId })` does, but never creates one:
+   * `session_not_found` when it is not there (deleted, expired, never made). `cleanup` lets it go.
+   */
+  joinSession(sessionId: string): Promise<Result<RedisSession>> {
+    const checked = checkSessionId(sessionId);
+    if (!checked.ok) return Promise.resolve(checked);
+    return this.#open({ sessionId, named: true, metadata: {}, existing: undefined }, "existing");
+  }
+
+  /**
+   * Creates a session, in one script: `already_exists` when it is there, so of two processes
+   * creating one id at once exactly one succeeds. It holds nothing open: `init` or `joinSession`
+   * opens it.
+   */
+  async createSession(
+    sessionId: string,
+    options?: { readonly metadata?: Metadata },
+  ): Promise<Result<RedisSessionInfo>> {
+    const checked = checkSessionId(sessionId);
+    if (!checked.ok) return checked;
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      return err(
+        StateErrors.invalidArgument(
+          `createSession expects an options object, got ${describeValue(options)}`,
+        ),
+      );
+    }
+    const metadata = checkMetadata(options?.metadata);
+    if (!metadata.ok) return metadata;
+    const tooLarge = checkStoredMetadata(metadata.value, this.#settings.limits, "the session");
+    if (tooLarge !== undefined) return err(tooLarge);
+    return this.#withLink(async (link, deadline) => {
+      const keys = sessionKeys(this.#prefix, sessionId);
+      const createdAt = Date.now();
+      const opened = await this.#runOpen(link, keys, sessionId, metadata.value, "create", deadline);
+      if (!opened.ok) return opened;
+      if (opened.value === "exists") {
+        return err({
+          ...StateErrors.alreadyExists(sessionId),
+          message: `session ${JSON.stringify(sessionId)} already exists`,
+        });
+      }
+      return ok({ id: sessionId, metadata: metadata.value, createdAt, variableCount: 0 });
+    });
+  }
+
+  /** A session's id, metadata, creation time and variable count; `session_not_found` when gone. */
+  async sessionInfo(sessionId: string): Promise<Result<RedisSessionInfo>> {
+    const checked = checkSessionId(sessionId);
+    if (!checked.ok) return checked;
+    return this.#withLink(async (link, deadline) => {
+      const info = await this.#readInfo(link, sessionId, deadline);
+      if (!info.ok) return info;
+      return info.value === undefined
+        ? err(StateErrors.sessionNotFound(sessionId))
+        : ok(info.value);
+    });
+  }
+
+  async #readInfo(
+    link: Link,
+    sessionId: string,
+    deadline: number,
+  ): Promise<Result<RedisSessionInfo | undefined>> {
+    const hash = sessionKeys(this.#prefix, sessionId).hash;
+    const read = await runRead(
+      link,
+      hash,
+      ["HMGET", hash, "epoch", "metadata", "createdAt", "count"],
+      { deadline, what: `sessionInfo of ${JSON.stringify(sessionId)}`, write: false },
+    );
+    if (!read.ok) return read;
+    const [epoch, metadata, createdAt, count] = read.value as (string | null)[];
+    if (epoch === null || epoch === undefined) return ok(undefined);
+    return ok({
+      id: sessionId,
+      metadata: Object.freeze(JSON.parse(metadata ?? "{}") as Metadata),
+      createdAt: Number(createdAt ?? 0),
+      variableCount: Number(count ?? 0),
+    });
+  }
+
+  /**
+   * The sessions under this provider's key prefix, from a SCAN of every master (of a Cluster
+   * too), at most `limit` (default 10 000): never an unbounded reply. Reads do not refresh
+   * idle timers. Sessions appear in no particular order.
+   */
+  async listSessions(options?: ListSessionsOptions): Promise<Result<SessionList>> {
+    const limit = options?.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit <= 0) {
+      return err(
+        StateErrors.invalidArgument(
+          `listSessions expects limit as a positive integer, got ${describeValue(limit)}`,
+        ),
+      );
+    }
+    return this.#withLink(async (link, deadline) => {
+      let scanned: { keys: string[]; truncated: boolean };
+      try {
+        scanned = await link.scanMasters(sessionHashPattern(this.#prefix), "hash", limit, deadline);
+      } catch (error) {
+        return err(
+          StateErrors.unavailable(`Redis did not answer listSessions: ${(error as Error).message}`),
+        );
+      }
+      const ids = scanned.keys
+        .map((key) => sessionIdOfHashKey(this.#prefix, key))
+        .filter((id): id is string => id !== undefined);
+      const sessions: RedisSessionInfo[] = [];
+      for (let at = 0; at < ids.length; at += INFO_BATCH) {
+        const infos = await Promise.all(
+          ids.slice(at, at + INFO_BATCH).map((id) => this.#readInfo(link, id, deadline)),
+        );
+        for (const info of infos) {
+          if (!info.ok) return info;
+          // Expired or deleted between the scan and the read.
+          if (info.value !== undefined) sessions.push(info.value);
+        }
+      }
+      return ok({ sessions, truncated: scanned.truncated });
+    });
+  }
+
+  /**
+   * One round trip to every master: `unavailable` when any does not answer within `timeoutMs`
+   * (a health check). Opens the connection for the call when nothing holds it.
+   */
+  ping(): Promise<Result<PingAnswer>> {
+    return this.#withLink(async (link, deadline) => {
+      const started = Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()));
+      });
+      const pinged = (async () => {
+        const masters = await link.masters();
+        await Promise.all(
+          masters.map((node) =>
+            node.sendCommand(["PING"], { timeout: Math.max(1, deadline - Date.now()) }),
+          ),
+        );
+        return masters.length;
+      })().catch((error: unknown) => error as Error);
+      const outcome = await Promise.race([pinged, late]);
+      clearTimeout(timer);
+      if (typeof outcome === "number") {
+        return ok({ masters: outcome, roundTripMs: Date.now() - started });
+      }
+      const detail = outcome === "late" ? link.lastError || "no answer" : outcome.message;
+      return err(
+        StateErrors.unavailable(
+          `Redis at ${this.#describeTarget()} did not answer PING in time: ${detail}`,
+        ),
+      );
+    });
+  }
+
+  /**
+   * `subscribe`, resuming after `after`, a `cursor` of an event heard earlier (by this process
+   * or any other). When the cursor is of the session's current epoch and its change is still
+   * retained in the feed (the last `feedRetention` entries), the subscriber first hears exactly
+   * the changes committed after it, in commit order, then the live ones, with no gap and no
+   * duplicate: `resumed: true`. Otherwise `resumed: false` and it is a plain subscription from
+   * now (catch up from a snapshot). A malformed cursor is `invalid_argument`.
+   */
+  async resume(
+    state: RedisSession,
+    pattern: string,
+    subscriber: Subscriber,
+    after: string,
+  ): Promise<Result<Resumed>> {
+    if (state.closed) return err(StateErrors.closed(this.name));
+    const checked = checkSubscription(pattern, subscriber);
+    if (!checked.ok) return checked;
+    const cursor = parseCursor(after);
+    if (!cursor.ok) return cursor;
+    return state.subscribeAfter(pattern, subscriber, cursor.value);
+  }
+
+  /**
+   * Holds the provider's connections open without an open session (a bridge serving many
+   * sessions over days): they are opened now (`unavailable` when Redis cannot be reached within
+   * `timeoutMs`) and stay open until the answered `release` is called and no session is open.
+   */
+  async acquire(): Promise<Result<Release>> {
+    const linked = await this.#acquire(Date.now() + this.#settings.timeoutMs);
+    if (!linked.ok) return linked;
+    let released = false;
+    return ok(async () => {
+      if (released) return;
+      released = true;
+      await this.#release();
+    });
+  }
+
+  /** Runs `call` on the shared connection, held for the call only. */
+  async #withLink<T>(
+    call: (link: Link, deadline: number) => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    const deadline = Date.now() + this.#settings.timeoutMs;
+    const linked = await this.#acquire(deadline);
+    if (!linked.ok) return linked;
+    try {
+      return await call(linked.value, deadline);
+    } finally {
+      await this.#release();
+    }
+  }
+
   /**
    * Deletes a session and everything in it; its watchers stop hearing it. `cleanup` only lets a
    * session go (it lives on until its idle TTL); this is the explicit end. `true` when it existed.
@@ -165,14 +444,9 @@ export class RedisState extends BackendProvider<RedisSession> {
   async deleteSession(sessionId: string): Promise<Result<boolean>> {
     const checked = checkSessionId(sessionId);
     if (!checked.ok) return checked;
-    const deadline = Date.now() + this.#settings.timeoutMs;
-    const linked = await this.#acquire(deadline);
-    if (!linked.ok) return linked;
-    try {
-      return await this.#deleteWith(linked.value, sessionKeys(this.#prefix, sessionId), deadline);
-    } finally {
-      await this.#release();
-    }
+    return this.#withLink((link, deadline) =>
+      this.#deleteWith(link, sessionKeys(this.#prefix, sessionId), deadline),
+    );
   }
 
   async #deleteWith(link: Link, keys: SessionKeys, deadline: number): Promise<Result<boolean>> {

@@ -9,7 +9,8 @@ import { createHash } from "node:crypto";
  * Session hash fields: `epoch` (changes when the session is created anew), `seq` (last commit),
  * `lq` (its request id, which the next commit's stream entries carry as `pq`), `st` (the request
  * id of the last commit that registered, deleted or renamed a variable),
- * `count` (variables), `order` (registration counter), `metadata` (JSON), and per variable
+ * `count` (variables), `order` (registration counter), `metadata` (JSON), `createdAt` (epoch ms;
+ * absent on sessions made before it), and per variable
  * `r:<id>` record JSON, `v:<id>` revision (the request id of the commit that last wrote it:
  * unlike commit numbers, never reused after a restart that lost writes), `o:<id>` order,
  * `n:<name>` → id.
@@ -25,19 +26,25 @@ function script(name: string, source: string): Script {
   return { name, source, sha: createHash("sha1").update(source).digest("hex") };
 }
 
-/** KEYS: hash, feed. ARGV: epoch, metadata JSON, ttl ms, may join ("1"/"0"). */
+/**
+ * KEYS: hash, feed. ARGV: epoch, metadata JSON, ttl ms, mode (`join`: join or create; `create`:
+ * only create; `existing`: only join), now (epoch ms, the session's `createdAt`). Answers
+ * {'created' | 'joined' | 'exists' | 'missing', epoch}.
+ */
 export const OPEN = script(
   "open",
   `#!lua
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch then
-  if ARGV[4] ~= '1' then return {'exists', epoch} end
+  if ARGV[4] == 'create' then return {'exists', epoch} end
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return {'joined', epoch}
 end
+if ARGV[4] == 'existing' then return {'missing', ''} end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'st', 0, 'count', 0, 'order', 0)
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'st', 0, 'count', 0,
+  'order', 0, 'createdAt', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {'created', ARGV[1]}
 `,
@@ -235,6 +242,53 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then return false end
 return {epoch, redis.call('HGET', KEYS[1], 'seq'), redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', ARGV[2]),
   redis.call('HGET', KEYS[1], 'lq') or ''}
+`,
+);
+
+/**
+ * KEYS: hash, feed. The session hash (flat, as READ_ALL) with the id and request id of the last
+ * stream entry (the last change of commit `seq`), read together: the cursor a snapshot stands at.
+ */
+export const FEED_SNAPSHOT = script(
+  "feed-snapshot",
+  `#!lua flags=no-writes
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+local q = ''
+if last then
+  for f = 1, #last[2], 2 do if last[2][f] == 'q' then q = last[2][f + 1] end end
+end
+return {redis.call('HGETALL', KEYS[1]), last and last[1] or '', q}
+`,
+);
+
+/**
+ * KEYS: hash, feed. ARGV: epoch, cursor entry id, its request id's prefix, end (exclusive), count.
+ * Whether a cursor can be resumed from: {'ok', entries after it up to end} when the session is
+ * of that epoch and the cursor's entry is still in the stream with that request id; else
+ * {'gone'}, {'epoch'}, {'trimmed'} or {'rewritten'} (Redis lost the commit it named).
+ */
+export const RESUME = script(
+  "resume",
+  `#!lua flags=no-writes
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return {'gone'} end
+if epoch ~= ARGV[1] then return {'epoch'} end
+local at = redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2])[1]
+if not at then return {'trimmed'} end
+local q = ''
+for f = 1, #at[2], 2 do if at[2][f] == 'q' then q = at[2][f + 1] end end
+if string.sub(q, 1, #ARGV[3]) ~= ARGV[3] then return {'rewritten'} end
+return {'ok', redis.call('XRANGE', KEYS[2], '(' .. ARGV[2], '(' .. ARGV[4], 'COUNT', ARGV[5])}
+`,
+);
+
+/**
+ * KEYS: feed. ARGV: from (exclusive), end (exclusive), count. Stream entries between two ids.
+ */
+export const FEED_RANGE = script(
+  "feed-range",
+  `#!lua flags=no-writes
+return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '(' .. ARGV[2], 'COUNT', ARGV[3])
 `,
 );
 

@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { type ChildProcessProvider, childProcessProvider } from "@dspex/provider-tests";
 import { runConformanceSuite } from "@dspex/provider-tests/vitest";
+import { startRedisCluster, type TestCluster } from "@dspex/test-support";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { escapeSessionId, RedisState } from "../src/index.js";
-import { startCluster, type TestCluster } from "./support/redis-server.js";
 
 // The whole suite against a local 3-master Cluster: a session's keys share one hash slot, so
 // every script runs on one node; doorbells go through sharded pub/sub.
@@ -13,7 +13,7 @@ let cluster: TestCluster | undefined;
 // the Cluster exists: the provider connects at its first init, to the nodes filled in here.
 const rootNodes: string[] = [];
 beforeAll(async () => {
-  cluster = await startCluster();
+  cluster = await startRedisCluster();
   rootNodes.push(...cluster.rootNodes);
 }, 30_000);
 const restarted: ChildProcessProvider[] = [];

@@ -1,7 +1,7 @@
 import { type ChildProcessProvider, childProcessProvider } from "@dspex/provider-tests";
 import { runConformanceSuite } from "@dspex/provider-tests/vitest";
+import { serverDir, startRedisServer, type TestServer } from "@dspex/test-support";
 import { RedisState } from "../src/index.js";
-import { serverDir, startRedis, type TestServer } from "./support/redis-server.js";
 
 // One redis-server for the whole suite. secondInstance is a new provider with its own
 // connections; restart is a provider in a new Node process, as after a crash.
@@ -11,7 +11,7 @@ const restarted: ChildProcessProvider[] = [];
 
 runConformanceSuite(new RedisState({ url, timeoutMs: 2000 }), {
   setup: async () => {
-    server = await startRedis([], dir);
+    server = await startRedisServer({ dir });
   },
   teardown: async () => {
     await Promise.all(restarted.map((child) => child.close()));

@@ -3,12 +3,11 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { VariableEvent } from "@dspex/state-provider";
+import { startRedisServer, TestProxy, type TestServer } from "@dspex/test-support";
 import { createClient, RESP_TYPES } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { escapeSessionId, RedisState, type RedisVariableEvent } from "../src/index.js";
 import { COMMIT } from "../src/scripts.js";
-import { TestProxy } from "./support/proxy.js";
-import { startRedis, type TestServer } from "./support/redis-server.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,7 +28,7 @@ function must<T>(
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startRedis();
+  server = await startRedisServer();
 });
 afterAll(() => server.stop());
 
@@ -353,6 +352,9 @@ describe("change feed", () => {
         ["registered", "added", "newer", true],
       ]);
       expect(catchUp[1]?.previousValue).toBe(0);
+      // A resync's events stand where the snapshot did: after the last commit, in one cursor.
+      expect(new Set(catchUp.map((e) => e.cursor)).size).toBe(1);
+      expect(catchUp[0]?.cursor).toMatch(/^[0-9a-f-]{36}:11-0:[0-9a-f]{8}$/);
       expect(catchUp[1]?.version).toBe(6);
       // After the resync the watcher follows the stream again, exactly.
       must(await writer.setVariable(written, "kept", 9));
@@ -499,7 +501,7 @@ describe("another process", () => {
 
 describe("servers configured otherwise", () => {
   test("an eviction policy that could drop part of a session is refused at start, by name", async () => {
-    const lru = await startRedis(["--maxmemory-policy", "allkeys-lru"]);
+    const lru = await startRedisServer({ args: ["--maxmemory-policy", "allkeys-lru"] });
     try {
       const provider = new RedisState({ url: lru.url });
       const init = await provider.init({ sessionId: sessionId() });
@@ -515,7 +517,9 @@ describe("servers configured otherwise", () => {
   });
 
   test("with AOF, a session survives a restart of Redis and of the provider", async () => {
-    const durable = await startRedis(["--appendonly", "yes", "--appendfsync", "always"]);
+    const durable = await startRedisServer({
+      args: ["--appendonly", "yes", "--appendfsync", "always"],
+    });
     try {
       const id = sessionId();
       const first = new RedisState({ url: durable.url });
@@ -539,7 +543,9 @@ describe("servers configured otherwise", () => {
   });
 
   test("Redis killed mid-writes and restarted: clients and watchers recover by themselves", async () => {
-    const durable = await startRedis(["--appendonly", "yes", "--appendfsync", "always"]);
+    const durable = await startRedisServer({
+      args: ["--appendonly", "yes", "--appendfsync", "always"],
+    });
     try {
       const id = sessionId();
       const writer = new RedisState({ url: durable.url, timeoutMs: 300 });
