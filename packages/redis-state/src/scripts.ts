@@ -189,8 +189,9 @@ for c = 0, n - 1 do
     sets[#sets + 1] = 'n:' .. name
     sets[#sets + 1] = id
   end
+  -- 's' marks a structural commit: there an 'updated' entry is an import, where history restarts.
   redis.call('XADD', F, seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
-    'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5], 'pq', pq)
+    'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5], 'pq', pq, 's', ARGV[8])
 end
 if order then
   sets[#sets + 1] = 'order'
@@ -255,5 +256,75 @@ export const READ_ALL = script(
   "read-all",
   `#!lua flags=no-writes
 return redis.call('HGETALL', KEYS[1])
+`,
+);
+
+/**
+ * KEYS: hash, feed. ARGV: identifier, versions wanted, entries to scan at most, cursor ('' on
+ * the first call), epoch and prefix (from the first call's answer), the cursor entry's request
+ * id. A variable's past records, newest first, from the retained change feed (see history.ts).
+ * Answers 0 when the session is gone, false when nothing has the identifier, else {epoch,
+ * cursor to continue from ('' when done), its request id, the record prefix, the current record
+ * ('' after the first call), then the records of the entries found for the variable}.
+ */
+export const HISTORY = script(
+  "history",
+  `#!lua flags=no-writes
+local H, F = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', H, 'epoch')
+if not epoch then return 0 end
+local function field(flat, name)
+  for f = 1, #flat, 2 do
+    if flat[f] == name then return flat[f + 1] end
+  end
+  return ''
+end
+local wanted, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+local from, prefix, current = ARGV[4], ARGV[6], ''
+if from == '' then
+  current = redis.call('HGET', H, 'r:' .. ARGV[1])
+  if not current then
+    local id = redis.call('HGET', H, 'n:' .. ARGV[1])
+    if not id then return false end
+    current = redis.call('HGET', H, 'r:' .. id)
+  end
+  -- A record starts with {"id":<JSON string>,"name": and so does every feed entry of it (a
+  -- quote inside the id is escaped, so the first ,"name": ends the id).
+  prefix = string.sub(current, 1, string.find(current, ',"name":', 1, true))
+  if wanted <= 1 then return {epoch, '', '', prefix, current} end
+  from = '+'
+else
+  -- Continuing: the session must be the same one and the cursor entry unchanged (a restart that
+  -- lost writes reuses entry ids); then everything older is as the first call would have seen it.
+  if epoch ~= ARGV[5] then return {epoch, '', '', prefix, ''} end
+  local at = redis.call('XRANGE', F, from, from)
+  if #at == 0 or field(at[1][2], 'q') ~= ARGV[7] then return {epoch, '', '', prefix, ''} end
+  from = '(' .. from
+end
+local out = {epoch, '', '', prefix, current}
+local found, scanned, last, lastRequest = 0, 0, '', ''
+while scanned < budget do
+  local page = redis.call('XREVRANGE', F, from, '-', 'COUNT', math.min(128, budget - scanned))
+  if #page == 0 then return out end
+  for _, entry in ipairs(page) do
+    scanned = scanned + 1
+    local flat = entry[2]
+    local record = field(flat, 'r')
+    if string.sub(record, 1, #prefix) == prefix then
+      local kind = field(flat, 'k')
+      -- Before a deletion the id named another variable (an import may bring an id back).
+      if kind == 'deleted' then return out end
+      out[#out + 1] = record
+      found = found + 1
+      -- A registration, or an import (a structural update), is where the history starts.
+      if kind == 'registered' or field(flat, 's') == '1' or found >= wanted then return out end
+    end
+    last, lastRequest = entry[1], field(flat, 'q')
+    from = '(' .. last
+  end
+end
+-- The budget ran out: the caller continues below the last entry scanned.
+out[2], out[3] = last, lastRequest
+return out
 `,
 );
