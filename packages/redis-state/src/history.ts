@@ -14,20 +14,18 @@ import { runScript } from "./runner.js";
 import { HISTORY } from "./scripts.js";
 
 /*
- * A variable's history is what the change feed still holds of it: the current record, then the
- * records of the retained stream entries of its id, newest first. It stops where the variable's
- * line of versions stops: at its registration, at an import (a document carries no history, as
- * in LocalState), before a deletion of its id (an import may bring the id back), and where the
- * feed was trimmed. A session created anew starts a new stream (its old entries are deleted);
- * after Redis lost its last writes, the stream holds the commits that replaced them, so the
- * versions answered are the ones Redis holds now, never the lost ones.
+ * A variable's history is what the change feed still holds of it: from its latest entry (the
+ * hash's `c:<id>`), each entry links the variable's previous one (`pv`), so reading N versions
+ * reads N entries whatever else the session wrote. The commit leaves the link empty where a
+ * history starts: a registration, and an import (a document carries no history, as in
+ * LocalState); a deletion drops `c:<id>`, so an id an import brings back starts afresh; a
+ * trimmed entry ends the walk. A session created anew starts a new stream (its old entries are
+ * deleted); after Redis lost its last writes the stream holds the commits that replaced them, so
+ * the versions answered are the ones Redis holds now, never the lost ones.
  */
 
-/**
- * Stream entries one script call scans at most: a variable written rarely in a busy session
- * costs several short calls rather than one long one that blocks Redis.
- */
-export const HISTORY_SCAN_PER_CALL = 1000;
+/** Entries one script call reads at most: a long walk is several short calls, not one long one. */
+export const HISTORY_READS_PER_CALL = 1000;
 
 export interface HistoryRead {
   readonly link: Link;
@@ -46,9 +44,8 @@ export async function readHistory(
   let current = "";
   const found: string[] = [];
   let epoch = "";
-  let prefix = "";
-  let cursor = "";
-  let cursorRequest = "";
+  let last = "";
+  let lastRequest = "";
   do {
     const read = await runScript(
       link,
@@ -57,34 +54,31 @@ export async function readHistory(
       [
         identifier,
         String(Math.min(wanted - found.length, Number.MAX_SAFE_INTEGER)),
-        String(HISTORY_SCAN_PER_CALL),
-        cursor,
+        String(HISTORY_READS_PER_CALL),
+        last,
         epoch,
-        prefix,
-        cursorRequest,
+        lastRequest,
       ],
       { deadline, what: `getVariableHistory of ${identifier}`, write: false },
     );
     if (!read.ok) return read;
     if (read.value === 0) return err(StateErrors.sessionNotFound(sessionId));
     if (read.value === null) return err(StateErrors.notFound(identifier));
-    const [readEpoch, next, nextRequest, readPrefix, readCurrent, ...records] =
-      read.value as string[];
-    if (cursor === "") {
+    const [readEpoch, next, nextRequest, readCurrent, ...records] = read.value as string[];
+    if (last === "") {
       current = readCurrent as string;
       epoch = readEpoch as string;
-      prefix = readPrefix as string;
     }
     found.push(...records);
-    cursor = next as string;
-    cursorRequest = nextRequest as string;
-  } while (cursor !== "" && found.length < wanted);
+    last = next as string;
+    lastRequest = nextRequest as string;
+  } while (last !== "" && found.length < wanted);
   return ok(lineOfVersions(current, found, wanted).map(versionOf));
 }
 
 /**
- * The current record and, after it, the feed's records of its id as long as each is the version
- * just before the last one taken. The first entry found must be the current record's own.
+ * The current record, then the records the walk read after its own entry, each the version just
+ * before the last one taken: a gap is never answered as history.
  */
 function lineOfVersions(current: string, found: readonly string[], wanted: number) {
   let previous = decodeRecord(current);
@@ -92,7 +86,6 @@ function lineOfVersions(current: string, found: readonly string[], wanted: numbe
   if (found[0] !== current) return line;
   for (let i = 1; i < found.length && line.length < wanted; i++) {
     const record = decodeRecord(found[i] as string);
-    // Entries written before imports were marked: an import shows as a jump in versions.
     if (record.version !== previous.version - 1) break;
     line.push(record);
     previous = record;

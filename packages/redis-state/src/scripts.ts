@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
  * `count` (variables), `order` (registration counter), `metadata` (JSON), and per variable
  * `r:<id>` record JSON, `v:<id>` revision (the request id of the commit that last wrote it:
  * unlike commit numbers, never reused after a restart that lost writes), `o:<id>` order,
- * `n:<name>` → id.
+ * `c:<id>` its latest feed entry (history starts there), `n:<name>` → id.
  */
 
 export interface Script {
@@ -166,9 +166,29 @@ local seq = redis.call('HINCRBY', H, 'seq', 1)
 local pq = redis.call('HGET', H, 'lq') or ''
 local dels, sets = {}, {'lq', ARGV[5]}
 local order
+-- Each variable's latest entry (its 'c:' field), read at once and moved as entries are added.
+-- Only an update links to it: a registration or an import (a structural commit) starts a
+-- history, since a document carries none.
+local latest = {}
+if ARGV[8] ~= '1' then
+  local fields = {}
+  for c = 0, n - 1 do fields[c + 1] = 'c:' .. ARGV[base + c * 7 + 1] end
+  local at = 0
+  each_slice(fields, function(...)
+    local values = redis.call('HMGET', H, ...)
+    for k = 1, #values do
+      local id = ARGV[base + (at + k - 1) * 7 + 1]
+      if latest[id] == nil then latest[id] = values[k] or '' end
+    end
+    at = at + #values
+  end)
+end
 for c = 0, n - 1 do
   local o = base + c * 7
   local kind, id, name, old = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
+  local entry = seq .. '-' .. c
+  local before = ARGV[8] ~= '1' and latest[id] or ''
+  latest[id] = entry
   -- Names are freed before any is set (HDEL runs first): an import may swap two names.
   local freed = kind == 'deleted' and name or (old ~= name and old or '')
   if freed ~= '' and redis.call('HGET', H, 'n:' .. freed) == id then dels[#dels + 1] = 'n:' .. freed end
@@ -176,6 +196,7 @@ for c = 0, n - 1 do
     dels[#dels + 1] = 'r:' .. id
     dels[#dels + 1] = 'v:' .. id
     dels[#dels + 1] = 'o:' .. id
+    dels[#dels + 1] = 'c:' .. id
   else
     if kind == 'registered' then
       order = (order or tonumber(redis.call('HGET', H, 'order'))) + 1
@@ -186,12 +207,14 @@ for c = 0, n - 1 do
     sets[#sets + 1] = ARGV[o + 4]
     sets[#sets + 1] = 'v:' .. id
     sets[#sets + 1] = ARGV[5]
+    sets[#sets + 1] = 'c:' .. id
+    sets[#sets + 1] = entry
     sets[#sets + 1] = 'n:' .. name
     sets[#sets + 1] = id
   end
-  -- 's' marks a structural commit: there an 'updated' entry is an import, where history restarts.
-  redis.call('XADD', F, seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
-    'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5], 'pq', pq, 's', ARGV[8])
+  -- 'pv' links the variable's previous entry: its history is a walk, not a scan.
+  redis.call('XADD', F, entry, 'k', kind, 'r', ARGV[o + 4], 'p', ARGV[o + 5], 't', ARGV[o + 6],
+    'n', n, 'q', ARGV[5], 'pq', pq, 'pv', before)
 end
 if order then
   sets[#sets + 1] = 'order'
@@ -260,12 +283,12 @@ return redis.call('HGETALL', KEYS[1])
 );
 
 /**
- * KEYS: hash, feed. ARGV: identifier, versions wanted, entries to scan at most, cursor ('' on
- * the first call), epoch and prefix (from the first call's answer), the cursor entry's request
- * id. A variable's past records, newest first, from the retained change feed (see history.ts).
- * Answers 0 when the session is gone, false when nothing has the identifier, else {epoch,
- * cursor to continue from ('' when done), its request id, the record prefix, the current record
- * ('' after the first call), then the records of the entries found for the variable}.
+ * KEYS: hash, feed. ARGV: identifier, versions wanted, entries to read at most, then to continue
+ * (else ''): the last entry read, the epoch and that entry's request id. A variable's retained
+ * records, newest first: from its latest entry (`c:<id>`), each entry's `pv` links the previous
+ * version's, '' where its history starts (see history.ts). Answers 0 when the session is gone, false when nothing has the identifier, else
+ * {epoch, the last entry read and its request id ('' when done), the current record ('' when
+ * continuing), then the records read}.
  */
 export const HISTORY = script(
   "history",
@@ -280,50 +303,40 @@ local function field(flat, name)
   return ''
 end
 local wanted, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
-local from, prefix, current = ARGV[4], ARGV[6], ''
-if from == '' then
-  current = redis.call('HGET', H, 'r:' .. ARGV[1])
+local at = ''
+local done = {epoch, '', '', ''}
+if ARGV[4] == '' then
+  local id = ARGV[1]
+  local current = redis.call('HGET', H, 'r:' .. id)
   if not current then
-    local id = redis.call('HGET', H, 'n:' .. ARGV[1])
+    id = redis.call('HGET', H, 'n:' .. ARGV[1])
     if not id then return false end
     current = redis.call('HGET', H, 'r:' .. id)
   end
-  -- A record starts with {"id":<JSON string>,"name": and so does every feed entry of it (a
-  -- quote inside the id is escaped, so the first ,"name": ends the id).
-  prefix = string.sub(current, 1, string.find(current, ',"name":', 1, true))
-  if wanted <= 1 then return {epoch, '', '', prefix, current} end
-  from = '+'
+  done[4] = current
+  if wanted <= 1 then return done end
+  at = redis.call('HGET', H, 'c:' .. id) or ''
 else
-  -- Continuing: the session must be the same one and the cursor entry unchanged (a restart that
-  -- lost writes reuses entry ids); then everything older is as the first call would have seen it.
-  if epoch ~= ARGV[5] then return {epoch, '', '', prefix, ''} end
-  local at = redis.call('XRANGE', F, from, from)
-  if #at == 0 or field(at[1][2], 'q') ~= ARGV[7] then return {epoch, '', '', prefix, ''} end
-  from = '(' .. from
+  -- Continuing: the same session, and the last entry read unchanged (a restart that lost
+  -- writes reuses entry ids), so the entry it links to is the one the first call would read.
+  if epoch ~= ARGV[5] then return done end
+  local last = redis.call('XRANGE', F, ARGV[4], ARGV[4])[1]
+  if not last or field(last[2], 'q') ~= ARGV[6] then return done end
+  at = field(last[2], 'pv')
 end
-local out = {epoch, '', '', prefix, current}
-local found, scanned, last, lastRequest = 0, 0, '', ''
-while scanned < budget do
-  local page = redis.call('XREVRANGE', F, from, '-', 'COUNT', math.min(128, budget - scanned))
-  if #page == 0 then return out end
-  for _, entry in ipairs(page) do
-    scanned = scanned + 1
-    local flat = entry[2]
-    local record = field(flat, 'r')
-    if string.sub(record, 1, #prefix) == prefix then
-      local kind = field(flat, 'k')
-      -- Before a deletion the id named another variable (an import may bring an id back).
-      if kind == 'deleted' then return out end
-      out[#out + 1] = record
-      found = found + 1
-      -- A registration, or an import (a structural update), is where the history starts.
-      if kind == 'registered' or field(flat, 's') == '1' or found >= wanted then return out end
-    end
-    last, lastRequest = entry[1], field(flat, 'q')
-    from = '(' .. last
-  end
+local out = {epoch, '', '', done[4]}
+local last, lastRequest = '', ''
+for _ = 1, budget do
+  if at == '' then return out end
+  local entry = redis.call('XRANGE', F, at, at)[1]
+  -- Trimmed: the history ends here.
+  if not entry then return out end
+  local flat = entry[2]
+  out[#out + 1] = field(flat, 'r')
+  if #out - 4 >= wanted then return out end
+  last, lastRequest, at = entry[1], field(flat, 'q'), field(flat, 'pv')
 end
--- The budget ran out: the caller continues below the last entry scanned.
+-- The budget ran out: the caller continues from the last entry read.
 out[2], out[3] = last, lastRequest
 return out
 `,

@@ -2,7 +2,7 @@ import { type ChildProcessProvider, childProcessProvider } from "@dspex/provider
 import type { VariableVersion } from "@dspex/state-provider";
 import { createClient, RESP_TYPES } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { HISTORY_SCAN_PER_CALL } from "../src/history.js";
+import { HISTORY_READS_PER_CALL } from "../src/history.js";
 import { escapeSessionId, RedisState } from "../src/index.js";
 import { HISTORY } from "../src/scripts.js";
 import { startRedis, type TestServer } from "./support/redis-server.js";
@@ -139,33 +139,40 @@ describe("history on Redis", () => {
     await open.cleanup(all);
   });
 
-  test("a variable written rarely in a busy session costs a bounded number of short script calls", async () => {
-    const provider = new RedisState({ url: server.url });
+  test("history reads the variable's own entries: one script call in a busy session, short calls for a long one", async () => {
+    const provider = new RedisState({
+      url: server.url,
+      limits: { maxVersionsPerVariable: Number.POSITIVE_INFINITY },
+    });
     const id = sessionId();
     const state = must(await provider.init({ sessionId: id }));
-    must(await provider.registerVariable(state, "rare", "string", "first"));
+    const rareId = must(await provider.registerVariable(state, "rare", "string", "first"));
     const names = Array.from({ length: 50 }, (_, i) => `busy_${i}`);
     for (const name of names) must(await provider.registerVariable(state, name, "integer", 0));
     for (let round = 1; round <= 49; round++)
       must(await provider.updateVariables(state, Object.fromEntries(names.map((n) => [n, round]))));
     must(await provider.setVariable(state, "rare", "second"));
-    // 1 + 50 + 49 × 50 + 1 entries: the scan for "rare" crosses 2502 of them.
+    // 1 + 50 + 49 × 50 + 1 entries, two of them the rare variable's.
     expect(Number(await server.cli("XLEN", feedKey(id)))).toBe(2502);
     const history = must(await provider.getVariableHistory(state, "rare"));
     expect(history.map((e) => [e.version, e.value])).toEqual([
       [2, "second"],
       [1, "first"],
     ]);
-    const before = await scriptCalls();
-    must(await provider.getVariableHistory(state, "rare"));
-    expect((await scriptCalls()) - before).toBe(Math.ceil(2502 / HISTORY_SCAN_PER_CALL));
-    const one = await scriptCalls();
-    expect(values(must(await provider.getVariableHistory(state, "rare", { limit: 1 })))).toEqual([
-      "second",
-    ]);
-    expect((await scriptCalls()) - one).toBe(1);
+    let before = await scriptCalls();
+    must(await provider.getVariableHistory(state, rareId.id));
+    expect((await scriptCalls()) - before).toBe(1);
+    // 1 + 2 × 600 versions (a batch naming it by name and by id writes two): more than one call.
+    for (let i = 1; i <= 600; i++)
+      must(await provider.updateVariables(state, { rare: `a${i}`, [rareId.id]: `b${i}` }));
+    before = await scriptCalls();
+    const long = must(await provider.getVariableHistory(state, "rare"));
+    expect((await scriptCalls()) - before).toBe(Math.ceil(1202 / HISTORY_READS_PER_CALL));
+    expect(versions(long)).toEqual(Array.from({ length: 1202 }, (_, i) => 1202 - i));
+    expect(values(long).slice(0, 3)).toEqual(["b600", "a600", "b599"]);
+    expect(values(long).slice(-2)).toEqual(["second", "first"]);
     await provider.cleanup(state);
-  });
+  }, 15_000);
 
   test("a re-registered name, an id an import brought back, and an import over a variable start a history of their own", async () => {
     const provider = new RedisState({ url: server.url });
@@ -247,7 +254,7 @@ describe("history on Redis", () => {
     }
   });
 
-  test("a scan continued across calls stops when its cursor entry was rewritten meanwhile", async () => {
+  test("a walk continued across calls stops when its last entry was rewritten meanwhile", async () => {
     const provider = new RedisState({ url: server.url });
     const id = sessionId();
     const state = must(await provider.init({ sessionId: id }));
@@ -259,28 +266,30 @@ describe("history on Redis", () => {
       const keys = [`dspex:{s:${escapeSessionId(id)}}:h`, feedKey(id)];
       const run = (args: string[]) =>
         raw.sendCommand(["EVAL", HISTORY.source, "2", ...keys, ...args]) as Promise<string[]>;
-      // A first call whose budget covers two entries: it stops with a cursor.
-      const [epoch, cursor, request, prefix, current, ...found] = await run([
-        "x",
-        "10",
-        "2",
-        "",
-        "",
-        "",
-        "",
-      ]);
-      expect(cursor).not.toBe("");
-      expect(found).toHaveLength(2);
-      expect(JSON.parse(current as string).version).toBe(4);
-      const rest = (cursorRequest: string) =>
-        run(["x", "8", "10", cursor as string, epoch as string, prefix as string, cursorRequest]);
+      const version = (record: string) => JSON.parse(record).version as number;
+      // A first call that may read two entries: it stops with where to go on from.
+      const [epoch, last, request, current, ...found] = await run(["x", "10", "2", "", "", ""]);
+      expect(version(current as string)).toBe(4);
+      expect(found.map(version)).toEqual([4, 3]);
+      expect(last).not.toBe("");
+      const rest = (lastRequest: string) =>
+        run(["x", "8", "10", last as string, epoch as string, lastRequest]);
       const continued = await rest(request as string);
       expect(continued[1]).toBe("");
-      expect(continued.slice(5).map((r) => JSON.parse(r).version)).toEqual([2, 1]);
-      // The cursor entry holds another commit now (its request id differs): nothing more.
+      expect(continued.slice(4).map(version)).toEqual([2, 1]);
+      // The last entry read holds another commit now (its request id differs): nothing more.
       const refused = await rest("another-request");
-      expect(refused.slice(5)).toEqual([]);
-      expect(refused[1]).toBe("");
+      expect([refused[1], refused.slice(4)]).toEqual(["", []]);
+      // So does a session created anew meanwhile (another epoch).
+      const renewed = await run([
+        "x",
+        "8",
+        "10",
+        last as string,
+        "another-epoch",
+        request as string,
+      ]);
+      expect([renewed[1], renewed.slice(4)]).toEqual(["", []]);
     } finally {
       await raw.close();
       await provider.cleanup(state);
