@@ -16,6 +16,7 @@ import {
   type VariableId,
   type VariableRecord,
   type VariableValue,
+  type VariableVersion,
 } from "@dspex/state-provider";
 import {
   BackendSession,
@@ -35,6 +36,7 @@ import { decodeRecord, decodeValue, encodeRecord } from "./codec.js";
 import type { FeedCursor } from "./cursor.js";
 import type { ChangeFeed } from "./feed.js";
 import { parseSessionHash } from "./hash.js";
+import { readHistory } from "./history.js";
 import type { SessionKeys } from "./keys.js";
 import type { Link } from "./link.js";
 import { runRead, runScript } from "./runner.js";
@@ -366,6 +368,25 @@ export class RedisSession extends BackendSession {
       if (record !== undefined) found.set(identifier, record);
     }
     return ok(found);
+  }
+
+  /** What the change feed retains of the variable, at most `maxVersionsPerVariable` versions. */
+  override async history(
+    identifier: Identifier,
+    limit: number | undefined,
+  ): Promise<Result<readonly VariableVersion[]>> {
+    const read = await readHistory(identifier, {
+      link: this.#backend.link,
+      keys: this.keys,
+      sessionId: this.sessionId,
+      wanted: Math.min(
+        limit ?? Number.POSITIVE_INFINITY,
+        this.#backend.limits.maxVersionsPerVariable,
+      ),
+      deadline: Date.now() + this.#backend.timeoutMs,
+    });
+    if (read.ok) this.#touch();
+    return read;
   }
 
   async list(): Promise<Result<readonly VariableRecord[]>> {

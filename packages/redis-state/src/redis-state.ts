@@ -96,8 +96,8 @@ const CAPABILITIES: Capabilities = Object.freeze({
   streaming: true,
   persistence: true,
   distribution: true,
-  // The change feed keeps a window of commits, not each variable's versions: not claimed yet.
-  history: false,
+  // What the change feed retains of each variable (history.ts).
+  history: true,
 });
 
 const MIN_VERSION = [7, 0] as const;

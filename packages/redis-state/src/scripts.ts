@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
  * absent on sessions made before it), and per variable
  * `r:<id>` record JSON, `v:<id>` revision (the request id of the commit that last wrote it:
  * unlike commit numbers, never reused after a restart that lost writes), `o:<id>` order,
- * `n:<name>` → id.
+ * `c:<id>` its latest feed entry (history starts there), `n:<name>` → id.
  */
 
 export interface Script {
@@ -173,9 +173,29 @@ local seq = redis.call('HINCRBY', H, 'seq', 1)
 local pq = redis.call('HGET', H, 'lq') or ''
 local dels, sets = {}, {'lq', ARGV[5]}
 local order
+-- Each variable's latest entry (its 'c:' field), read at once and moved as entries are added.
+-- Only an update links to it: a registration or an import (a structural commit) starts a
+-- history, since a document carries none.
+local latest = {}
+if ARGV[8] ~= '1' then
+  local fields = {}
+  for c = 0, n - 1 do fields[c + 1] = 'c:' .. ARGV[base + c * 7 + 1] end
+  local at = 0
+  each_slice(fields, function(...)
+    local values = redis.call('HMGET', H, ...)
+    for k = 1, #values do
+      local id = ARGV[base + (at + k - 1) * 7 + 1]
+      if latest[id] == nil then latest[id] = values[k] or '' end
+    end
+    at = at + #values
+  end)
+end
 for c = 0, n - 1 do
   local o = base + c * 7
   local kind, id, name, old = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
+  local entry = seq .. '-' .. c
+  local before = ARGV[8] ~= '1' and latest[id] or ''
+  latest[id] = entry
   -- Names are freed before any is set (HDEL runs first): an import may swap two names.
   local freed = kind == 'deleted' and name or (old ~= name and old or '')
   if freed ~= '' and redis.call('HGET', H, 'n:' .. freed) == id then dels[#dels + 1] = 'n:' .. freed end
@@ -183,6 +203,7 @@ for c = 0, n - 1 do
     dels[#dels + 1] = 'r:' .. id
     dels[#dels + 1] = 'v:' .. id
     dels[#dels + 1] = 'o:' .. id
+    dels[#dels + 1] = 'c:' .. id
   else
     if kind == 'registered' then
       order = (order or tonumber(redis.call('HGET', H, 'order'))) + 1
@@ -193,11 +214,14 @@ for c = 0, n - 1 do
     sets[#sets + 1] = ARGV[o + 4]
     sets[#sets + 1] = 'v:' .. id
     sets[#sets + 1] = ARGV[5]
+    sets[#sets + 1] = 'c:' .. id
+    sets[#sets + 1] = entry
     sets[#sets + 1] = 'n:' .. name
     sets[#sets + 1] = id
   end
-  redis.call('XADD', F, seq .. '-' .. c, 'k', kind, 'r', ARGV[o + 4],
-    'p', ARGV[o + 5], 't', ARGV[o + 6], 'n', n, 'q', ARGV[5], 'pq', pq)
+  -- 'pv' links the variable's previous entry: its history is a walk, not a scan.
+  redis.call('XADD', F, entry, 'k', kind, 'r', ARGV[o + 4], 'p', ARGV[o + 5], 't', ARGV[o + 6],
+    'n', n, 'q', ARGV[5], 'pq', pq, 'pv', before)
 end
 if order then
   sets[#sets + 1] = 'order'
@@ -309,5 +333,65 @@ export const READ_ALL = script(
   "read-all",
   `#!lua flags=no-writes
 return redis.call('HGETALL', KEYS[1])
+`,
+);
+
+/**
+ * KEYS: hash, feed. ARGV: identifier, versions wanted, entries to read at most, then to continue
+ * (else ''): the last entry read, the epoch and that entry's request id. A variable's retained
+ * records, newest first: from its latest entry (`c:<id>`), each entry's `pv` links the previous
+ * version's, '' where its history starts (see history.ts). Answers 0 when the session is gone, false when nothing has the identifier, else
+ * {epoch, the last entry read and its request id ('' when done), the current record ('' when
+ * continuing), then the records read}.
+ */
+export const HISTORY = script(
+  "history",
+  `#!lua flags=no-writes
+local H, F = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', H, 'epoch')
+if not epoch then return 0 end
+local function field(flat, name)
+  for f = 1, #flat, 2 do
+    if flat[f] == name then return flat[f + 1] end
+  end
+  return ''
+end
+local wanted, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+local at = ''
+local done = {epoch, '', '', ''}
+if ARGV[4] == '' then
+  local id = ARGV[1]
+  local current = redis.call('HGET', H, 'r:' .. id)
+  if not current then
+    id = redis.call('HGET', H, 'n:' .. ARGV[1])
+    if not id then return false end
+    current = redis.call('HGET', H, 'r:' .. id)
+  end
+  done[4] = current
+  if wanted <= 1 then return done end
+  at = redis.call('HGET', H, 'c:' .. id) or ''
+else
+  -- Continuing: the same session, and the last entry read unchanged (a restart that lost
+  -- writes reuses entry ids), so the entry it links to is the one the first call would read.
+  if epoch ~= ARGV[5] then return done end
+  local last = redis.call('XRANGE', F, ARGV[4], ARGV[4])[1]
+  if not last or field(last[2], 'q') ~= ARGV[6] then return done end
+  at = field(last[2], 'pv')
+end
+local out = {epoch, '', '', done[4]}
+local last, lastRequest = '', ''
+for _ = 1, budget do
+  if at == '' then return out end
+  local entry = redis.call('XRANGE', F, at, at)[1]
+  -- Trimmed: the history ends here.
+  if not entry then return out end
+  local flat = entry[2]
+  out[#out + 1] = field(flat, 'r')
+  if #out - 4 >= wanted then return out end
+  last, lastRequest, at = entry[1], field(flat, 'q'), field(flat, 'pv')
+end
+-- The budget ran out: the caller continues from the last entry read.
+out[2], out[3] = last, lastRequest
+return out
 `,
 );
