@@ -12,6 +12,8 @@ export interface SessionKeys {
   readonly feed: string;
   /** Sharded pub/sub channel rung after every commit. */
   readonly bell: string;
+  /** Sorted set: caller request id → the commit that applied it, for the retained commits. */
+  readonly requests: string;
 }
 
 export function escapeSessionId(sessionId: string): string {
@@ -24,6 +26,7 @@ export function sessionKeys(prefix: string, sessionId: string): SessionKeys {
     hash: `${tag}:h`,
     feed: `${tag}:feed`,
     bell: `${tag}:bell`,
+    requests: `${tag}:rq`,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   BackendSession,
   batchOutcome,
   type Change,
+  define,
   newVariableId,
   type PlanContext,
   planBatch,
@@ -31,6 +32,7 @@ import {
   planWrite,
   type RecordView,
   type StoreLimits,
+  type Versioned,
 } from "@dspex/state-provider/backend";
 import { decodeRecord, decodeValue, encodeRecord } from "./codec.js";
 import type { FeedCursor } from "./cursor.js";
@@ -40,7 +42,7 @@ import { readHistory } from "./history.js";
 import type { SessionKeys } from "./keys.js";
 import type { Link } from "./link.js";
 import { runRead, runScript } from "./runner.js";
-import { COMMIT, GET, READ_ALL, type Script, SNAPSHOT, TOUCH } from "./scripts.js";
+import { COMMIT, GET, LOOKUP, READ_ALL, type Script, SNAPSHOT, TOUCH } from "./scripts.js";
 
 /** What `subscribeAfter` answers. */
 export interface Resumed {
@@ -225,6 +227,13 @@ class Snapshot implements RecordView {
   }
 }
 
+/** A caller's request id, and how the answer of its write is stored with its commit. */
+interface Idempotent<T> {
+  readonly requestId: string;
+  encode(answer: T): string;
+  decode(stored: string): T;
+}
+
 interface Planned<T> {
   readonly changes: readonly Change[];
   /** Registrations, deletions and imports change which ids and names exist. */
@@ -274,7 +283,7 @@ export class RedisSession extends BackendSession {
     this.#touched = now;
     void this.#run(
       TOUCH,
-      [this.keys.hash, this.keys.feed],
+      [this.keys.hash, this.keys.feed, this.keys.requests],
       [String(this.#backend.ttlMs)],
       "touch",
       true,
@@ -429,6 +438,7 @@ export class RedisSession extends BackendSession {
     plan: (view: Snapshot) => Result<Planned<T>> | "again",
     /** Whether the plan may start from what the session already knows (it needs no size). */
     guess = false,
+    idempotent?: Idempotent<T>,
   ): Promise<Result<T>> {
     const backend = this.#backend;
     const deadline = Date.now() + backend.timeoutMs;
@@ -448,7 +458,12 @@ export class RedisSession extends BackendSession {
       since ??= String(view.seq);
       const planned = plan(view);
       if (planned === "again") continue;
-      if (!planned.ok) return planned;
+      if (!planned.ok) {
+        // A retry of a write that applied may fail its plan (the version moved on): its answer.
+        if (idempotent === undefined) return planned;
+        const first = await this.#applied(idempotent, what, deadline);
+        return first === undefined ? planned : first;
+      }
       const { changes, metadata, answer, structural } = planned.value;
       const conditions = structural ? view.conditions : view.updateConditions(changes);
       if (changes.length === 0 && metadata === undefined) return ok(answer);
@@ -480,10 +495,11 @@ export class RedisSession extends BackendSession {
           String(timestamp),
         );
       }
+      args.push(idempotent?.requestId ?? "", idempotent?.encode(answer) ?? "");
       const committed = await runScript(
         backend.link,
         COMMIT,
-        [this.keys.hash, this.keys.feed, this.keys.bell],
+        [this.keys.hash, this.keys.feed, this.keys.bell, this.keys.requests],
         args,
         {
           deadline,
@@ -496,7 +512,10 @@ export class RedisSession extends BackendSession {
         },
       );
       if (!committed.ok) return committed;
-      const [status, seq] = committed.value as [string, string | number];
+      const [status, seq, stored] = committed.value as [string, string | number, string?];
+      if (status === "replayed" || status === "expired") {
+        return this.#replayed(idempotent as Idempotent<T>, status, String(seq), stored, what);
+      }
       if (status === "ok" || status === "done") {
         this.#touched = Date.now();
         this.#known.committed(changes, String(seq), request, structural);
@@ -516,6 +535,43 @@ export class RedisSession extends BackendSession {
     return err(
       StateErrors.unavailable(
         `${what}: other writers kept changing what it read; gave up after ${MAX_ATTEMPTS} attempts`,
+      ),
+    );
+  }
+
+  /** The answer of a commit that already applied `idempotent.requestId`; undefined when none. */
+  async #applied<T>(
+    idempotent: Idempotent<T>,
+    what: string,
+    deadline: number,
+  ): Promise<Result<T> | undefined> {
+    const read = await this.#run(
+      LOOKUP,
+      [this.keys.feed, this.keys.requests],
+      [idempotent.requestId],
+      what,
+      false,
+      deadline,
+    );
+    if (!read.ok) return read;
+    if (read.value === null) return undefined;
+    const [status, seq, stored] = read.value as [string, string, string?];
+    return this.#replayed(idempotent, status, seq, stored, what);
+  }
+
+  #replayed<T>(
+    idempotent: Idempotent<T>,
+    status: string,
+    seq: string,
+    stored: string | undefined,
+    what: string,
+  ): Result<T> {
+    // Another attempt's records, not this plan's, were committed: read afresh next time.
+    this.#known.forget();
+    if (status === "replayed") return ok(idempotent.decode(stored as string));
+    return err(
+      StateErrors.unavailable(
+        `${what}: request id ${JSON.stringify(idempotent.requestId)} was applied by commit ${seq}, which the change feed no longer retains, so its answer is lost (read the variable back)`,
       ),
     );
   }
@@ -543,8 +599,9 @@ export class RedisSession extends BackendSession {
     value: unknown,
     metadata: Metadata,
     expectedVersion: number | undefined,
-  ): Promise<Result<VariableRecord>> {
-    return this.#commit(
+    requestId?: string,
+  ): Promise<Result<Versioned>> {
+    return this.#commit<Versioned>(
       `setVariable ${JSON.stringify(identifier)}`,
       () => [identifier],
       (view) => {
@@ -560,6 +617,13 @@ export class RedisSession extends BackendSession {
         return ok({ structural: false, changes: [planned.value], answer: planned.value.record });
       },
       true,
+      requestId === undefined
+        ? undefined
+        : {
+            requestId,
+            encode: ({ version }) => String(version),
+            decode: (stored) => ({ version: Number(stored) }),
+          },
     );
   }
 
@@ -567,9 +631,10 @@ export class RedisSession extends BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectedVersions: Readonly<Record<Identifier, number>> | undefined,
+    requestId?: string,
   ): Promise<Result<Readonly<Record<Identifier, number>>>> {
     const identifiers = [...new Set(updates.map(([identifier]) => identifier))];
-    return this.#commit(
+    return this.#commit<Readonly<Record<Identifier, number>>>(
       "updateVariables",
       () => identifiers,
       (view) => {
@@ -580,6 +645,19 @@ export class RedisSession extends BackendSession {
         return ok({ structural: false, changes: planned.value.changes, answer: outcome.value });
       },
       true,
+      requestId === undefined
+        ? undefined
+        : {
+            requestId,
+            encode: (versions) => JSON.stringify(Object.entries(versions)),
+            decode: (stored) => {
+              // Entries, not an object: identifiers may be `__proto__`.
+              const versions: Record<Identifier, number> = {};
+              for (const [identifier, version] of JSON.parse(stored) as [string, number][])
+                define(versions, identifier, version);
+              return versions;
+            },
+          },
     );
   }
 

@@ -212,13 +212,14 @@ export class RedisState extends BackendProvider<RedisSession> {
     metadata: Metadata,
     mode: OpenMode,
     deadline: number,
+    createdAt = Date.now(),
   ): Promise<Result<"created" | "joined" | "exists" | "missing">> {
     const epoch = globalThis.crypto.randomUUID();
     return runScript(
       link,
       OPEN,
-      [keys.hash, keys.feed],
-      [epoch, JSON.stringify(metadata), String(this.#settings.ttlMs), mode, String(Date.now())],
+      [keys.hash, keys.feed, keys.requests],
+      [epoch, JSON.stringify(metadata), String(this.#settings.ttlMs), mode, String(createdAt)],
       { deadline, what: `opening session ${JSON.stringify(sessionId)}`, write: true },
     ).then((opened) =>
       opened.ok
@@ -262,7 +263,15 @@ export class RedisState extends BackendProvider<RedisSession> {
     return this.#withLink(async (link, deadline) => {
       const keys = sessionKeys(this.#prefix, sessionId);
       const createdAt = Date.now();
-      const opened = await this.#runOpen(link, keys, sessionId, metadata.value, "create", deadline);
+      const opened = await this.#runOpen(
+        link,
+        keys,
+        sessionId,
+        metadata.value,
+        "create",
+        deadline,
+        createdAt,
+      );
       if (!opened.ok) return opened;
       if (opened.value === "exists") {
         return err({
@@ -450,11 +459,17 @@ export class RedisState extends BackendProvider<RedisSession> {
   }
 
   async #deleteWith(link: Link, keys: SessionKeys, deadline: number): Promise<Result<boolean>> {
-    const deleted = await runScript(link, DELETE_SESSION, [keys.hash, keys.feed, keys.bell], [], {
-      deadline,
-      what: "deleteSession",
-      write: true,
-    });
+    const deleted = await runScript(
+      link,
+      DELETE_SESSION,
+      [keys.hash, keys.feed, keys.bell, keys.requests],
+      [],
+      {
+        deadline,
+        what: "deleteSession",
+        write: true,
+      },
+    );
     return deleted.ok ? ok(deleted.value === 1) : deleted;
   }
 

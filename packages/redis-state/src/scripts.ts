@@ -27,7 +27,7 @@ function script(name: string, source: string): Script {
 }
 
 /**
- * KEYS: hash, feed. ARGV: epoch, metadata JSON, ttl ms, mode (`join`: join or create; `create`:
+ * KEYS: hash, feed, requests. ARGV: epoch, metadata JSON, ttl ms, mode (`join`: join or create; `create`:
  * only create; `existing`: only join), now (epoch ms, the session's `createdAt`). Answers
  * {'created' | 'joined' | 'exists' | 'missing', epoch}.
  */
@@ -39,10 +39,11 @@ if epoch then
   if ARGV[4] == 'create' then return {'exists', epoch} end
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
   return {'joined', epoch}
 end
 if ARGV[4] == 'existing' then return {'missing', ''} end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'metadata', ARGV[2], 'seq', 0, 'st', 0, 'count', 0,
   'order', 0, 'createdAt', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -99,13 +100,43 @@ return false
 `,
 );
 
+const APPLIED = `-- A caller's request id already applied by a commit still in the feed: its stored answer.
+local function applied(F, R, id)
+  local seq = redis.call('ZSCORE', R, id)
+  if not seq then return nil end
+  local entry = redis.call('XRANGE', F, seq .. '-0', seq .. '-0')[1]
+  if entry then
+    local fields = entry[2]
+    for f = 1, #fields, 2 do
+      if fields[f] == 'a' then return {'replayed', seq, fields[f + 1]} end
+    end
+  end
+  return {'expired', seq}
+end
+`;
+
 /**
- * The one commit of every write. KEYS: hash, feed, bell. ARGV: epoch read, ttl ms, max
+ * KEYS: feed, requests. ARGV: a caller's request id. {'replayed', seq, answer JSON} when a
+ * retained commit applied it, {'expired', seq} when that commit left the feed, else false.
+ */
+export const LOOKUP = script(
+  "lookup",
+  `#!lua flags=no-writes
+${APPLIED}
+return applied(KEYS[1], KEYS[2], ARGV[1]) or false
+`,
+);
+
+/**
+ * The one commit of every write. KEYS: hash, feed, bell, requests. ARGV: epoch read, ttl ms, max
  * variables (-1: none), feed retention, request id, `since` ('' on a first attempt, else the
  * last commit the caller knew of before its first attempt), session metadata ('' to keep),
  * structural ('1' when ids or names change: `st` becomes this commit), condition count, then (field, value read) pairs, change count, then per change: kind, id,
- * name, old name, record JSON, previous value JSON, timestamp.
+ * name, old name, record JSON, previous value JSON, timestamp; then the caller's request id ('' for
+ * none) and the answer JSON to store with it.
  *
+ * With a caller's request id that a retained commit already applied (from any process), nothing is
+ * applied: {'replayed', seq, answer}, or {'expired', seq} when that commit left the feed.
  * Answers {'done', seq} when the request already committed (a retry after its answer was lost:
  * its stream entries carry the request id), {'unknown'} when that cannot be told any more (the
  * entries since were trimmed), {'gone'}, {'retry'} when something read moved, else {'ok', seq}.
@@ -113,9 +144,18 @@ return false
 export const COMMIT = script(
   "commit",
   `#!lua
-local H, F, B = KEYS[1], KEYS[2], KEYS[3]
+${APPLIED}
+local H, F, B, R = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local epoch = redis.call('HGET', H, 'epoch')
 if epoch ~= ARGV[1] then return {'gone'} end
+local nc = tonumber(ARGV[9])
+local n = tonumber(ARGV[10 + 2 * nc])
+local base = 11 + 2 * nc
+local rid, answer = ARGV[base + n * 7], ARGV[base + n * 7 + 1]
+if rid ~= '' then
+  local done = applied(F, R, rid)
+  if done then return done end
+end
 if ARGV[6] ~= '' then
   local from = (tonumber(ARGV[6]) + 1) .. '-0'
   local first = true
@@ -142,7 +182,6 @@ end
 local function each_slice(list, run)
   for from = 1, #list, 1000 do run(unpack(list, from, math.min(from + 999, #list))) end
 end
-local nc = tonumber(ARGV[9])
 local fields = {}
 for k = 1, nc do fields[k] = ARGV[8 + 2 * k] end
 local at = 0
@@ -155,8 +194,6 @@ each_slice(fields, function(...)
   at = at + #values
 end)
 if moved then return {'retry'} end
-local n = tonumber(ARGV[10 + 2 * nc])
-local base = 11 + 2 * nc
 local added = 0
 for c = 0, n - 1 do
   local kind = ARGV[base + c * 7]
@@ -219,9 +256,15 @@ for c = 0, n - 1 do
     sets[#sets + 1] = 'n:' .. name
     sets[#sets + 1] = id
   end
-  -- 'pv' links the variable's previous entry: its history is a walk, not a scan.
-  redis.call('XADD', F, entry, 'k', kind, 'r', ARGV[o + 4], 'p', ARGV[o + 5], 't', ARGV[o + 6],
-    'n', n, 'q', ARGV[5], 'pq', pq, 'pv', before)
+  -- 'pv' links the variable's previous entry: its history is a walk, not a scan. The first
+  -- entry of a commit made with a caller's request id also keeps the id and its answer.
+  if c == 0 and rid ~= '' then
+    redis.call('XADD', F, entry, 'k', kind, 'r', ARGV[o + 4], 'p', ARGV[o + 5], 't', ARGV[o + 6],
+      'n', n, 'q', ARGV[5], 'pq', pq, 'pv', before, 'rq', rid, 'a', answer)
+  else
+    redis.call('XADD', F, entry, 'k', kind, 'r', ARGV[o + 4], 'p', ARGV[o + 5], 't', ARGV[o + 6],
+      'n', n, 'q', ARGV[5], 'pq', pq, 'pv', before)
+  end
 end
 if order then
   sets[#sets + 1] = 'order'
@@ -239,18 +282,30 @@ end
 each_slice(dels, function(...) redis.call('HDEL', H, ...) end)
 each_slice(sets, function(...) redis.call('HSET', H, ...) end)
 redis.call('XTRIM', F, 'MAXLEN', '~', ARGV[4])
+if rid ~= '' then
+  redis.call('ZADD', R, seq, rid)
+  -- Request ids are kept as long as their commit is in the feed: the set stays bounded.
+  local first = redis.call('XRANGE', F, '-', '+', 'COUNT', 1)[1]
+  if first then
+    redis.call('ZREMRANGEBYSCORE', R, '-inf', '(' .. string.match(first[1], '^(%d+)'))
+  end
+end
 redis.call('PEXPIRE', H, ARGV[2])
 redis.call('PEXPIRE', F, ARGV[2])
+redis.call('PEXPIRE', R, ARGV[2])
 redis.call('SPUBLISH', B, epoch .. ':' .. seq)
 return {'ok', seq}
 `,
 );
 
-/** KEYS: hash, feed. ARGV: ttl ms. Re-arms the idle TTL of a session that still exists. */
+/** KEYS: hash, feed, requests. ARGV: ttl ms. Re-arms the idle TTL of a session that exists. */
 export const TOUCH = script(
   "touch",
   `#!lua
-if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+end
 return 1
 `,
 );
@@ -316,13 +371,13 @@ return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '(' .. ARGV[2], 'COUNT', AR
 `,
 );
 
-/** KEYS: hash, feed, bell. Deletes a session: a last doorbell tells watchers it ended. */
+/** KEYS: hash, feed, bell, requests. Deletes a session: a last doorbell tells watchers it ended. */
 export const DELETE_SESSION = script(
   "delete-session",
   `#!lua
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 redis.call('SPUBLISH', KEYS[3], epoch .. ':end')
 return 1
 `,

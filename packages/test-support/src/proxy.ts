@@ -14,6 +14,7 @@ export class TestProxy {
   #down = false;
   #marker: string | undefined;
   #forward = true;
+  #thenDown = false;
   /** How many requests `dropAfter` has cut. */
   dropped = 0;
   port = 0;
@@ -56,6 +57,7 @@ export class TestProxy {
       if (cut) {
         this.#marker = undefined;
         this.dropped++;
+        if (this.#thenDown) this.#down = true;
         // Redis runs the request (or never gets it); its answer never reaches the client.
         upstream.removeAllListeners("data");
         setTimeout(end, 50);
@@ -63,16 +65,21 @@ export class TestProxy {
     });
   }
 
-  /** Cut the next connection that sends `marker`, after sending it on. */
-  dropAfter(marker: string): void {
+  /**
+   * Cut the next connection that sends `marker`, after sending it on. `thenDown`: refuse every
+   * new connection from then on (until `up`), so the sender cannot retry.
+   */
+  dropAfter(marker: string, options: { readonly thenDown?: boolean } = {}): void {
     this.#marker = marker;
     this.#forward = true;
+    this.#thenDown = options.thenDown === true;
   }
 
   /** Cut the next connection that sends `marker`, without sending it on. */
-  dropBefore(marker: string): void {
+  dropBefore(marker: string, options: { readonly thenDown?: boolean } = {}): void {
     this.#marker = marker;
     this.#forward = false;
+    this.#thenDown = options.thenDown === true;
   }
 
   down(): void {

@@ -67,6 +67,16 @@ describe("TestProxy", () => {
       });
       expect(await server.cli("GET", "counter")).toBe("1");
       expect(proxy.dropped).toBe(2);
+      proxy.dropAfter("INCR", { thenDown: true });
+      await new Promise<void>((resolve) => {
+        const socket = connect(proxy.port, "127.0.0.1");
+        socket.once("close", () => resolve());
+        socket.write("INCR counter\r\n");
+      });
+      expect(await server.cli("GET", "counter")).toBe("2");
+      expect(await ping(proxy.port)).toBe("closed");
+      proxy.up();
+      expect(await ping(proxy.port)).toBe("+PONG");
     } finally {
       await proxy.stop();
       await server.stop();
