@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { parseArgs } from "node:util";
 import { MAX_TIMER_MS } from "../options.js";
+import type { RedisBridgeStoreOptions } from "../store/redis-bridge-store.js";
 import type { BridgeServer, BridgeServerOptions } from "./bridge-server.js";
 
 /*
@@ -32,11 +33,22 @@ Options:
   --port P              port (default 0: an ephemeral port, printed on the listening line)
   --token T             require "authorization: Bearer T" on every call
                         (or set DSPEX_BRIDGE_TOKEN, which keeps it out of the process list)
-  --session-ttl S       idle seconds before a session expires (default 3600; 0 = never)
-  --max-sessions N      most sessions at once (default 10000)
+  --store URL           keep the sessions in Redis (redis://HOST:PORT, rediss://..., or
+                        unix:///path/to/socket) instead of this process's memory: every
+                        bridge started on the same Redis serves the same sessions
+  --store-cluster URLS  the same on a Redis Cluster, by its root nodes (comma-separated
+                        redis://HOST:PORT)
+  --feed-retention N    with --store: changes kept per session for watchers that resume and
+                        for history (default 10000)
+  --store-timeout-ms N  with --store: how long a call waits for Redis before it answers
+                        UNAVAILABLE, and how long startup waits for it (default 5000)
+  --session-ttl S       idle seconds before a session expires (default 3600; 0 = never;
+                        with --store, default 86400 and 0 is refused: Redis expires idle keys)
+  --max-sessions N      most sessions at once (default 10000; not with --store)
   --max-variables N     most variables per session (default 10000)
   --max-value-bytes N   largest value, as UTF-8 JSON bytes (default 8388608)
-  --max-versions N      versions of each variable kept as its history (default 100)
+  --max-versions N      versions of each variable kept as its history (default 100; with
+                        --store, history is what the change feed retains)
   --max-message-bytes N largest gRPC message (default 16777216)
   --max-session-id-bytes N        longest session id in UTF-8 bytes (default 1024)
   --max-identifier-bytes N        longest variable name or id in a request (default 1024)
@@ -83,8 +95,11 @@ function count(
   return n;
 }
 
+/** Server options, plus the Redis store to open first when `--store` was given. */
+type ServeArgs = BridgeServerOptions & { readonly redis?: RedisBridgeStoreOptions };
+
 /** Parses the command line into server options (throws UsageError for a bad one). */
-function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
+function parseServeArgs(args: readonly string[]): ServeArgs | "help" {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(args);
@@ -132,6 +147,7 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
       `--inspect-host ${inspectHost} is not a loopback address and no token is set: anyone who can reach it could read every session. Pass --token T (or set DSPEX_BRIDGE_TOKEN), or --allow-unauthenticated to accept that risk`,
     );
   }
+  const redis = redisStoreArgs(values, ttlSeconds);
   const storeOptions = {
     ...(ttlSeconds === undefined
       ? {}
@@ -150,7 +166,7 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
     }
   }
   return {
-    storeOptions,
+    ...(redis === undefined ? { storeOptions } : { redis }),
     ...optional("host", values.host),
     ...optional("port", port),
     ...optional("token", token),
@@ -168,6 +184,54 @@ function parseServeArgs(args: readonly string[]): BridgeServerOptions | "help" {
       "shutdownTimeoutMs",
       count("shutdown-timeout-ms", values["shutdown-timeout-ms"], true, MAX_TIMER_MS),
     ),
+  };
+}
+
+/** `--store` / `--store-cluster` and the flags that go with them; undefined without either. */
+function redisStoreArgs(
+  values: ReturnType<typeof parse>["values"],
+  ttlSeconds: number | undefined,
+): RedisBridgeStoreOptions | undefined {
+  const url = values.store;
+  const cluster = values["store-cluster"];
+  const retention = count("feed-retention", values["feed-retention"]);
+  const timeoutMs = count("store-timeout-ms", values["store-timeout-ms"], false, MAX_TIMER_MS);
+  if (url === undefined && cluster === undefined) {
+    if (retention !== undefined) throw new UsageError("--feed-retention needs --store");
+    if (timeoutMs !== undefined) throw new UsageError("--store-timeout-ms needs --store");
+    return undefined;
+  }
+  if (url !== undefined && cluster !== undefined)
+    throw new UsageError("--store and --store-cluster exclude each other");
+  for (const flag of ["max-sessions", "max-versions"] as const) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(
+        `--${flag} does not apply with --store: ${flag === "max-sessions" ? "Redis holds any number of sessions" : "history is what --feed-retention keeps"}`,
+      );
+    }
+  }
+  if (ttlSeconds === 0)
+    throw new UsageError("--session-ttl 0 (never expire) is refused with --store");
+  const rootNodes = cluster?.split(",").filter((node) => node !== "");
+  for (const target of url === undefined ? (rootNodes ?? []) : [url]) {
+    if (!/^(rediss?:\/\/[^/\s]+\/?|unix:\/\/\/\S+)$/.test(target)) {
+      throw new UsageError(
+        `--store${url === undefined ? "-cluster" : ""} expects redis://HOST:PORT${url === undefined ? " nodes" : ", rediss://... or unix:///path"}, got ${JSON.stringify(target)}`,
+      );
+    }
+  }
+  if (rootNodes !== undefined && rootNodes.length === 0)
+    throw new UsageError("--store-cluster needs at least one root node");
+  const limits = {
+    ...optional("maxVariablesPerSession", count("max-variables", values["max-variables"])),
+    ...optional("maxValueBytes", count("max-value-bytes", values["max-value-bytes"])),
+  };
+  return {
+    ...(url === undefined ? { rootNodes: rootNodes as string[] } : { url }),
+    ...optional("ttlMs", ttlSeconds === undefined ? undefined : ttlSeconds * 1000),
+    ...optional("feedRetention", retention),
+    ...optional("timeoutMs", timeoutMs),
+    limits,
   };
 }
 
@@ -200,6 +264,10 @@ function parse(args: readonly string[]) {
       port: { type: "string" },
       token: { type: "string" },
       "session-ttl": { type: "string" },
+      store: { type: "string" },
+      "store-cluster": { type: "string" },
+      "feed-retention": { type: "string" },
+      "store-timeout-ms": { type: "string" },
       "max-sessions": { type: "string" },
       "max-variables": { type: "string" },
       "max-value-bytes": { type: "string" },
@@ -227,7 +295,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 const log = (line: string) => process.stderr.write(`dspex-bridge: ${line}\n`);
 
 async function main(args: readonly string[]): Promise<number> {
-  let options: BridgeServerOptions | "help";
+  let options: ServeArgs | "help";
   try {
     options = parseServeArgs(args);
   } catch (error) {
@@ -262,10 +330,27 @@ async function main(args: readonly string[]): Promise<number> {
     log(`${stopSignal} before the server started: not starting`);
     return 0;
   }
+  const { redis, ...serverOptions } = options;
+  let store: import("../store/redis-bridge-store.js").RedisBridgeStore | undefined;
+  if (redis !== undefined) {
+    const { RedisBridgeStore } = await import("../store/redis-bridge-store.js");
+    const opened = await RedisBridgeStore.open(redis);
+    if (!opened.ok) {
+      log(`cannot start: ${opened.error.message}`);
+      return stopSignal === undefined ? 1 : 0;
+    }
+    store = opened.value;
+    store.health.onChange((available) =>
+      log(
+        available ? "the store answers again: SERVING" : "the store does not answer: NOT_SERVING",
+      ),
+    );
+  }
   let server: BridgeServer;
   try {
-    server = await BridgeServer.start({ ...options, log });
+    server = await BridgeServer.start({ ...serverOptions, ...(store ? { store } : {}), log });
   } catch (error) {
+    await store?.close();
     log(`cannot start: ${(error as Error).message}`);
     // Asked to stop meanwhile: it never started, which is what the signal asked for.
     return stopSignal === undefined ? 1 : 0;
@@ -280,16 +365,19 @@ async function main(args: readonly string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     onStop = (signal: NodeJS.Signals) => {
       log(`${signal}: shutting down`);
-      server.close().then(
-        () => {
-          log("stopped");
-          resolve(0);
-        },
-        (error: unknown) => {
-          log(`shutdown failed: ${(error as Error).message}`);
-          resolve(1);
-        },
-      );
+      server
+        .close()
+        .then(() => store?.close())
+        .then(
+          () => {
+            log("stopped");
+            resolve(0);
+          },
+          (error: unknown) => {
+            log(`shutdown failed: ${(error as Error).message}`);
+            resolve(1);
+          },
+        );
     };
     // A signal that came while the server was starting stops it now that it is up.
     if (stopSignal !== undefined) onStop(stopSignal);

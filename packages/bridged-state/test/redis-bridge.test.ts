@@ -1,0 +1,290 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { runConformanceSuite } from "@dspex/provider-tests/vitest";
+import { unwrap } from "@dspex/state-provider";
+import { startRedisServer, type TestServer } from "@dspex/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BridgeServer, RemoteState } from "../src/index.js";
+import { RedisBridgeStore } from "../src/redis.js";
+import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
+import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
+import { any, healthClient, rawClient, startCli, unary, until } from "./helpers.js";
+
+/*
+ * Bridges whose sessions live in a real redis-server. The whole conformance suite runs through
+ * RemoteState against one such bridge, and again across two (the suite's second instance, its
+ * reader and watcher, on the other bridge); then what only a shared store shows: sessions made
+ * on one bridge served by another, health following Redis, ids and cursors across bridges.
+ */
+
+const redis: TestServer = await startRedisServer();
+const opened = async () => unwrap(await RedisBridgeStore.open({ url: redis.url, timeoutMs: 3000 }));
+const storeA = await opened();
+const storeB = await opened();
+const bridgeA = await BridgeServer.start({ store: storeA, heartbeatMs: 200 });
+const bridgeB = await BridgeServer.start({ store: storeB, heartbeatMs: 200 });
+const remote = (address: string) => new RemoteState({ address, deadlineMs: 5_000 });
+
+// The bridges run in this process: each opens its Redis pub/sub connection at its first watch
+// and keeps it. Opened here, so the suite's handle check sees only what its client leaves.
+unwrap(await storeA.createSession("warm-up", {}));
+for (const store of [storeA, storeB]) {
+  const watching = unwrap(await store.watch("warm-up", { begin() {}, change() {}, end() {} }));
+  watching.close();
+}
+
+afterAll(async () => {
+  await Promise.all([bridgeA.close(), bridgeB.close()]);
+  await Promise.all([storeA.close(), storeB.close()]);
+  await redis.stop();
+});
+
+describe("RemoteState on a bridge on Redis", () => {
+  runConformanceSuite(remote(bridgeA.address), {
+    secondInstance: () => remote(bridgeA.address),
+  });
+});
+
+describe("RemoteState across two bridges on one Redis", () => {
+  runConformanceSuite(remote(bridgeA.address), {
+    secondInstance: () => remote(bridgeB.address),
+  });
+});
+
+describe("two bridges on one Redis, over the wire", () => {
+  let onA: BridgeServiceClient;
+  let onB: BridgeServiceClient;
+  beforeAll(() => {
+    onA = rawClient(bridgeA.address);
+    onB = rawClient(bridgeB.address);
+  });
+  afterAll(() => {
+    onA.close();
+    onB.close();
+  });
+
+  const set = (client: BridgeServiceClient, session: string, value: number, requestId = "") =>
+    unary<{ new_version: number }>(client, "SetVariable", {
+      session_id: session,
+      variable_identifier: "t",
+      value: any("float", value),
+      request_id: requestId,
+    });
+
+  async function session(id: string) {
+    expect((await unary(onA, "InitializeSession", { session_id: id })).ok).toBe(true);
+    const registered = await unary(onA, "RegisterVariable", {
+      session_id: id,
+      name: "t",
+      type: "float",
+      initial_value: any("float", 0),
+    });
+    expect(registered.ok).toBe(true);
+  }
+
+  function watch(client: BridgeServiceClient, request: object) {
+    const updates: VariableUpdate__Output[] = [];
+    const call = client.WatchVariables(request);
+    call.on("data", (update: VariableUpdate__Output) => updates.push(update));
+    call.on("error", () => {});
+    const opened = new Promise<void>((resolve) => call.on("metadata", () => resolve()));
+    return { call, updates, opened };
+  }
+  const changes = (updates: VariableUpdate__Output[]) =>
+    updates.filter((u) => u.update_type === "value_change");
+  const wireValue = (u: VariableUpdate__Output) => JSON.parse(u.variable!.value!.value.toString());
+
+  it("a session made on A already exists for B, and B's watcher hears A's writes in order", async () => {
+    await session("orders");
+    const again = await unary(onB, "InitializeSession", { session_id: "orders" });
+    expect(again.ok).toBe(false);
+    if (!again.ok) expect(again.code).toBe(6); // ALREADY_EXISTS
+    const watcher = watch(onB, { session_id: "orders" });
+    await watcher.opened;
+    for (let i = 1; i <= 20; i++) expect((await set(i % 2 ? onA : onB, "orders", i)).ok).toBe(true);
+    await until(() => changes(watcher.updates).length === 20, "B heard all twenty");
+    expect(changes(watcher.updates).map(wireValue)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    const cursors = changes(watcher.updates).map((u) => u.cursor);
+    expect(new Set(cursors).size).toBe(20);
+    expect(cursors.every((c) => c !== "")).toBe(true);
+    watcher.call.cancel();
+  });
+
+  it("a watcher resumes on B after the last cursor it heard on A, exactly", async () => {
+    await session("resume");
+    const first = watch(onA, { session_id: "resume" });
+    await first.opened;
+    for (const v of [1, 2]) await set(onA, "resume", v);
+    await until(() => changes(first.updates).length === 2, "two heard");
+    first.call.cancel();
+    const cursor = changes(first.updates)[1]!.cursor;
+    for (const v of [3, 4, 5]) await set(onB, "resume", v);
+    const second = watch(onB, {
+      session_id: "resume",
+      include_initial_values: true,
+      resume_after: cursor,
+    });
+    await until(() => changes(second.updates).length === 3, "three replayed");
+    expect(second.updates[0]!.update_type).toBe("resumed");
+    expect(changes(second.updates).map(wireValue)).toEqual([3, 4, 5]);
+    await set(onA, "resume", 6);
+    await until(() => changes(second.updates).length === 4, "one live");
+    expect(changes(second.updates).map(wireValue)).toEqual([3, 4, 5, 6]);
+    second.call.cancel();
+  });
+
+  it("a write retried through B with A's request id applies once", async () => {
+    await session("retry");
+    const first = await set(onA, "retry", 0.5, "write-1");
+    const again = await set(onB, "retry", 0.5, "write-1");
+    expect(first.ok && again.ok).toBe(true);
+    if (first.ok && again.ok) expect(again.response.new_version).toBe(first.response.new_version);
+    const read = await unary<{ variable: { version: number } }>(onB, "GetVariable", {
+      session_id: "retry",
+      variable_identifier: "t",
+    });
+    expect(read.ok && read.response.variable.version).toBe(2);
+  });
+
+  it("a session deleted through B is gone for A", async () => {
+    await session("gone");
+    expect(
+      (await unary(onA, "GetVariable", { session_id: "gone", variable_identifier: "t" })).ok,
+    ).toBe(true);
+    const cleaned = await unary<{ resources_cleaned: number }>(onB, "CleanupSession", {
+      session_id: "gone",
+    });
+    expect(cleaned.ok && cleaned.response.resources_cleaned).toBe(1);
+    const read = await unary(onA, "GetVariable", { session_id: "gone", variable_identifier: "t" });
+    expect(read.ok).toBe(false);
+    if (!read.ok) expect(read.code).toBe(5); // NOT_FOUND
+  });
+});
+
+describe("dspex-bridge serve --store", () => {
+  it("two CLI bridges on one Redis serve the same session; SIGKILL of one loses nothing", async () => {
+    const first = await startCli(["--store", redis.url], "capture");
+    const second = await startCli(["--store", redis.url], "capture");
+    const onFirst = rawClient(first.address);
+    const onSecond = rawClient(second.address);
+    try {
+      expect(first.stderr()).toContain(`sessions in ${redis.url}`);
+      expect((await unary(onFirst, "InitializeSession", { session_id: "cli" })).ok).toBe(true);
+      const registered = await unary(onFirst, "RegisterVariable", {
+        session_id: "cli",
+        name: "lr",
+        type: "float",
+        initial_value: any("float", 0.1),
+      });
+      expect(registered.ok).toBe(true);
+      const written = await unary<{ new_version: number }>(onFirst, "SetVariable", {
+        session_id: "cli",
+        variable_identifier: "lr",
+        value: any("float", 0.2),
+      });
+      expect(written.ok && written.response.new_version).toBe(2);
+      first.child.kill("SIGKILL");
+      await first.exited;
+      const read = await unary<{ variable: { version: number; value: { value: Buffer } } }>(
+        onSecond,
+        "GetVariable",
+        { session_id: "cli", variable_identifier: "lr" },
+      );
+      expect(read.ok).toBe(true);
+      if (read.ok) {
+        expect(read.response.variable.version).toBe(2);
+        expect(JSON.parse(read.response.variable.value.value.toString())).toBe(0.2);
+      }
+    } finally {
+      onFirst.close();
+      onSecond.close();
+      await Promise.all([first.stop(), second.stop()]);
+    }
+  });
+
+  it("refuses flags that do not apply to a Redis store, naming them", async () => {
+    const cli = `${import.meta.dirname}/../bin/dspex-bridge.js`;
+    const run = promisify(execFile);
+    for (const [flags, expected] of [
+      [["--store", redis.url, "--max-sessions", "5"], "--max-sessions does not apply with --store"],
+      [["--store", "http://x"], "--store expects redis://HOST:PORT"],
+      [["--store", redis.url, "--store-cluster", "redis://127.0.0.1:1"], "exclude each other"],
+      [["--feed-retention", "10"], "--feed-retention needs --store"],
+      [["--store", redis.url, "--session-ttl", "0"], "--session-ttl 0"],
+    ] as const) {
+      const failed = await run(process.execPath, [cli, "serve", ...flags]).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failed?.code, flags.join(" ")).toBe(2);
+      expect(failed?.stderr).toContain(expected);
+    }
+  });
+
+  it("exits 1 naming Redis when it cannot be reached", async () => {
+    const cli = `${import.meta.dirname}/../bin/dspex-bridge.js`;
+    const failed = await promisify(execFile)(process.execPath, [
+      cli,
+      "serve",
+      "--store",
+      "unix:///nonexistent/redis.sock",
+      "--store-timeout-ms",
+      "300",
+    ]).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain("cannot start");
+    expect(failed?.stderr).toContain("/nonexistent/redis.sock");
+  });
+});
+
+describe("health follows Redis", () => {
+  it("NOT_SERVING while Redis is down, SERVING once it is back; calls answer UNAVAILABLE meanwhile", async () => {
+    const own = await startRedisServer();
+    const store = unwrap(
+      await RedisBridgeStore.open({ url: own.url, timeoutMs: 500, healthIntervalMs: 100 }),
+    );
+    const server = await BridgeServer.start({ store });
+    const client = rawClient(server.address);
+    const health = healthOf(server.address);
+    try {
+      expect(await health()).toBe("SERVING");
+      await own.kill();
+      await until(() => !store.health.available, "the store noticed", 5_000);
+      expect(await health()).toBe("NOT_SERVING");
+      const refused = await unary(client, "GetSession", { session_id: "any" });
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) expect(refused.code).toBe(14); // UNAVAILABLE
+      await own.restart();
+      await until(() => store.health.available, "the store is back", 10_000);
+      expect(await health()).toBe("SERVING");
+    } finally {
+      client.close();
+      await server.close();
+      await store.close();
+      await own.stop();
+    }
+  });
+});
+
+/** The bridge's overall health status, as a load balancer would ask it. */
+function healthOf(address: string): () => Promise<string> {
+  const client = healthClient(address);
+  return () =>
+    new Promise((resolve) => {
+      (client as unknown as HealthCheck).check({ service: "" }, (error, response) =>
+        resolve(error ? `error: ${error.message}` : (response?.status ?? "?")),
+      );
+    });
+}
+
+type HealthCheck = {
+  check(
+    request: { service: string },
+    callback: (error: Error | null, response?: { status: string }) => void,
+  ): void;
+};
