@@ -270,9 +270,8 @@ async function main(args: readonly string[]): Promise<number> {
     // Asked to stop meanwhile: it never started, which is what the signal asked for.
     return stopSignal === undefined ? 1 : 0;
   }
-  const limits = server.store.limits;
   log(
-    `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value, ${server.limits.maxWatchersPerSession} watchers per session, ${server.limits.maxStreamsPerConnection} watch streams per connection`,
+    `serving ${options.tls ? "TLS" : "plaintext"}${options.token ? " with a bearer token" : ""}; ${storeLine(server)}, ${server.limits.maxWatchersPerSession} watchers per session, ${server.limits.maxStreamsPerConnection} watch streams per connection`,
   );
   process.stdout.write(`dspex-bridge listening on ${server.address}\n`);
   if (server.inspector !== undefined) {
@@ -295,6 +294,13 @@ async function main(args: readonly string[]): Promise<number> {
     // A signal that came while the server was starting stops it now that it is up.
     if (stopSignal !== undefined) onStop(stopSignal);
   });
+}
+
+/** What the log says of the store: its limits in memory, its address otherwise. */
+function storeLine(server: import("./bridge-server.js").BridgeServer): string {
+  if (server.backing.description !== "memory") return `sessions in ${server.backing.description}`;
+  const limits = server.store.limits;
+  return `session TTL ${limits.sessionTtlMs / 1000} s, max ${limits.maxSessions} sessions, ${limits.maxVariablesPerSession} variables per session, ${limits.maxValueBytes} bytes per value`;
 }
 
 main(process.argv.slice(2)).then(

@@ -5,17 +5,19 @@ import { createRequire } from "node:module";
 import { isIP } from "node:net";
 import { dirname, join } from "node:path";
 import { encodeValueJson, type VariableEvent, type VariableRecord } from "@dspex/state-provider";
-import type { SessionInfo, SessionStore } from "../store/session-store.js";
+import type { BridgeStore } from "../store/bridge-store.js";
+import { MemoryBridgeStore } from "../store/memory-bridge-store.js";
+import { type SessionInfo, SessionStore } from "../store/session-store.js";
 import { protoPath } from "../wire/proto.js";
 
 /*
- * The inspector: a small read-only web page over a SessionStore. Sessions, each session's
+ * The inspector: a small read-only web page over a bridge's store (in memory or on Redis). Sessions, each session's
  * variables updating live (server-sent events fed by the store's own subscriptions, never by
  * polling it) and a chart per numeric variable over its versions. It has no route that writes.
  */
 
 export interface InspectorOptions {
-  readonly store: SessionStore;
+  readonly store: SessionStore | BridgeStore;
   /** Default 127.0.0.1: only this machine. */
   readonly host?: string;
   /** Default 0: an ephemeral port (read it from `port` / `url`). */
@@ -95,12 +97,14 @@ export class Inspector {
     const pages = loadAssets();
     const streams = new Set<() => void>();
     const expected = options.token === undefined ? undefined : digest(options.token);
+    const store =
+      options.store instanceof SessionStore ? MemoryBridgeStore.of(options.store) : options.store;
     const server = createServer((request, response) => {
-      try {
-        handle(request, response, { store: options.store, pages, streams, expected, host });
-      } catch (error) {
-        reply(response, 500, { error: `inspector: ${(error as Error).message}` });
-      }
+      handle(request, response, { store, pages, streams, expected, host }).catch((error) => {
+        if (!response.headersSent) {
+          reply(response, 500, { error: `inspector: ${(error as Error).message}` });
+        } else response.end();
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -132,7 +136,7 @@ export class Inspector {
 }
 
 interface Context {
-  readonly store: SessionStore;
+  readonly store: BridgeStore;
   readonly pages: ReadonlyMap<string, Asset>;
   readonly streams: Set<() => void>;
   readonly expected: Buffer | undefined;
@@ -168,7 +172,11 @@ function authorized(request: IncomingMessage, url: URL, expected: Buffer | undef
   return typeof given === "string" && timingSafeEqual(digest(given), expected);
 }
 
-function handle(request: IncomingMessage, response: ServerResponse, context: Context): void {
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: Context,
+): Promise<void> {
   if (request.method !== "GET" && request.method !== "HEAD") {
     reply(response, 405, { error: "the inspector is read-only: GET only" }, { allow: "GET, HEAD" });
     return;
@@ -209,18 +217,27 @@ function handle(request: IncomingMessage, response: ServerResponse, context: Con
   const [, , sessionId, what, name, extra] = parts as string[];
   const { store } = context;
   if (sessionId === undefined) {
-    const sessions = store.listSessions().map(sessionJson).join(",");
-    reply(response, 200, `{"sessions":[${sessions}]}`);
-    return;
-  }
-  const info = store.listSessions().find((session) => session.id === sessionId);
-  if (info === undefined) {
-    reply(response, 404, { error: `session ${JSON.stringify(sessionId)} not found` });
+    const sessions = await store.listSessions();
+    if (!sessions.ok) return unavailable(response, sessions.error.message);
+    reply(response, 200, `{"sessions":[${sessions.value.map(sessionJson).join(",")}]}`);
     return;
   }
   if (what === undefined) {
-    const variables = (store.peekList(sessionId) ?? []).map(recordJson).join(",");
-    reply(response, 200, `{"session":${sessionJson(info)},"variables":[${variables}]}`);
+    // Read without touching: looking at a session does not keep it alive.
+    const [info, listed] = await Promise.all([
+      store.getSession(sessionId, { touch: false }),
+      store.list(sessionId, { touch: false }),
+    ]);
+    if (!info.ok || !listed.ok) {
+      const error = info.ok
+        ? (listed as { error: { code: string; message: string } }).error
+        : info.error;
+      if (error.code !== "session_not_found") return unavailable(response, error.message);
+      reply(response, 404, { error: `session ${JSON.stringify(sessionId)} not found` });
+      return;
+    }
+    const variables = listed.value.map(recordJson).join(",");
+    reply(response, 200, `{"session":${sessionJson(info.value)},"variables":[${variables}]}`);
   } else if (what === "history" && name !== undefined && extra === undefined) {
     const limit = url.searchParams.get("limit");
     const n = limit === null ? undefined : Number(limit);
@@ -228,14 +245,17 @@ function handle(request: IncomingMessage, response: ServerResponse, context: Con
       reply(response, 400, { error: `limit must be a positive integer, got ${limit}` });
       return;
     }
-    const versions = store.peekHistory(sessionId, name, n);
+    const versions = await store.history(sessionId, name, n, { touch: false });
     if (!versions.ok) {
-      reply(response, 404, { error: versions.error.message });
+      const { code, message } = versions.error;
+      const missing = code === "session_not_found" || code === "not_found";
+      if (!missing) return unavailable(response, message);
+      reply(response, 404, { error: message });
       return;
     }
     reply(response, 200, `{"versions":[${versions.value.map(recordJson).join(",")}]}`);
   } else if (what === "events" && name === undefined) {
-    stream(response, store, sessionId, context.streams);
+    await stream(response, store, sessionId, context.streams);
   } else {
     reply(response, 404, { error: `no such page: ${url.pathname}` });
   }
@@ -249,18 +269,23 @@ function decodeSegment(segment: string): string | undefined {
   }
 }
 
+function unavailable(response: ServerResponse, message: string): void {
+  reply(response, 503, { error: `the bridge's store did not answer: ${message}` });
+}
+
 /**
- * A server-sent event stream of the session's committed changes, subscribed before its headers
- * go out: a page that reads the variables after the stream opened misses nothing.
+ * A server-sent event stream of the session's committed changes, watched before its headers go
+ * out: a page that reads the variables after the stream opened misses nothing.
  */
-function stream(
+async function stream(
   response: ServerResponse,
-  store: SessionStore,
+  store: BridgeStore,
   sessionId: string,
   streams: Set<() => void>,
-): void {
+): Promise<void> {
   let ended = false;
   let stopWatching: (() => void) | undefined;
+  let keepalive: NodeJS.Timeout | undefined;
   const end = () => {
     if (ended) return;
     ended = true;
@@ -275,22 +300,23 @@ function stream(
     // A page that stopped reading: end it rather than hold its backlog (it reloads on reconnect).
     if (response.writableLength > MAX_STREAM_BUFFER_BYTES) end();
   };
-  const subscription = store.subscribe(sessionId, "*", (event) => {
-    send(`event: change\ndata: ${eventJson(event)}\n\n`);
+  const watched = await store.watch(sessionId, {
+    begin() {},
+    change: (event) => send(`event: change\ndata: ${eventJson(event)}\n\n`),
+    end(reason) {
+      send(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
+      end();
+    },
   });
-  if (!subscription.ok) {
-    reply(response, 404, { error: subscription.error.message });
+  if (!watched.ok) {
+    if (watched.error.code === "session_not_found")
+      reply(response, 404, { error: watched.error.message });
+    else unavailable(response, watched.error.message);
     return;
   }
-  const ending = store.onSessionEnd(sessionId, (reason) => {
-    send(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
-    end();
-  });
-  stopWatching = () => {
-    store.unsubscribe(sessionId, subscription.value);
-    if (ending.ok) ending.value();
-  };
-  const keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
+  stopWatching = () => watched.value.close();
+  if (response.destroyed) return end();
+  keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
   keepalive.unref();
   streams.add(end);
   response.on("close", end);

@@ -26,7 +26,8 @@ export interface BridgeStore {
 
   /** `already_exists` when the session is there (another bridge may have made it). */
   createSession(sessionId: string, metadata: Metadata): Promise<Result<SessionInfo>>;
-  getSession(sessionId: string): Promise<Result<SessionInfo>>;
+  /** `touch: false` (the inspector) leaves the idle timer. */
+  getSession(sessionId: string, options?: ReadOptions): Promise<Result<SessionInfo>>;
   /** `ok` when the session exists, refreshing its idle timer; `session_not_found` otherwise. */
   touch(sessionId: string): Promise<Result<undefined>>;
   /** Answers how many variables went with it. Its watchers end (here and on other bridges). */
@@ -55,8 +56,8 @@ export interface BridgeStore {
     options: SetOptions,
   ): Promise<Result<number>>;
   /**
-   * Atomic by default. Not atomic, what passes is applied and `failure` names what did not
-   * (`partial_failure`); the versions are those of the applied items.
+   * Item failures are an answer, not an error: `failure` (`partial_failure`) names them, and
+   * `versions` those of the applied items (none when atomic). Not atomic, what passes is applied.
    */
   update(
     sessionId: string,
@@ -77,8 +78,8 @@ export interface BridgeStore {
   /**
    * Hears every committed change of the session, in commit order, until `close`. With `after`
    * (an event's `cursor`), the changes committed after it come first when the store still holds
-   * them (`resumed: true`); otherwise the watch starts now (`resumed: false`) and the caller
-   * catches up from a snapshot.
+   * them (`begin(true)`); otherwise the watch starts now (`begin(false)`) and the caller catches
+   * up from a snapshot. A malformed `after` is `invalid_argument`.
    */
   watch(
     sessionId: string,
@@ -114,14 +115,14 @@ export interface BatchApplied {
 }
 
 export interface WatchListener {
+  /** Called once, before any change: whether the changes after `after` follow (no snapshot). */
+  begin(resumed: boolean): void;
   change(event: VariableEvent): void;
   /** The session ended (deleted, expired, or the store closed); no change follows. */
   end(reason: SessionEndReason): void;
 }
 
 export interface StoreWatch {
-  /** True when `after` was honoured: every change after it was (or is being) delivered. */
-  readonly resumed: boolean;
   /** Idempotent. */
   close(): void;
 }

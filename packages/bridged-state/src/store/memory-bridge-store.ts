@@ -7,6 +7,8 @@ import {
   type RegistrationInput,
   type Result,
   StateErrors,
+  type SubscriptionId,
+  type VariableEvent,
   type VariableRecord,
 } from "@dspex/state-provider";
 import { define } from "@dspex/state-provider/backend";
@@ -22,24 +24,99 @@ import {
 } from "./bridge-store.js";
 import type { SessionInfo, SessionStore } from "./session-store.js";
 
+/** Changes kept per watched session for watchers that resume; request ids kept per session. */
+export const MEMORY_FEED_RETENTION = 1024;
+export const MEMORY_REQUEST_RETENTION = 1024;
+
+/**
+ * What the store keeps of one session beyond its variables, for the wire: the changes since it
+ * was first watched (a ring, with their cursors) and the outcomes of recent writes by request id.
+ */
+class SessionExtras {
+  /** Sequence number of the last change heard. */
+  seq = 0;
+  /** The last `MEMORY_FEED_RETENTION` changes, oldest first (`seq - ring.length + 1` ...). */
+  readonly ring: VariableEvent[] = [];
+  readonly watchers = new Set<WatchListener>();
+  /** Insertion-ordered, so the oldest outcome is dropped first. */
+  readonly outcomes = new Map<string, number | BatchApplied>();
+  feed: SubscriptionId | undefined;
+  release: (() => void) | undefined;
+
+  remember(requestId: string | undefined, outcome: number | BatchApplied): void {
+    if (requestId === undefined) return;
+    this.outcomes.set(requestId, outcome);
+    if (this.outcomes.size > MEMORY_REQUEST_RETENTION) {
+      this.outcomes.delete(this.outcomes.keys().next().value as string);
+    }
+  }
+}
+
+let stores = 0;
+const shared = new WeakMap<SessionStore, MemoryBridgeStore>();
+
 /**
  * The in-memory `SessionStore` as a `BridgeStore`: each call is the store's synchronous one, so
- * a write and its events still happen in one step. Its events carry no cursor (the store keeps
- * no feed), so a watcher that reconnects catches up from a snapshot. Request ids are not kept:
- * one process cannot fail a write ambiguously to itself, and no other bridge shares its memory.
+ * a write and its events still happen in one step. Several `BridgeServer`s in one process may
+ * share it; like a Redis store it then keeps, per session, the last changes with cursors (so a
+ * watcher moving between them resumes exactly) and recent request ids (so a retried write
+ * applies once). Both are bounded and go with the session.
  */
 export class MemoryBridgeStore implements BridgeStore {
   readonly description = "memory";
   readonly health = ALWAYS_AVAILABLE;
+  /** Cursors of another store (or an earlier process) never match this one's. */
+  readonly #prefix = `m${(++stores).toString(36)}.${Date.now().toString(36)}:`;
+  readonly #extras = new Map<string, SessionExtras>();
 
-  constructor(readonly sessions: SessionStore) {}
+  /** One per `SessionStore`, so bridges sharing a store share its cursors and request ids. */
+  static of(sessions: SessionStore): MemoryBridgeStore {
+    let store = shared.get(sessions);
+    if (store === undefined) {
+      store = new MemoryBridgeStore(sessions);
+      shared.set(sessions, store);
+    }
+    return store;
+  }
+
+  private constructor(readonly sessions: SessionStore) {}
+
+  /** The session's extras, made on first use and dropped when the session ends. */
+  #extrasOf(sessionId: string): Result<SessionExtras> {
+    const existing = this.#extras.get(sessionId);
+    if (existing !== undefined) return ok(existing);
+    const extras = new SessionExtras();
+    const feed = this.sessions.subscribe(sessionId, "*", (event) => {
+      const heard = { ...event, cursor: `${this.#prefix}${++extras.seq}` };
+      extras.ring.push(heard);
+      if (extras.ring.length > MEMORY_FEED_RETENTION) extras.ring.shift();
+      for (const watcher of extras.watchers) watcher.change(heard);
+    });
+    if (!feed.ok) return feed;
+    const ending = this.sessions.onSessionEnd(sessionId, (reason) => {
+      this.#extras.delete(sessionId);
+      for (const watcher of [...extras.watchers]) watcher.end(reason);
+      extras.watchers.clear();
+    });
+    if (!ending.ok) {
+      this.sessions.unsubscribe(sessionId, feed.value);
+      return ending;
+    }
+    extras.feed = feed.value;
+    extras.release = ending.value;
+    this.#extras.set(sessionId, extras);
+    return ok(extras);
+  }
 
   async createSession(sessionId: string, metadata: Metadata): Promise<Result<SessionInfo>> {
     return this.sessions.createSession(sessionId, { metadata });
   }
 
-  async getSession(sessionId: string): Promise<Result<SessionInfo>> {
-    return this.sessions.getSession(sessionId);
+  async getSession(sessionId: string, options?: ReadOptions): Promise<Result<SessionInfo>> {
+    if (options?.touch !== false || this.sessions.closed)
+      return this.sessions.getSession(sessionId);
+    const info = this.sessions.listSessions().find((session) => session.id === sessionId);
+    return info === undefined ? err(StateErrors.sessionNotFound(sessionId)) : ok(info);
   }
 
   async touch(sessionId: string): Promise<Result<undefined>> {
@@ -87,6 +164,10 @@ export class MemoryBridgeStore implements BridgeStore {
     metadata: Metadata,
     options: SetOptions,
   ): Promise<Result<number>> {
+    const extras = options.requestId === undefined ? undefined : this.#extrasOf(sessionId);
+    if (extras !== undefined && !extras.ok) return extras;
+    const known = options.requestId && extras?.value.outcomes.get(options.requestId);
+    if (typeof known === "number") return ok(known);
     const written = this.sessions.set(
       sessionId,
       identifier,
@@ -94,7 +175,9 @@ export class MemoryBridgeStore implements BridgeStore {
       metadata,
       options.expectedVersion,
     );
-    return written.ok ? ok(written.value.version) : written;
+    if (!written.ok) return written;
+    extras?.value.remember(options.requestId, written.value.version);
+    return ok(written.value.version);
   }
 
   async update(
@@ -103,6 +186,10 @@ export class MemoryBridgeStore implements BridgeStore {
     metadata: Metadata,
     options: UpdateOptions,
   ): Promise<Result<BatchApplied>> {
+    const extras = options.requestId === undefined ? undefined : this.#extrasOf(sessionId);
+    if (extras !== undefined && !extras.ok) return extras;
+    const known = options.requestId && extras?.value.outcomes.get(options.requestId);
+    if (typeof known === "object") return ok(known);
     const pending = new Map<Identifier, { value: unknown }>();
     for (const [identifier, value] of updates) pending.set(identifier, { value });
     const written = this.sessions.update(sessionId, pending, metadata, {
@@ -111,16 +198,21 @@ export class MemoryBridgeStore implements BridgeStore {
         ? {}
         : { expectedVersions: options.expectedVersions }),
     });
-    if (written.ok) return ok({ versions: written.value });
-    const failure = written.error;
-    if (failure.code !== "partial_failure" || failure.applied.length === 0) return written;
-    // Synchronous: nothing ran between the batch and these reads, so they are its versions.
-    const versions: Record<Identifier, number> = {};
-    for (const identifier of failure.applied) {
-      const record = this.sessions.peekByIdentifier(sessionId, identifier);
-      if (record !== undefined) define(versions, identifier, record.version);
+    let applied: BatchApplied;
+    if (written.ok) applied = { versions: written.value };
+    else {
+      const failure = written.error;
+      if (failure.code !== "partial_failure") return written;
+      // Synchronous: nothing ran between the batch and these reads, so they are its versions.
+      const versions: Record<Identifier, number> = {};
+      for (const identifier of failure.applied) {
+        const record = this.sessions.peekByIdentifier(sessionId, identifier);
+        if (record !== undefined) define(versions, identifier, record.version);
+      }
+      applied = { versions, failure };
     }
-    return ok({ versions, failure });
+    extras?.value.remember(options.requestId, applied);
+    return ok(applied);
   }
 
   async delete(sessionId: string, identifier: Identifier): Promise<Result<undefined>> {
@@ -143,27 +235,44 @@ export class MemoryBridgeStore implements BridgeStore {
       : this.sessions.history(sessionId, identifier, limit);
   }
 
-  async watch(sessionId: string, listener: WatchListener): Promise<Result<StoreWatch>> {
-    const subscribed = this.sessions.subscribe(sessionId, "*", (event) => listener.change(event));
-    if (!subscribed.ok) return subscribed;
-    const ending = this.sessions.onSessionEnd(sessionId, (reason) => listener.end(reason));
-    if (!ending.ok) {
-      this.sessions.unsubscribe(sessionId, subscribed.value);
-      return ending;
+  async watch(
+    sessionId: string,
+    listener: WatchListener,
+    options: { readonly after?: string } = {},
+  ): Promise<Result<StoreWatch>> {
+    let after: number | undefined;
+    if (options.after !== undefined && options.after !== "") {
+      after = this.#seqOf(options.after);
+      if (after === undefined && !/^m[0-9a-z]+\.[0-9a-z]+:\d+$/.test(options.after)) {
+        return err(
+          StateErrors.invalidArgument(
+            `resume_after is not a cursor of this bridge's store: ${JSON.stringify(options.after.slice(0, 80))}`,
+          ),
+        );
+      }
     }
-    let closed = false;
-    return ok({
-      resumed: false,
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.sessions.unsubscribe(sessionId, subscribed.value);
-        ending.value();
-      },
-    });
+    const extras = this.#extrasOf(sessionId);
+    if (!extras.ok) return extras;
+    const { ring, seq } = extras.value;
+    const oldest = seq - ring.length;
+    // Resumable when nothing after the cursor has been dropped from the ring.
+    const resumed = after !== undefined && after <= seq && after >= oldest;
+    listener.begin(resumed);
+    if (resumed) for (const event of ring.slice((after as number) - oldest)) listener.change(event);
+    extras.value.watchers.add(listener);
+    return ok({ close: () => extras.value.watchers.delete(listener) });
   }
 
-  async close(): Promise<void> {
-    this.sessions.close();
+  /** The sequence number of one of this store's cursors; undefined for anyone else's. */
+  #seqOf(cursor: string): number | undefined {
+    if (!cursor.startsWith(this.#prefix)) return undefined;
+    const seq = Number(cursor.slice(this.#prefix.length));
+    return Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
   }
+
+  /**
+   * Nothing to release: what this holds goes with each session, and the `SessionStore` belongs
+   * to whoever made it (a `BridgeServer` closes the one it made itself).
+   */
+  async close(): Promise<void> {}
 }
