@@ -61,6 +61,15 @@ async function untilOnBridge(address: string, sessionId: string, name: string, p
   }
 }
 
+/** Polls a bridge until the variable reached `version` (a write applied, its answer held). */
+async function untilVersion(address: string, sessionId: string, name: string, version: number) {
+  const deadline = Date.now() + 2_000;
+  while ((await onBridge(address, sessionId, name))?.version !== version) {
+    if (Date.now() > deadline) throw new Error(`${name} never reached version ${version}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe("RemoteState options: one bridge or several", () => {
   it("takes exactly one of address and addresses, each a host:port, none twice", () => {
     const refused: [unknown, RegExp][] = [
@@ -206,10 +215,11 @@ describe("RemoteState with several bridges", () => {
     expect(versions).toEqual(Array.from({ length: 30 }, (_, i) => i + 2));
     expect(remote.address).toBe(b.address);
     expect(await onBridge(b.address, "handover", "n")).toMatchObject({ version: 31, value: 30 });
-    // The watch re-opened on B and caught up: its subscriber ends on the last value.
+    // The watch re-opened on B and resumed after the last change it heard: each change once.
     await until(() => events.at(-1)?.value === 30, "the watch to hear the last write through B");
-    const heard = events.map((e) => e.version);
-    expect([...heard].sort((x, y) => x - y)).toEqual(heard);
+    expect(events.map((e) => [e.version, e.value, e.resync])).toEqual(
+      Array.from({ length: 30 }, (_, i) => [i + 2, i + 1, undefined]),
+    );
   });
 
   it("the read cache re-opens on B and serves what B's store holds", async () => {
@@ -237,6 +247,8 @@ describe("RemoteState with several bridges", () => {
     const before = remote.cacheStats(state)!.hits;
     expect(await remote.getVariable(state, "n")).toEqual({ ok: true, value: 7 });
     expect(remote.cacheStats(state)!.hits).toBe(before + 1);
+    // Resumed after the registration it heard: B replayed the write made while it was away.
+    expect(remote.cacheStats(state)?.resumes).toBe(1);
   });
 });
 
@@ -298,5 +310,137 @@ describe("RemoteState retries after an answer was lost", () => {
     // A delete of what is not there is still not_found (nothing was lost this time).
     const again = await remote.deleteVariable(state, "gone");
     expect(!again.ok && again.error.code).toBe("not_found");
+  });
+});
+
+describe("two bridges on one store: a bridge goes away mid-run", () => {
+  it("writes go on through B, each applied once; the watcher resumes and hears every change once, in order; the cache stays coherent", async () => {
+    const store = new SessionStore();
+    cleanups.push(() => store.close());
+    // A cuts its calls at once when it closes (no drain): writes in flight fail ambiguously.
+    const a = await BridgeServer.start({ store, shutdownTimeoutMs: 0 });
+    cleanups.push(() => a.close());
+    const b = await BridgeServer.start({ store });
+    cleanups.push(() => b.close());
+    const remote = new RemoteState({ addresses: [a.address, b.address], readCache: true });
+    const state = await session(remote, "mid-run");
+    await remote.registerVariable(state, "n", "integer", 0);
+    await remote.registerVariable(state, "m", "integer", 0);
+    const events: VariableEvent[] = [];
+    expect((await remote.subscribe(state, "*", (e) => events.push(e))).ok).toBe(true);
+    expect(await remote.waitUntilCached(state, ["n", "m"])).toBe(true);
+
+    const versions: number[] = [];
+    let closing: Promise<void> | undefined;
+    for (let i = 1; i <= 40; i++) {
+      // A goes while this write is in flight.
+      const writing =
+        i % 2 === 1
+          ? remote.setVariable(state, "n", i)
+          : remote.updateVariables(state, { n: i, m: i });
+      if (i === 15) closing = a.close();
+      const written = await writing;
+      if (!written.ok) throw new Error(`write ${i}: ${written.error.message}`);
+      versions.push(
+        "version" in written.value ? written.value.version : (written.value.versions.n as number),
+      );
+      // Read your writes, from the cache or the server, whichever serves.
+      expect(await remote.getVariable(state, "n"), `read after write ${i}`).toEqual({
+        ok: true,
+        value: i,
+      });
+    }
+    await closing;
+    expect(remote.address).toBe(b.address);
+    // Each write applied once: n's versions consecutive, its values as sent.
+    expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 2));
+    const history = await remote.getVariableHistory(state, "n");
+    expect(history.ok && history.value.map((v) => [v.version, v.value])).toEqual(
+      Array.from({ length: 41 }, (_, i) => [41 - i, 40 - i]),
+    );
+    // Every change heard once, in order, resumed on B: no snapshot catch-up (no resync marks).
+    await until(() => events.filter((e) => e.name === "m").length === 20, "every write heard");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const heardN = events.filter((e) => e.name === "n");
+    expect(heardN.map((e) => [e.version, e.value])).toEqual(
+      Array.from({ length: 40 }, (_, i) => [i + 2, i + 1]),
+    );
+    expect(events.filter((e) => e.name === "m").map((e) => e.value)).toEqual(
+      Array.from({ length: 20 }, (_, i) => 2 * (i + 1)),
+    );
+    expect(events.some((e) => e.resync)).toBe(false);
+    expect(events.every((e) => typeof e.cursor === "string" && e.cursor !== "")).toBe(true);
+    // The cache re-opened on B (resumed) and serves the latest values from memory.
+    expect(await remote.waitUntilCached(state, ["n", "m"], 3_000)).toBe(true);
+    const hits = remote.cacheStats(state)!.hits;
+    expect(await remote.getVariables(state, ["n", "m"])).toEqual({
+      ok: true,
+      value: { n: 40, m: 40 },
+    });
+    expect(remote.cacheStats(state)!.hits).toBe(hits + 2);
+    expect(remote.cacheStats(state)).toMatchObject({ live: true, resumes: 1 });
+  });
+
+  it("then every bridge goes: calls answer unavailable within the deadline", async () => {
+    const { a, b } = await twoBridges();
+    const remote = new RemoteState({ addresses: [a.address, b.address], deadlineMs: 500 });
+    const init = await remote.init({ sessionId: "all-gone" });
+    if (!init.ok) throw new Error(init.error.message);
+    await remote.registerVariable(init.value, "n", "integer", 1);
+    await Promise.all([a.close(), b.close()]);
+    for (const [what, call] of [
+      ["getVariable", () => remote.getVariable(init.value, "n")],
+      ["setVariable", () => remote.setVariable(init.value, "n", 2)],
+      ["listVariables", () => remote.listVariables(init.value)],
+    ] as const) {
+      const started = Date.now();
+      const answer = await call();
+      expect(!answer.ok && answer.error.code, what).toBe("unavailable");
+      expect(Date.now() - started, what).toBeLessThan(800);
+    }
+    const cleaning = Date.now();
+    await remote.cleanup(init.value);
+    expect(Date.now() - cleaning).toBeLessThan(800);
+  });
+
+  it("a set applied before its answer was lost is retried through B with its request id: applied once, the first answer", async () => {
+    const { a, b } = await twoBridges();
+    const proxy = await FaultProxy.start(a.address);
+    cleanups.push(() => proxy.cut());
+    const remote = remoteOn([proxy.address, b.address]);
+    const state = await session(remote, "lost-set");
+    await remote.registerVariable(state, "n", "integer", 0);
+    await remote.registerVariable(state, "m", "integer", 0);
+    proxy.hold();
+    // Compare-and-set: applied twice, the second would answer version_conflict.
+    const setting = remote.setVariable(state, "n", 5, {}, { expectedVersion: 1 });
+    await untilVersion(b.address, "lost-set", "n", 2);
+    await proxy.cut();
+    expect(await setting).toMatchObject({ ok: true, value: { version: 2 } });
+    const history = await remote.getVariableHistory(state, "n");
+    expect(history.ok && history.value.map((v) => [v.version, v.value])).toEqual([
+      [2, 5],
+      [1, 0],
+    ]);
+  });
+
+  it("a batch applied before its answer was lost is retried through B with its request id: applied once", async () => {
+    const { a, b } = await twoBridges();
+    const proxy = await FaultProxy.start(a.address);
+    cleanups.push(() => proxy.cut());
+    const remote = remoteOn([proxy.address, b.address]);
+    const state = await session(remote, "lost-batch");
+    await remote.registerVariable(state, "n", "integer", 0);
+    await remote.registerVariable(state, "m", "integer", 0);
+    proxy.hold();
+    const updating = remote.updateVariables(state, { n: 1, m: 2 });
+    await untilVersion(b.address, "lost-batch", "m", 2);
+    await proxy.cut();
+    const updated = await updating;
+    expect(updated.ok && updated.value.versions).toEqual({ n: 2, m: 2 });
+    for (const name of ["n", "m"]) {
+      const history = await remote.getVariableHistory(state, name);
+      expect(history.ok && history.value.map((v) => v.version), name).toEqual([2, 1]);
+    }
   });
 });

@@ -15,6 +15,8 @@ export interface ReadCacheStats {
   readonly live: boolean;
   /** Times the stream opened (the first time included). */
   readonly connects: number;
+  /** Times a re-opened stream resumed after the last change it had delivered (no snapshot). */
+  readonly resumes: number;
 }
 
 /** A note of this session's own write or registration, and the stream break it followed. */
@@ -30,8 +32,9 @@ interface Noted<T> {
  * of this session's own latest completed write to x; anything else goes to the server. Entries
  * come only from the stream, and nothing is served from the moment the stream breaks: a stream
  * re-opened with a snapshot starts the cache afresh; one that resumes after the last change it
- * delivered is the same stream (every change since follows, in order), so what it delivered
- * before serves again.
+ * delivered continues it (every change since follows, in order), and what it delivered before
+ * serves again once caught up: re-delivered, or confirmed current by one read of the versions
+ * made after the stream resumed (anything newer is then still to come on the stream).
  */
 export class ReadCache {
   /** By id and by name: one entry under both keys. */
@@ -51,10 +54,13 @@ export class ReadCache {
   #epoch = 0;
   /** The `cursor` of the last change delivered, for resuming; undefined after a snapshot. */
   #cursor: string | undefined;
+  /** Entries from before a break the resumed stream has not caught up on yet: not served. */
+  #unconfirmed = new Set<VariableRecord>();
   #stopped = false;
   #hits = 0;
   #misses = 0;
   #connects = 0;
+  #resumes = 0;
   readonly #waiters = new Set<() => void>();
 
   constructor(
@@ -66,6 +72,8 @@ export class ReadCache {
       open: (
         resumeAfter: string | undefined,
       ) => Promise<grpc.ClientReadableStream<VariableUpdate__Output> | undefined>;
+      /** The current version of each id the store still has; undefined when it cannot answer. */
+      versions: (ids: readonly string[]) => Promise<ReadonlyMap<string, number> | undefined>;
       /** A wire Variable as a checked record, or undefined when it does not decode. */
       decode: (variable: Variable__Output) => VariableRecord | undefined;
       maxDelayMs: number;
@@ -80,12 +88,14 @@ export class ReadCache {
       misses: this.#misses,
       live: this.#call !== undefined && this.#delivered,
       connects: this.#connects,
+      resumes: this.#resumes,
     };
   }
 
   /** The cached record of an id or name, or undefined (the caller asks the server). */
   lookup(identifier: string): VariableRecord | undefined {
-    const record = this.#serving ? this.#entries.get(identifier) : undefined;
+    const entry = this.#serving ? this.#entries.get(identifier) : undefined;
+    const record = entry === undefined || this.#unconfirmed.has(entry) ? undefined : entry;
     if (record === undefined) this.#misses++;
     else this.#hits++;
     return record;
@@ -94,7 +104,11 @@ export class ReadCache {
   /** Resolves once every identifier is served from the cache, or false after `timeoutMs`. */
   async waitUntilCached(identifiers: readonly string[], timeoutMs = 5_000): Promise<boolean> {
     const ready = () =>
-      this.#serving && identifiers.every((identifier) => this.#entries.has(identifier));
+      this.#serving &&
+      identifiers.every((identifier) => {
+        const entry = this.#entries.get(identifier);
+        return entry !== undefined && !this.#unconfirmed.has(entry);
+      });
     const deadline = Date.now() + timeoutMs;
     while (!ready()) {
       const remaining = deadline - Date.now();
@@ -218,13 +232,35 @@ export class ReadCache {
    */
   #begin(resumed: boolean): void {
     this.#serving = true;
-    if (resumed) return;
+    if (resumed) {
+      this.#resumes++;
+      this.#unconfirmed = new Set(this.#entries.values());
+      if (this.#unconfirmed.size > 0) void this.#confirm(this.#epoch);
+      return;
+    }
+    this.#unconfirmed = new Set();
     this.#cursor = undefined;
     this.#entries = new Map();
     this.#deletedIds = new Set();
     for (const notes of [this.#floors, this.#pins] as Map<string, Noted<unknown>>[]) {
       for (const [key, note] of notes) if (note.epoch < this.#epoch) notes.delete(key);
     }
+  }
+
+  /**
+   * Serves again the entries whose version the store still has, read after the stream resumed:
+   * a change after them would be on its way on the stream. The rest wait to be re-delivered; if
+   * the store cannot answer, the cache starts afresh from a snapshot.
+   */
+  async #confirm(epoch: number): Promise<void> {
+    const ids = [...new Set([...this.#unconfirmed].map((entry) => entry.id))];
+    const current = await this.options.versions(ids);
+    if (this.#stopped || epoch !== this.#epoch) return;
+    if (current === undefined) return this.restart();
+    for (const entry of this.#unconfirmed) {
+      if (current.get(entry.id) === entry.version) this.#unconfirmed.delete(entry);
+    }
+    this.#wake();
   }
 
   #floor(key: string): number {
@@ -287,6 +323,7 @@ export class ReadCache {
   }
 
   #clear(): void {
+    this.#unconfirmed = new Set();
     this.#entries = new Map();
     this.#floors = new Map();
     this.#pins = new Map();

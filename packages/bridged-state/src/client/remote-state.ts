@@ -674,6 +674,7 @@ export class RemoteSession extends BackendSession {
     value: unknown,
     metadata: Metadata,
     expected: number | undefined,
+    requestId?: string,
   ): Promise<Result<Versioned>> {
     if (expected !== undefined && !isWireVersion(expected)) {
       // The wire cannot carry it (0 means "no expectation" there); no version ever equals it.
@@ -709,7 +710,7 @@ export class RemoteSession extends BackendSession {
           metadata,
           expected_version: expected ?? 0,
           // Sent again with the same id when a bridge goes away: the store applies it once.
-          request_id: randomUUID(),
+          request_id: requestId ?? randomUUID(),
         },
         identifier,
       );
@@ -790,6 +791,7 @@ export class RemoteSession extends BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectations: Readonly<Record<Identifier, number>> | undefined,
+    requestId?: string,
   ): Promise<Result<Readonly<Record<Identifier, number>>>> {
     const identifiers = updates.map(([identifier]) => identifier);
     const values = new Map(updates);
@@ -871,7 +873,7 @@ export class RemoteSession extends BackendSession {
         metadata,
         atomic: true,
         expected_versions: expectedVersions,
-        request_id: randomUUID(),
+        request_id: requestId ?? randomUUID(),
       });
       if ("error" in answer) return err(answer.error);
       const { success, errors, new_versions } = answer.response;
@@ -1143,6 +1145,16 @@ export class RemoteState extends BackendProvider<RemoteSession> {
           Date.now() + link.deadlineMs,
         );
         return "call" in opened ? opened.call : undefined;
+      },
+      versions: async (ids) => {
+        const answer = await link.call<Buffer>(
+          "GetVariables",
+          { session_id: session.sessionId, variable_identifiers: ids },
+          { sessionId: session.sessionId },
+        );
+        if ("error" in answer) return undefined;
+        const variables = decodeGetVariables(answer.response).variables;
+        return new Map(Object.values(variables).map((variable) => [variable.id, variable.version]));
       },
       decode: (variable) => {
         const record = recordFromWire(session, variable);
@@ -1550,7 +1562,10 @@ class RemoteWatch {
     }
     const event = eventOf(kind, record, previousValue, fromTimestamp(update.timestamp));
     const source = update.update_source || record.source;
-    this.#tell(source === event.source ? event : { ...event, source });
+    // The feed position, for a subscriber that resumes elsewhere (`VariableEvent.cursor`).
+    const cursor = update.cursor;
+    if (source === event.source && cursor === "") this.#tell(event);
+    else this.#tell({ ...event, source, ...(cursor === "" ? {} : { cursor }) });
   }
 
   #tell(event: VariableEvent): void {
