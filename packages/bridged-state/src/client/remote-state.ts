@@ -1057,11 +1057,14 @@ export class RemoteSession extends BackendSession {
 }
 
 /**
- * The contract as a gRPC client of a BridgeService in another process (what a second Node
- * process uses to share a session). Every call has a deadline; a server that is down answers
- * `unavailable` (never a hang), and the channel reconnects when it comes back; subscriptions run
- * on WatchVariables streams and re-open after a reconnect (changes made while the stream was
- * down are not replayed). The contract's argument rules and closed state are the backend core's.
+ * The contract as a gRPC client of one BridgeService in another process, or of several that
+ * share one store (what a second Node process uses to share a session). Every call has a
+ * deadline, retries included; a bridge that cannot be reached hands the call to the next one,
+ * and when none can, it answers `unavailable` (never a hang). Writes retried carry their first
+ * attempt's request id. Subscriptions run on WatchVariables streams that re-open after a
+ * disconnect and resume after the last change heard where the store still holds the changes
+ * since (otherwise they catch up from a snapshot). The contract's argument rules and closed
+ * state are the backend core's.
  */
 export class RemoteState extends BackendProvider<RemoteSession> {
   /** Every bridge this client may call, in the order it tries them. */
@@ -1092,14 +1095,13 @@ export class RemoteState extends BackendProvider<RemoteSession> {
     let owns = true;
     if ("error" in created) {
       const exists = created.error.code === "already_exists";
-      // An unnamed session's id is new: after an ambiguous failure it exists because we made it.
-      if (exists && created.ambiguous && !request.named) owns = true;
-      else if (!exists || !request.named) {
+      if (!exists || (!request.named && !created.ambiguous)) {
         this.#link.release();
         return err(created.error);
       }
-      // Join the session another process created (its metadata stays the creator's).
-      else owns = false;
+      // Named, join the session another process created (its metadata stays the creator's).
+      // Unnamed, its id is new: after an ambiguous failure it exists because we made it.
+      owns = !request.named;
     }
     const session = new RemoteSession(sessionId, owns, this.#link);
     const pattern = this.#link.readCache;
