@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { failoverKind, RemoteState } from "../src/client/remote-state.js";
 import { BridgeServer } from "../src/server/bridge-server.js";
+import { MEMORY_FEED_RETENTION } from "../src/store/memory-bridge-store.js";
 import { SessionStore } from "../src/store/session-store.js";
 import { deadAddress, FaultProxy, silentServer } from "./fault-proxy.js";
 import { any, rawClient, unary, until } from "./helpers.js";
@@ -442,5 +443,41 @@ describe("two bridges on one store: a bridge goes away mid-run", () => {
       const history = await remote.getVariableHistory(state, name);
       expect(history.ok && history.value.map((v) => v.version), name).toEqual([2, 1]);
     }
+  });
+});
+
+describe("a resume the store cannot honour", () => {
+  it("falls back to the snapshot catch-up: the subscriber converges, marked resync; the cache starts afresh", async () => {
+    const store = new SessionStore();
+    cleanups.push(() => store.close());
+    const a = await BridgeServer.start({ store });
+    cleanups.push(() => a.close());
+    let b = await BridgeServer.start({ store });
+    const port = b.port;
+    cleanups.push(() => b.close());
+    const remote = new RemoteState({ addresses: [a.address, b.address], readCache: true });
+    const state = await session(remote, "too-far");
+    await remote.registerVariable(state, "n", "integer", 0);
+    const events: VariableEvent[] = [];
+    await remote.subscribe(state, "*", (e) => events.push(e));
+    await remote.setVariable(state, "n", 1);
+    await until(() => events.length === 1, "a change with a cursor");
+    expect(await remote.waitUntilCached(state, ["n"])).toBe(true);
+    // Both bridges down, so no stream re-opens before the changes below.
+    await Promise.all([a.close(), b.close()]);
+    // More changes than the store's feed keeps: the cursor heard falls out of it.
+    for (let i = 2; i <= MEMORY_FEED_RETENTION + 10; i++) store.set("too-far", "n", i);
+    b = await BridgeServer.start({ store, port });
+    await until(() => events.length === 2, "the catch-up", 3_000);
+    const last = MEMORY_FEED_RETENTION + 10;
+    expect(events[1]).toMatchObject({
+      kind: "updated",
+      value: last,
+      previousValue: 1,
+      resync: true,
+    });
+    expect(await remote.waitUntilCached(state, ["n"], 3_000)).toBe(true);
+    expect(await remote.getVariable(state, "n")).toEqual({ ok: true, value: last });
+    expect(remote.cacheStats(state)?.resumes).toBe(0);
   });
 });
