@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   buildExport,
   type Constraints,
@@ -53,13 +54,24 @@ import { ReadCache, type ReadCacheStats } from "./read-cache.js";
 
 export interface RemoteStateOptions {
   /** `host:port` of a BridgeService (e.g. the line `dspex-bridge serve` prints). */
-  readonly address: string;
+  readonly address?: string;
+  /**
+   * Several bridges serving the same sessions from one shared store (`--store redis://...`):
+   * calls go to one at a time and move to the next when it cannot be reached (README,
+   * "Several bridges"). Give `address` or `addresses`, not both.
+   */
+  readonly addresses?: readonly string[];
   /** Sent as `authorization: Bearer <token>` on every call. */
   readonly token?: string;
   /** TLS: `true` for the system roots, or the PEM root certificate to trust. */
   readonly tls?: boolean | { readonly ca: string | Buffer };
-  /** Deadline of every call. Default 5 000 ms. */
+  /** Deadline of every call, retries included. Default 5 000 ms. */
   readonly deadlineMs?: number;
+  /**
+   * With several addresses: how long a call waits for a connection to one bridge before it
+   * tries the next (nothing was sent, so any call may go elsewhere). Default 1 000 ms.
+   */
+  readonly connectTimeoutMs?: number;
   /** Largest message received or sent. Default 16 MiB. */
   readonly maxMessageBytes?: number;
   /** Longest wait between attempts to re-open a watch stream. Default 1 000 ms. */
@@ -89,6 +101,10 @@ export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 5_000;
 
 const NAME = "RemoteState";
 
+/** Pause after every bridge of the pool failed a call once, doubling up to the maximum. */
+const FIRST_ROUND_DELAY_MS = 50;
+const MAX_ROUND_DELAY_MS = 500;
+
 /** What the client remembers of a variable to encode writes: it never changes for an id. */
 interface VariableShape {
   readonly id: string;
@@ -97,24 +113,107 @@ interface VariableShape {
   readonly constraints: Constraints;
 }
 
+type CheckedRegistration = Extract<ReturnType<typeof checkRegistration>, { ok: true }>["value"];
+
 type CallAnswer<Res> =
   | { response: Res; trailer: grpc.Metadata | undefined }
-  | { error: StateError };
+  | {
+      error: StateError;
+      /**
+       * An earlier attempt reached a bridge that went away before answering: it may have
+       * applied. A retried registration answering `already_exists`, or a delete `not_found`,
+       * may be hearing its own first attempt.
+       */
+      ambiguous: boolean;
+    };
 
-/** The channel a RemoteState shares with its sessions: open while any session is. */
+/**
+ * Which calls may go to another bridge after one failed ambiguously (it took the call and went
+ * away before answering). A call that never reached a bridge may always go again.
+ */
+type RetryAfterAmbiguous = "retry" | "never";
+
+/**
+ * How a failed attempt failed, for failover: `unreached` when nothing reached a bridge (no
+ * connection, GOAWAY's refused stream, a bridge shutting down), `ambiguous` when the bridge
+ * took the call and the connection or its store failed before the answer, undefined for an
+ * answer (every other status, the deadline's included: it is the whole call's).
+ */
+export function failoverKind(error: grpc.ServiceError): "unreached" | "ambiguous" | undefined {
+  if (error.code === grpc.status.UNAVAILABLE) {
+    const details = error.details ?? "";
+    // grpc-js's words for a pick with no connection and for REFUSED_STREAM (a GOAWAY's streams
+    // the server never began), and the BridgeServer's interceptor, which answers before the handler.
+    if (/^No connection established|^Stream refused by server|shutting down/.test(details))
+      return "unreached";
+    return "ambiguous";
+  }
+  // This client never cancels a unary call; grpc-js reports a peer's reset (a force shutdown)
+  // as CANCELLED when it sees the RST_STREAM before the connection close.
+  if (error.code === grpc.status.CANCELLED) return "ambiguous";
+  return undefined;
+}
+
+/** The bridges of one pool, as given: one or several `host:port` strings, none twice. */
+function bridgeAddresses(options: RemoteStateOptions): readonly string[] {
+  const { address, addresses } = options ?? {};
+  if ((address === undefined) === (addresses === undefined)) {
+    throw new TypeError(
+      "RemoteState: give exactly one of options.address (a host:port string) and options.addresses (an array of them)",
+    );
+  }
+  if (address !== undefined) {
+    if (typeof address !== "string" || address === "")
+      throw new TypeError("RemoteState: options.address must be a host:port string");
+    return [address];
+  }
+  if (!Array.isArray(addresses) || addresses.length === 0)
+    throw new TypeError(
+      "RemoteState: options.addresses must be a non-empty array of host:port strings",
+    );
+  const seen = new Set<string>();
+  for (const [index, each] of addresses.entries()) {
+    if (typeof each !== "string" || each === "")
+      throw new TypeError(
+        `RemoteState: options.addresses[${index}] must be a host:port string, got ${JSON.stringify(each) ?? String(each)}`,
+      );
+    if (seen.has(each))
+      throw new TypeError(`RemoteState: options.addresses lists ${JSON.stringify(each)} twice`);
+    seen.add(each);
+  }
+  return Object.freeze([...addresses]);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The channels a RemoteState shares with its sessions, one per bridge address: open while any
+ * session is. Calls go to the current bridge; one that cannot be reached hands over to the next.
+ */
 class Link {
   readonly #options: RemoteStateOptions;
+  readonly addresses: readonly string[];
   readonly deadlineMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #keepaliveTimeMs: number;
   readonly #keepaliveTimeoutMs: number;
-  #client: BridgeServiceClient | undefined;
+  #clients: (BridgeServiceClient | undefined)[] = [];
+  #current = 0;
   #openSessions = 0;
 
   constructor(options: RemoteStateOptions) {
     this.#options = options;
+    this.addresses = bridgeAddresses(options);
     this.deadlineMs = numberOption(NAME, "deadlineMs", options.deadlineMs, 5_000, {
       max: MAX_TIMER_MS,
     });
+    this.#connectTimeoutMs = numberOption(
+      NAME,
+      "connectTimeoutMs",
+      options.connectTimeoutMs,
+      1_000,
+      { max: MAX_TIMER_MS },
+    );
     numberOption(NAME, "maxResubscribeDelayMs", options.maxResubscribeDelayMs, 1_000, {
       max: MAX_TIMER_MS,
     });
@@ -135,8 +234,14 @@ class Link {
     );
   }
 
-  get client(): BridgeServiceClient | undefined {
-    return this.#client;
+  /** Whether any session holds the channels open. */
+  get open(): boolean {
+    return this.#openSessions > 0;
+  }
+
+  /** The bridge calls go to now. */
+  get currentAddress(): string {
+    return this.addresses[this.#current] as string;
   }
 
   get maxResubscribeDelayMs(): number {
@@ -148,16 +253,31 @@ class Link {
     return wanted === true ? "*" : wanted === false ? undefined : wanted;
   }
 
-  /** One channel per provider while any session is open; closed with the last one. */
-  acquire(): BridgeServiceClient {
-    if (this.#client === undefined) {
+  /** The channels stay while any session is open; closed with the last one. */
+  acquire(): void {
+    this.#openSessions++;
+  }
+
+  release(): void {
+    if (--this.#openSessions <= 0) {
+      this.#openSessions = 0;
+      for (const client of this.#clients) client?.close();
+      this.#clients = [];
+    }
+  }
+
+  /** The channel to one bridge, made on first use. */
+  #clientAt(index: number): BridgeServiceClient | undefined {
+    if (this.#openSessions === 0) return undefined;
+    let client = this.#clients[index];
+    if (client === undefined) {
       const tls = this.#options.tls;
       const credentials =
         tls === undefined || tls === false
           ? grpc.credentials.createInsecure()
           : grpc.credentials.createSsl(tls === true ? null : Buffer.from(tls.ca));
       const maxBytes = this.#options.maxMessageBytes ?? 16 * 1024 * 1024;
-      this.#client = new (rawReadsClient())(this.#options.address, credentials, {
+      client = new (rawReadsClient())(this.addresses[index] as string, credentials, {
         "grpc.max_receive_message_length": maxBytes,
         "grpc.max_send_message_length": maxBytes,
         // Come back quickly after the server restarts.
@@ -169,17 +289,45 @@ class Link {
         "grpc.keepalive_timeout_ms": this.#keepaliveTimeoutMs,
         "grpc.keepalive_permit_without_calls": 1,
       });
+      this.#clients[index] = client;
     }
-    this.#openSessions++;
-    return this.#client;
+    return client;
   }
 
-  release(): void {
-    if (--this.#openSessions <= 0) {
-      this.#openSessions = 0;
-      this.#client?.close();
-      this.#client = undefined;
-    }
+  /** The bridge at `index` failed: the next calls go to the one after it (once, however many saw it fail). */
+  #moveOn(index: number): void {
+    if (this.#current === index) this.#current = (index + 1) % this.addresses.length;
+  }
+
+  /**
+   * Waits for a connection to the bridge at `index`: true, or why there is none (nothing was
+   * sent). A refused connection answers at once; a connection still being made after
+   * `connectTimeoutMs` (a pool of one waits until `deadline`) counts as unreachable.
+   */
+  #reach(client: BridgeServiceClient, deadline: number): Promise<true | string> | true {
+    const channel = client.getChannel();
+    const first = channel.getConnectivityState(true);
+    if (first === grpc.connectivityState.READY) return true;
+    const budgetEnd =
+      this.addresses.length > 1
+        ? Math.min(deadline, Date.now() + this.#connectTimeoutMs)
+        : deadline;
+    const started = Date.now();
+    const timedOut = () => `no connection after ${Date.now() - started} ms`;
+    return new Promise((resolve) => {
+      const wait = (state: grpc.connectivityState) => {
+        if (state === grpc.connectivityState.READY) return resolve(true);
+        if (state === grpc.connectivityState.TRANSIENT_FAILURE)
+          return resolve("the connection failed (refused or dropped)");
+        if (state === grpc.connectivityState.SHUTDOWN) return resolve("the channel is closed");
+        if (Date.now() >= budgetEnd) return resolve(timedOut());
+        channel.watchConnectivityState(state, budgetEnd, (error) => {
+          if (error !== undefined) resolve(timedOut());
+          else wait(channel.getConnectivityState(true));
+        });
+      };
+      wait(first);
+    });
   }
 
   metadata(): grpc.Metadata {
@@ -189,40 +337,134 @@ class Link {
     return metadata;
   }
 
-  /** One unary call with a deadline; errors come back as contract errors. */
-  call<Res>(
+  /**
+   * One unary call with a deadline, retried on another bridge (round robin) when one cannot
+   * be reached, until the deadline; errors come back as contract errors. A bridge that took the
+   * call and went away before answering is not tried again by this call (`afterAmbiguous`
+   * says whether any other may be); every other failure is the answer.
+   */
+  async call<Res>(
     method: keyof BridgeServiceClient & string,
     request: object,
     subject: { sessionId?: string; identifier?: string } = {},
+    afterAmbiguous: RetryAfterAmbiguous = "retry",
   ): Promise<CallAnswer<Res>> {
-    const client = this.#client;
-    if (client === undefined) return Promise.resolve({ error: StateErrors.closed(NAME) });
-    return new Promise((resolve) => {
-      let response: Res | undefined;
-      let failure: grpc.ServiceError | null = null;
-      const fn = client[method] as unknown as (
-        request: object,
-        metadata: grpc.Metadata,
-        options: grpc.CallOptions,
-        callback: (error: grpc.ServiceError | null, response?: Res) => void,
-      ) => grpc.ClientUnaryCall;
-      const call = fn.call(
-        client,
-        request,
-        this.metadata(),
-        { deadline: Date.now() + this.deadlineMs },
-        (error, value) => {
-          failure = error;
-          response = value;
-        },
-      );
-      // The status (with its trailer) arrives after the callback.
-      call.on("status", (status: grpc.StatusObject) => {
-        if (failure !== null) resolve({ error: fromServiceError(failure, subject) });
-        else resolve({ response: response as Res, trailer: status.metadata });
-      });
-    });
+    const deadline = Date.now() + this.deadlineMs;
+    const count = this.addresses.length;
+    const gone = new Set<number>();
+    let ambiguous = false;
+    let failedInRound = 0;
+    let roundDelay = FIRST_ROUND_DELAY_MS;
+    let last: StateError | undefined;
+    for (;;) {
+      const index = this.#current;
+      const client = this.#clientAt(index);
+      if (client === undefined) return { error: StateErrors.closed(NAME), ambiguous };
+      const reached = gone.has(index)
+        ? "it went away during this call"
+        : this.#reach(client, deadline);
+      const outcome = reached === true ? true : await reached;
+      if (outcome === true) {
+        const answer = await unaryCall<Res>(client, method, request, this.metadata(), deadline);
+        if ("response" in answer) return answer;
+        const kind = failoverKind(answer.failure);
+        const mapped = fromServiceError(answer.failure, subject);
+        if (kind === undefined) return { error: mapped, ambiguous };
+        last = mapped;
+        if (kind === "ambiguous") {
+          ambiguous = true;
+          gone.add(index);
+          if (afterAmbiguous === "never" || gone.size === count)
+            return { error: this.#exhausted(last, ambiguous), ambiguous };
+        }
+      } else {
+        last = StateErrors.unavailable(
+          `bridge unavailable (UNAVAILABLE): ${this.addresses[index]}: ${outcome}`,
+        );
+      }
+      this.#moveOn(index);
+      if (++failedInRound >= count) {
+        failedInRound = 0;
+        const left = deadline - Date.now();
+        if (left > 0) await sleep(Math.min(roundDelay, left));
+        roundDelay = Math.min(roundDelay * 2, MAX_ROUND_DELAY_MS);
+      }
+      if (Date.now() >= deadline) return { error: this.#exhausted(last, ambiguous), ambiguous };
+    }
   }
+
+  /** The answer once no bridge could take a call: the last failure, naming the pool. */
+  #exhausted(last: StateError, ambiguous: boolean): StateError {
+    if (last.code !== "unavailable" || (this.addresses.length === 1 && !ambiguous)) return last;
+    const pool = this.addresses.length > 1 ? ` (tried ${this.addresses.join(", ")})` : "";
+    const maybe = ambiguous
+      ? "; a bridge took the call before it went away: it may have applied"
+      : "";
+    return StateErrors.unavailable(`${last.message}${pool}${maybe}`);
+  }
+
+  /**
+   * Opens a WatchVariables stream on the current bridge (waiting for a connection, as a call
+   * does). When the stream fails because the bridge went away, the next opens go to the next one.
+   */
+  async watch(
+    request: object,
+    deadline: number,
+  ): Promise<
+    | { call: grpc.ClientReadableStream<VariableUpdate__Output>; address: string }
+    | { unreached: string }
+    | { closed: true }
+  > {
+    const index = this.#current;
+    const client = this.#clientAt(index);
+    if (client === undefined) return { closed: true };
+    const reached = this.#reach(client, deadline);
+    const outcome = reached === true ? true : await reached;
+    if (outcome !== true) {
+      this.#moveOn(index);
+      return {
+        unreached: `bridge unavailable (UNAVAILABLE): ${this.addresses[index]}: ${outcome}`,
+      };
+    }
+    // The channel may have closed while waiting (the last session closed).
+    if (this.#clients[index] !== client) return { closed: true };
+    const call = client.WatchVariables(request, this.metadata());
+    // Only UNAVAILABLE: this client cancels its own streams (CANCELLED), and a peer's reset
+    // shows at the re-open, whose connection is then refused.
+    call.on("error", (error: grpc.ServiceError) => {
+      if (error.code === grpc.status.UNAVAILABLE) this.#moveOn(index);
+    });
+    return { call, address: this.addresses[index] as string };
+  }
+}
+
+/** One attempt of a unary call: the response with its trailer, or the failure. */
+function unaryCall<Res>(
+  client: BridgeServiceClient,
+  method: keyof BridgeServiceClient & string,
+  request: object,
+  metadata: grpc.Metadata,
+  deadline: number,
+): Promise<{ response: Res; trailer: grpc.Metadata | undefined } | { failure: grpc.ServiceError }> {
+  return new Promise((resolve) => {
+    let response: Res | undefined;
+    let failure: grpc.ServiceError | null = null;
+    const fn = client[method] as unknown as (
+      request: object,
+      metadata: grpc.Metadata,
+      options: grpc.CallOptions,
+      callback: (error: grpc.ServiceError | null, response?: Res) => void,
+    ) => grpc.ClientUnaryCall;
+    const call = fn.call(client, request, metadata, { deadline }, (error, value) => {
+      failure = error;
+      response = value;
+    });
+    // The status (with its trailer) arrives after the callback.
+    call.on("status", (status: grpc.StatusObject) => {
+      if (failure !== null) resolve({ failure });
+      else resolve({ response: response as Res, trailer: status.metadata });
+    });
+  });
 }
 
 /** The answers of the read methods, as the proto-loader client would have decoded them. */
@@ -310,7 +552,6 @@ export class RemoteSession extends BackendSession {
 
   constructor(
     sessionId: string,
-    readonly address: string,
     /** True when `init` created the session (cleanup deletes it); false when it joined one. */
     readonly ownsSession: boolean,
     link: Link,
@@ -319,10 +560,16 @@ export class RemoteSession extends BackendSession {
     this.#link = link;
   }
 
+  /** The bridge this session's calls go to now (one of `RemoteState.addresses`). */
+  get address(): string {
+    return this.#link.currentAddress;
+  }
+
   #call<Res>(
     method: keyof BridgeServiceClient & string,
     request: object,
     identifier?: string,
+    afterAmbiguous?: RetryAfterAmbiguous,
   ): Promise<CallAnswer<Res>> {
     return this.#link.call<Res>(
       method,
@@ -330,6 +577,7 @@ export class RemoteSession extends BackendSession {
       identifier === undefined
         ? { sessionId: this.sessionId }
         : { sessionId: this.sessionId, identifier },
+      afterAmbiguous,
     );
   }
 
@@ -351,11 +599,39 @@ export class RemoteSession extends BackendSession {
       },
       c.name,
     );
-    if ("error" in answer) return err(answer.error);
-    const id = answer.response.variable_id;
+    let id: string;
+    if (!("error" in answer)) id = answer.response.variable_id;
+    else {
+      // The first attempt may have registered it: the variable it would have made counts as ours.
+      const own =
+        answer.ambiguous && answer.error.code === "already_exists"
+          ? await this.#ownRegistration(c)
+          : undefined;
+      if (own === undefined) return err(answer.error);
+      id = own;
+    }
     remember(this, { id, name: c.name, type: c.type, constraints: c.constraints });
     this.cache?.noteRegister(c.name, id);
     return ok({ id });
+  }
+
+  /**
+   * The id of the variable under `c.name` if it is exactly what registering `c` made (same type,
+   * constraints and value, version 1, the metadata sent): a retried registration that answers
+   * `already_exists` after an ambiguous failure is then its own first attempt. Anything else,
+   * such as a variable changed since, stays `already_exists`.
+   */
+  async #ownRegistration(c: CheckedRegistration): Promise<string | undefined> {
+    const found = await this.#fetch(c.name);
+    if (!found.ok) return undefined;
+    const record = found.value;
+    const same =
+      record.type === c.type &&
+      record.version === 1 &&
+      encodeConstraintsJson(record.constraints) === encodeConstraintsJson(c.constraints) &&
+      encodeValueJson(record.type, record.value) === encodeValueJson(c.type, c.value) &&
+      Object.entries(c.metadata).every(([key, value]) => own(record.metadata, key) === value);
+    return same ? record.id : undefined;
   }
 
   override value(identifier: Identifier): Promise<Result<VariableValue>> | Result<VariableValue> {
@@ -398,6 +674,7 @@ export class RemoteSession extends BackendSession {
     value: unknown,
     metadata: Metadata,
     expected: number | undefined,
+    requestId?: string,
   ): Promise<Result<Versioned>> {
     if (expected !== undefined && !isWireVersion(expected)) {
       // The wire cannot carry it (0 means "no expectation" there); no version ever equals it.
@@ -432,6 +709,8 @@ export class RemoteSession extends BackendSession {
           binary_value: encoded.binary,
           metadata,
           expected_version: expected ?? 0,
+          // Sent again with the same id when a bridge goes away: the store applies it once.
+          request_id: requestId ?? randomUUID(),
         },
         identifier,
       );
@@ -512,6 +791,7 @@ export class RemoteSession extends BackendSession {
     updates: readonly (readonly [Identifier, unknown])[],
     metadata: Metadata,
     expectations: Readonly<Record<Identifier, number>> | undefined,
+    requestId?: string,
   ): Promise<Result<Readonly<Record<Identifier, number>>>> {
     const identifiers = updates.map(([identifier]) => identifier);
     const values = new Map(updates);
@@ -593,6 +873,7 @@ export class RemoteSession extends BackendSession {
         metadata,
         atomic: true,
         expected_versions: expectedVersions,
+        request_id: requestId ?? randomUUID(),
       });
       if ("error" in answer) return err(answer.error);
       const { success, errors, new_versions } = answer.response;
@@ -645,7 +926,9 @@ export class RemoteSession extends BackendSession {
       { variable_identifier: identifier },
       identifier,
     );
-    if ("error" in answer) return err(answer.error);
+    // Retried after an ambiguous failure, `not_found` is the first attempt's deletion.
+    if ("error" in answer && !(answer.ambiguous && answer.error.code === "not_found"))
+      return err(answer.error);
     const shape = this.shapes.get(identifier);
     this.cache?.noteDelete(shape === undefined ? [identifier] : keysOf(shape, identifier));
     forget(this, identifier);
@@ -663,7 +946,13 @@ export class RemoteSession extends BackendSession {
   async import(parsed: ParsedExport): Promise<Result<undefined>> {
     // The core validated the document; the server validates it again (it decides).
     const document = buildExport(parsed.sessionId, parsed.records, parsed.metadata);
-    const answer = await this.#call("ImportState", { export_json: JSON.stringify(document) });
+    // Not sent again once a bridge may have applied it: the store keeps no request id for it.
+    const answer = await this.#call(
+      "ImportState",
+      { export_json: JSON.stringify(document) },
+      undefined,
+      "never",
+    );
     if ("error" in answer) return err(answer.error);
     // Imported records may replace variables under the same names: re-learn shapes on demand,
     // and serve nothing cached until the stream delivers the session afresh.
@@ -701,16 +990,12 @@ export class RemoteSession extends BackendSession {
     pattern: string,
     subscriber: Subscriber,
   ): Promise<Result<SubscriptionId>> {
-    const client = this.#link.client;
-    if (client === undefined) return err(StateErrors.closed(NAME));
+    if (!this.#link.open) return err(StateErrors.closed(NAME));
     const watch = new RemoteWatch({
-      client,
+      link: this.#link,
       sessionId: this.sessionId,
       pattern,
       subscriber,
-      metadata: () => this.#link.metadata(),
-      deadlineMs: this.#link.deadlineMs,
-      maxDelayMs: this.#link.maxResubscribeDelayMs,
       session: this,
     });
     const started = await watch.start();
@@ -772,24 +1057,31 @@ export class RemoteSession extends BackendSession {
 }
 
 /**
- * The contract as a gRPC client of a BridgeService in another process (what a second Node
- * process uses to share a session). Every call has a deadline; a server that is down answers
- * `unavailable` (never a hang), and the channel reconnects when it comes back; subscriptions run
- * on WatchVariables streams and re-open after a reconnect (changes made while the stream was
- * down are not replayed). The contract's argument rules and closed state are the backend core's.
+ * The contract as a gRPC client of one BridgeService in another process, or of several that
+ * share one store (what a second Node process uses to share a session). Every call has a
+ * deadline, retries included; a bridge that cannot be reached hands the call to the next one,
+ * and when none can, it answers `unavailable` (never a hang). Writes retried carry their first
+ * attempt's request id. Subscriptions run on WatchVariables streams that re-open after a
+ * disconnect and resume after the last change heard where the store still holds the changes
+ * since (otherwise they catch up from a snapshot). The contract's argument rules and closed
+ * state are the backend core's.
  */
 export class RemoteState extends BackendProvider<RemoteSession> {
-  readonly address: string;
+  /** Every bridge this client may call, in the order it tries them. */
+  readonly addresses: readonly string[];
   readonly #link: Link;
 
   constructor(options: RemoteStateOptions) {
-    if (typeof options?.address !== "string" || options.address === "") {
-      throw new TypeError("RemoteState: options.address must be a host:port string");
-    }
+    const link = new Link(options);
     // The server's store does the work, so a remote client delivers what BridgedState does.
     super({ name: NAME, capabilities: BRIDGE_CAPABILITIES, requiresBridge: true });
-    this.address = options.address;
-    this.#link = new Link(options);
+    this.#link = link;
+    this.addresses = link.addresses;
+  }
+
+  /** The bridge calls go to now: `address`, or one of `addresses`. */
+  get address(): string {
+    return this.#link.currentAddress;
   }
 
   protected async open(request: OpenRequest): Promise<Result<RemoteSession>> {
@@ -802,14 +1094,16 @@ export class RemoteState extends BackendProvider<RemoteSession> {
     );
     let owns = true;
     if ("error" in created) {
-      if (created.error.code !== "already_exists" || !request.named) {
+      const exists = created.error.code === "already_exists";
+      if (!exists || (!request.named && !created.ambiguous)) {
         this.#link.release();
         return err(created.error);
       }
-      // Join the session another process created (its metadata stays the creator's).
-      owns = false;
+      // Named, join the session another process created (its metadata stays the creator's).
+      // Unnamed, its id is new: after an ambiguous failure it exists because we made it.
+      owns = !request.named;
     }
-    const session = new RemoteSession(sessionId, this.address, owns, this.#link);
+    const session = new RemoteSession(sessionId, owns, this.#link);
     const pattern = this.#link.readCache;
     if (pattern !== undefined) session.cache = this.#openCache(session, pattern);
     if (request.existing !== undefined) {
@@ -840,16 +1134,30 @@ export class RemoteState extends BackendProvider<RemoteSession> {
   #openCache(session: RemoteSession, pattern: string): ReadCache {
     const link = this.#link;
     return new ReadCache({
-      open: () =>
-        (link.client as BridgeServiceClient).WatchVariables(
+      open: async (resumeAfter) => {
+        const opened = await link.watch(
           {
             session_id: session.sessionId,
             pattern: pattern === "*" ? "" : pattern,
             prefer_binary: true,
+            // The fallback when the bridge cannot resume: a snapshot, as on the first open.
             include_initial_values: true,
+            resume_after: resumeAfter ?? "",
           },
-          link.metadata(),
-        ),
+          Date.now() + link.deadlineMs,
+        );
+        return "call" in opened ? opened.call : undefined;
+      },
+      versions: async (ids) => {
+        const answer = await link.call<Buffer>(
+          "GetVariables",
+          { session_id: session.sessionId, variable_identifiers: ids },
+          { sessionId: session.sessionId },
+        );
+        if ("error" in answer) return undefined;
+        const variables = decodeGetVariables(answer.response).variables;
+        return new Map(Object.values(variables).map((variable) => [variable.id, variable.version]));
+      },
       decode: (variable) => {
         const record = recordFromWire(session, variable);
         return record.ok ? record.value : undefined;
@@ -1016,10 +1324,14 @@ interface Seen {
 }
 
 /**
- * One subscription: a WatchVariables stream, re-opened with backoff until stopped. Each stream
- * asks for initial values: the first gives the baseline (nothing is told), a re-opened one is
- * compared with what the subscriber last heard, and the differences are told as `deleted`, then
- * `registered` and `updated` events, so the subscriber converges on the server's state (the
+ * One subscription: a WatchVariables stream, re-opened with backoff until stopped, on the next
+ * bridge when its own went away. A re-opened stream asks to resume after the `cursor` of the
+ * last change it delivered: when the bridge's store still holds every change since (a "resumed"
+ * stream), those changes follow exactly, as if the stream had never broken. Otherwise (no cursor
+ * yet, a store without a change feed, an old bridge) the stream sends initial values: the first
+ * stream's give the baseline (nothing is told); a re-opened one's are compared with what the
+ * subscriber last heard, and the differences are told as `deleted`, then `registered` and
+ * `updated` events marked `resync`, so the subscriber converges on the server's state (the
  * intermediate versions made while disconnected are not replayed).
  */
 class RemoteWatch {
@@ -1027,7 +1339,12 @@ class RemoteWatch {
   #call: grpc.ClientReadableStream<VariableUpdate__Output> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #delayMs = 50;
-  #opens = 0;
+  /** Whether a stream has subscribed: from then on every open is a re-open. */
+  #baselined = false;
+  /** Bridges the first open tried: each once, then `subscribe` answers. */
+  #firstTries = 0;
+  /** The `cursor` of the last change heard; undefined until a change carries one. */
+  #cursor: string | undefined;
   readonly #seen = new Map<string, Seen>();
   /**
    * The pattern is also applied here: the server's `pattern` field is an extension (a Snakepit
@@ -1039,13 +1356,10 @@ class RemoteWatch {
 
   constructor(
     private readonly options: {
-      client: BridgeServiceClient;
+      link: Link;
       sessionId: string;
       pattern: string;
       subscriber: Subscriber;
-      metadata: () => grpc.Metadata;
-      deadlineMs: number;
-      maxDelayMs: number;
       session: RemoteSession;
     },
   ) {
@@ -1054,6 +1368,7 @@ class RemoteWatch {
 
   /** Opens the stream; resolves once the server has subscribed (it sends headers then). */
   start(): Promise<Result<undefined>> {
+    const { deadlineMs } = this.options.link;
     return new Promise((resolve) => {
       let settled = false;
       const settle = (result: Result<undefined>) => {
@@ -1064,15 +1379,12 @@ class RemoteWatch {
       };
       const timeout = setTimeout(() => {
         settle(
-          err(
-            StateErrors.unavailable(
-              `the bridge did not open a watch within ${this.options.deadlineMs} ms`,
-            ),
-          ),
+          err(StateErrors.unavailable(`the bridge did not open a watch within ${deadlineMs} ms`)),
         );
         this.stop();
-      }, this.options.deadlineMs);
-      this.#open(
+      }, deadlineMs);
+      void this.#open(
+        Date.now() + deadlineMs,
         () => settle(ok()),
         (error) => {
           settle(err(error));
@@ -1082,28 +1394,55 @@ class RemoteWatch {
     });
   }
 
-  #open(onSubscribed: () => void, onFailedFirst: (error: StateError) => void): void {
-    const { client, sessionId, pattern } = this.options;
-    const reopening = ++this.#opens > 1;
-    const call = client.WatchVariables(
+  async #open(
+    deadline: number,
+    onSubscribed: () => void,
+    onFailedFirst: (error: StateError) => void,
+  ): Promise<void> {
+    const { link, sessionId, pattern } = this.options;
+    const reopening = this.#baselined;
+    const opened = await link.watch(
       {
         session_id: sessionId,
         pattern: pattern === "*" ? "" : pattern,
         prefer_binary: true,
+        // The fallback when the bridge cannot resume: the snapshot catch-up.
         include_initial_values: true,
+        resume_after: (reopening ? this.#cursor : undefined) ?? "",
       },
-      this.options.metadata(),
+      deadline,
     );
+    if ("call" in opened && this.#stopped) opened.call.cancel();
+    if (this.#stopped) return;
+    if ("closed" in opened) return onFailedFirst(StateErrors.closed(NAME));
+    if ("unreached" in opened) {
+      const failure = StateErrors.unavailable(opened.unreached);
+      return this.#ended(failure, true, false, reopening, onSubscribed, onFailedFirst);
+    }
+    const call = opened.call;
     this.#call = call;
     let subscribed = false;
+    let first = true;
     call.on("metadata", () => {
       subscribed = true;
+      this.#baselined = true;
       this.#delayMs = 50;
       if (reopening) this.#catchingUp = new Map();
       onSubscribed();
     });
     call.on("data", (update: VariableUpdate__Output) => {
       if (this.#stopped) return;
+      if (first) {
+        first = false;
+        if (update.update_type === "resumed") {
+          // Exactly the changes after the cursor follow: nothing to catch up on.
+          this.#catchingUp = undefined;
+          return;
+        }
+        // A snapshot: changes from before it would be told twice if resumed from later.
+        this.#cursor = undefined;
+      }
+      if (update.cursor) this.#cursor = update.cursor;
       if (update.update_type === "initial_value") this.#initial(update, reopening);
       else {
         this.#finishCatchUp();
@@ -1117,20 +1456,51 @@ class RemoteWatch {
       this.#catchingUp = undefined;
       if (this.#stopped) return;
       const mapped = error === undefined ? undefined : fromServiceError(error, { sessionId });
-      if (!subscribed && mapped !== undefined) {
-        // The first open answers `subscribe` at once, as a unary call would; a re-open keeps
-        // trying while the server is unavailable.
-        if (!reopening || mapped.code !== "unavailable") return onFailedFirst(mapped);
-      }
-      // The session is gone for good: nothing to re-open.
-      if (mapped?.code === "session_not_found") return this.stop();
-      this.#timer = setTimeout(() => {
-        if (!this.#stopped) this.#open(onSubscribed, onFailedFirst);
-      }, this.#delayMs);
-      this.#delayMs = Math.min(this.#delayMs * 2, this.options.maxDelayMs);
+      const wentAway = error !== undefined && failoverKind(error) !== undefined;
+      this.#ended(mapped, wentAway, subscribed, reopening, onSubscribed, onFailedFirst);
     };
     call.on("error", (error: grpc.ServiceError) => finish(error));
     call.on("end", () => finish(undefined));
+  }
+
+  /**
+   * A stream ended or could not open. The first open tries every bridge once before `subscribe`
+   * answers; a re-open refused for another reason than an outage (the session, auth) stops;
+   * otherwise the watch re-opens with backoff, on the next bridge when its own went away.
+   */
+  #ended(
+    failure: StateError | undefined,
+    wentAway: boolean,
+    subscribed: boolean,
+    reopening: boolean,
+    onSubscribed: () => void,
+    onFailedFirst: (error: StateError) => void,
+  ): void {
+    const { link } = this.options;
+    if (!subscribed && failure !== undefined) {
+      if (!reopening) {
+        if (wentAway && ++this.#firstTries < link.addresses.length) {
+          void this.#open(Date.now() + link.deadlineMs, onSubscribed, onFailedFirst);
+          return;
+        }
+        onFailedFirst(failure);
+        return;
+      }
+      if (failure.code !== "unavailable") {
+        onFailedFirst(failure);
+        return;
+      }
+    }
+    // The session is gone for good: nothing to re-open.
+    if (failure?.code === "session_not_found") {
+      this.stop();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      if (!this.#stopped)
+        void this.#open(Date.now() + link.deadlineMs, onSubscribed, onFailedFirst);
+    }, this.#delayMs);
+    this.#delayMs = Math.min(this.#delayMs * 2, link.maxResubscribeDelayMs);
   }
 
   #initial(update: VariableUpdate__Output, reopening: boolean): void {
@@ -1194,7 +1564,10 @@ class RemoteWatch {
     }
     const event = eventOf(kind, record, previousValue, fromTimestamp(update.timestamp));
     const source = update.update_source || record.source;
-    this.#tell(source === event.source ? event : { ...event, source });
+    // The feed position, for a subscriber that resumes elsewhere (`VariableEvent.cursor`).
+    const cursor = update.cursor;
+    if (source === event.source && cursor === "") this.#tell(event);
+    else this.#tell({ ...event, source, ...(cursor === "" ? {} : { cursor }) });
   }
 
   #tell(event: VariableEvent): void {
