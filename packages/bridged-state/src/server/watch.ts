@@ -6,6 +6,7 @@ import {
   StateErrors,
   typeUrlFor,
   type VariableEvent,
+  type VariableRecord,
 } from "@dspex/state-provider";
 import * as grpc from "@grpc/grpc-js";
 import type { BridgeStore } from "../store/bridge-store.js";
@@ -172,12 +173,17 @@ export async function watch(
   options.watchers.add(end);
   call.on("cancelled", stop);
   call.on("error", stop);
-  // Headers go out once the store's watch exists: a client may treat them as "watching now".
-  call.sendMetadata(new grpc.Metadata());
   if (!resumed && include_initial_values) {
-    await sendSnapshot();
+    // Read before the headers go out: whatever commits after them is newer than the snapshot,
+    // so the watcher hears it as a change; what committed before them is in its snapshot.
+    const listed = await store.list(session_id);
     if (ended) return;
+    if (!listed.ok) return end(toStatus(listed.error));
+    call.sendMetadata(new grpc.Metadata());
+    sendSnapshot(listed.value);
   } else {
+    // Headers go out once the store's watch exists: a client may take them as "watching now".
+    call.sendMetadata(new grpc.Metadata());
     if (resumed) {
       send({
         variable_id: "",
@@ -200,12 +206,9 @@ export async function watch(
   }, options.heartbeatMs);
   heartbeat.unref();
 
-  async function sendSnapshot(): Promise<void> {
-    const listed = await store.list(session_id);
-    if (ended) return;
-    if (!listed.ok) return end(toStatus(listed.error));
+  function sendSnapshot(records: readonly VariableRecord[]): void {
     const shown = new Map<string, number>();
-    for (const record of listed.value) {
+    for (const record of records) {
       if (!matches(record.id, record.name)) continue;
       shown.set(record.id, record.version);
       // The snapshot is written whole (one message per variable, bounded by the session).
