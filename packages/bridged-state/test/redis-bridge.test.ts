@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
+import { get as httpGet } from "node:http";
 import { promisify } from "node:util";
 import { runConformanceSuite } from "@dspex/provider-tests/vitest";
 import { unwrap } from "@dspex/state-provider";
-import { startRedisServer, type TestServer } from "@dspex/test-support";
+import { startRedisCluster, startRedisServer, type TestServer } from "@dspex/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BridgeServer, RemoteState } from "../src/index.js";
 import { RedisBridgeStore } from "../src/redis.js";
@@ -240,6 +241,94 @@ describe("dspex-bridge serve --store", () => {
     expect(failed?.stderr).toContain("cannot start");
     expect(failed?.stderr).toContain("/nonexistent/redis.sock");
   });
+});
+
+describe("the inspector on a bridge on Redis", () => {
+  it("lists sessions from Redis, shows variables and history, and streams another bridge's writes", async () => {
+    const store = await opened();
+    const server = await BridgeServer.start({ store, inspect: { port: 0 } });
+    const onB = rawClient(bridgeB.address);
+    const base = server.inspector!.url;
+    const read = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        httpGet(`${base}${path.slice(1)}`, (res) => {
+          let body = "";
+          res.on("data", (chunk) => {
+            body += chunk;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on("error", reject);
+      });
+    try {
+      expect((await unary(onB, "InitializeSession", { session_id: "seen" })).ok).toBe(true);
+      await unary(onB, "RegisterVariable", {
+        session_id: "seen",
+        name: "lr",
+        type: "float",
+        initial_value: any("float", 0.1),
+      });
+      const sessions = JSON.parse((await read("/api/sessions")).body).sessions;
+      expect(sessions.map((s: { id: string }) => s.id)).toContain("seen");
+      const session = JSON.parse((await read("/api/sessions/seen")).body);
+      expect(session.variables.map((v: { name: string }) => v.name)).toEqual(["lr"]);
+      // The live stream: a write through the other bridge reaches this bridge's page.
+      const heard: string[] = [];
+      const events = httpGet(`${base}api/sessions/seen/events`, (res) => {
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => heard.push(chunk));
+      });
+      await until(() => heard.some((c) => c.startsWith("retry:")), "the stream opened");
+      await unary(onB, "SetVariable", {
+        session_id: "seen",
+        variable_identifier: "lr",
+        value: any("float", 0.2),
+      });
+      await until(() => heard.join("").includes('"version":2'), "the change reached the page");
+      events.destroy();
+      const history = JSON.parse((await read("/api/sessions/seen/history/lr")).body);
+      expect(history.versions.map((v: { value: number }) => v.value)).toEqual([0.2, 0.1]);
+      expect((await read("/api/sessions/nope")).status).toBe(404);
+    } finally {
+      onB.close();
+      await server.close();
+      await store.close();
+    }
+  });
+});
+
+describe("a bridge on a Redis Cluster", () => {
+  it("dspex-bridge serve --store-cluster serves sessions kept in the Cluster", async () => {
+    const cluster = await startRedisCluster();
+    const bridge = await startCli(["--store-cluster", cluster.rootNodes.join(",")], "capture");
+    const client = rawClient(bridge.address);
+    try {
+      for (const id of ["c1", "c2", "c3"]) {
+        expect((await unary(client, "InitializeSession", { session_id: id })).ok).toBe(true);
+        await unary(client, "RegisterVariable", {
+          session_id: id,
+          name: "n",
+          type: "integer",
+          initial_value: any("integer", 1),
+        });
+        const set = await unary<{ new_version: number }>(client, "SetVariable", {
+          session_id: id,
+          variable_identifier: "n",
+          value: any("integer", 2),
+        });
+        expect(set.ok && set.response.new_version).toBe(2);
+      }
+      const batch = await unary<{ new_versions: Record<string, number> }>(client, "SetVariables", {
+        session_id: "c2",
+        updates: { n: any("integer", 3) },
+        atomic: true,
+      });
+      expect(batch.ok && batch.response.new_versions).toEqual({ n: 3 });
+    } finally {
+      client.close();
+      await bridge.stop();
+      await cluster.stop();
+    }
+  }, 30_000);
 });
 
 describe("health follows Redis", () => {
