@@ -149,8 +149,13 @@ describe("two bridges on one Redis, over the wire", () => {
     expect(read.ok && read.response.variable.version).toBe(2);
   });
 
-  it("a session deleted through B is gone for A", async () => {
+  it("a session deleted through B ends A's watch streams (OK) and is gone for A", async () => {
     await session("gone");
+    const watcher = watch(onA, { session_id: "gone" });
+    await watcher.opened;
+    const ended = new Promise<number>((resolve) =>
+      watcher.call.on("status", (status: { code: number }) => resolve(status.code)),
+    );
     expect(
       (await unary(onA, "GetVariable", { session_id: "gone", variable_identifier: "t" })).ok,
     ).toBe(true);
@@ -161,6 +166,8 @@ describe("two bridges on one Redis, over the wire", () => {
     const read = await unary(onA, "GetVariable", { session_id: "gone", variable_identifier: "t" });
     expect(read.ok).toBe(false);
     if (!read.ok) expect(read.code).toBe(5); // NOT_FOUND
+    // Within the deletion's doorbell (or the feed's 1 s poll), not the 200 ms heartbeat's touch.
+    expect(await ended).toBe(0);
   });
 });
 

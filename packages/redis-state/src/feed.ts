@@ -67,6 +67,8 @@ export class ChangeFeed {
   readonly subscribers: SubscriberSet;
   /** Subscribe calls under way: the feed is not released while one is. */
   joining = 0;
+  /** Told once when the feed finds the session gone (deleted or expired, by any process). */
+  readonly endListeners = new Set<() => void>();
   readonly #link: Link;
   readonly #keys: SessionKeys;
   readonly #timeoutMs: number;
@@ -297,8 +299,7 @@ export class ChangeFeed {
       if (!read.ok || this.#stopped) return;
       if (read.value === null) {
         // The session ended (deleted, or expired): its watchers hear nothing more from it.
-        this.#epoch = undefined;
-        this.#known.clear();
+        this.#sessionEnded();
         return;
       }
       const [epoch, seqText, entries, lastRequest] = read.value as [
@@ -358,13 +359,20 @@ export class ChangeFeed {
     return true;
   }
 
+  #sessionEnded(): void {
+    this.#epoch = undefined;
+    this.#known.clear();
+    const listeners = [...this.endListeners];
+    this.endListeners.clear();
+    for (const listener of listeners) listener();
+  }
+
   /** History is gone (trimmed, or a new epoch): the minimal catch-up from a snapshot. */
   async #resync(): Promise<void> {
     const read = await this.#readAll(Date.now() + this.#timeoutMs);
     if (!read.ok || this.#stopped) return;
     if (read.value === undefined) {
-      this.#epoch = undefined;
-      this.#known.clear();
+      this.#sessionEnded();
       return;
     }
     const now = Date.now();

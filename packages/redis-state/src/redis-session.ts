@@ -737,6 +737,19 @@ export class RedisSession extends BackendSession {
     return ok({ subscription: id, resumed });
   }
 
+  /**
+   * Calls `listener` once when the change feed finds the session gone (deleted or expired, by
+   * any process). Only while this session has a subscription: the feed is what notices.
+   */
+  onEnd(listener: () => void): () => void {
+    const feed = this.#feed;
+    if (feed === undefined || this.#subscriptions.size === 0) return () => {};
+    feed.endListeners.add(listener);
+    return () => {
+      feed.endListeners.delete(listener);
+    };
+  }
+
   override async unsubscribe(subscription: SubscriptionId): Promise<Result<undefined>> {
     if (!this.#subscriptions.delete(subscription) || this.#feed === undefined) return ok();
     this.#feed.subscribers.remove(subscription);

@@ -395,6 +395,15 @@ export class RedisState extends BackendProvider<RedisSession> {
   }
 
   /**
+   * Calls `listener` once when the session is found gone (deleted or expired, by this process or
+   * any other), while `state` has a subscription (its change feed is what notices: at the
+   * deletion's doorbell, or the next poll). Answers the way to stop listening.
+   */
+  onSessionEnd(state: RedisSession, listener: () => void): () => void {
+    return state.onEnd(listener);
+  }
+
+  /**
    * `subscribe`, resuming after `after`, a `cursor` of an event heard earlier (by this process
    * or any other). When the cursor is of the session's current epoch and its change is still
    * retained in the feed (the last `feedRetention` entries), the subscriber first hears exactly

@@ -1,11 +1,11 @@
 import { type ChildProcessProvider, childProcessProvider } from "@dspex/provider-tests";
 import type { VariableVersion } from "@dspex/state-provider";
+import { startRedisServer, type TestServer } from "@dspex/test-support";
 import { createClient, RESP_TYPES } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { HISTORY_READS_PER_CALL } from "../src/history.js";
 import { escapeSessionId, RedisState } from "../src/index.js";
 import { HISTORY } from "../src/scripts.js";
-import { startRedis, type TestServer } from "./support/redis-server.js";
 
 function must<T>(
   result: { ok: true; value: T } | { ok: false; error: { code: string; message: string } },
@@ -20,7 +20,7 @@ const values = (entries: readonly VariableVersion[]) => entries.map((e) => e.val
 // One stream macro node per entry: XTRIM ~ then trims exactly, so retention is predictable.
 let server: TestServer;
 beforeAll(async () => {
-  server = await startRedis(["--stream-node-max-entries", "1"]);
+  server = await startRedisServer({ args: ["--stream-node-max-entries", "1"] });
 });
 afterAll(() => server.stop());
 

@@ -183,6 +183,27 @@ describe("RedisState", () => {
     await other.cleanup(joined);
   });
 
+  test("onSessionEnd tells a subscribed holder once another process deletes the session", async () => {
+    const holder = new RedisState({ url: server.url, feedPollMs: 60_000 });
+    const other = new RedisState({ url: server.url });
+    const id = sessionId();
+    const state = must(await holder.init({ sessionId: id }));
+    let ends = 0;
+    // Not subscribed yet: nothing notices, so nothing is registered.
+    holder.onSessionEnd(state, () => ends++)();
+    must(await holder.subscribe(state, "*", () => {}));
+    const stop = holder.onSessionEnd(state, () => ends++);
+    const stopped = holder.onSessionEnd(state, () => (ends += 100));
+    stopped();
+    expect(must(await other.deleteSession(id))).toBe(true);
+    // The deletion's doorbell, not the (here one-minute) poll.
+    await eventually(() => ends === 1, "the end listener", 3000);
+    await sleep(50);
+    expect(ends).toBe(1);
+    stop();
+    await holder.cleanup(state);
+  });
+
   test("a session idle for its TTL is expired by Redis", async () => {
     const provider = new RedisState({ url: server.url, ttlMs: 300 });
     const id = sessionId();

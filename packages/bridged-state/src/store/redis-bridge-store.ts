@@ -377,14 +377,20 @@ export class RedisBridgeStore implements BridgeStore {
     waiting = undefined;
     for (const event of heard) listener.change(event);
     let closed = false;
-    return ok({
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.#unwatch(sessionId);
-        void this.provider.unsubscribe(session.value, subscribed.value.subscription);
-      },
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      stopEnd();
+      this.#unwatch(sessionId);
+      void this.provider.unsubscribe(session.value, subscribed.value.subscription);
+    };
+    // Deleted (through any bridge) or expired: Redis does not say which; both end the watch.
+    const stopEnd = this.provider.onSessionEnd(session.value, () => {
+      close();
+      void this.#forget(sessionId);
+      listener.end("deleted");
     });
+    return ok({ close });
   }
 
   #unwatch(sessionId: string): void {
