@@ -18,6 +18,34 @@ export function newVariableId(taken: (candidate: string) => boolean): VariableId
   return id;
 }
 
+let tables = 0;
+
+/**
+ * The tag of a new VariableTable's ids: this process's tag and the table's number in the
+ * process, so ids of different tables and processes differ while each table counts its own.
+ */
+export function newTableTag(): string {
+  return `${processTag}${(tables++).toString(36)}`;
+}
+
+/** Id number `n` of the table tagged `tag`: `var_<n in base 36>_<tag>`. */
+export function tableVariableId(n: number, tag: string): VariableId {
+  return flat(`var_${n.toString(36)}_${tag}`);
+}
+
+/**
+ * The number `n` of an id of the table tagged `tag`, or NaN when it has another form (the
+ * caller compares the id of the record it finds: "var_01_…" reads as 1 too).
+ */
+export function tableIdNumber(id: string, tag: string): number {
+  const end = id.length - tag.length - 1;
+  if (end <= 4 || !id.endsWith(tag) || id.charCodeAt(end) !== UNDERSCORE || !id.startsWith("var_"))
+    return Number.NaN;
+  return Number.parseInt(id.slice(4, end), 36);
+}
+
+const UNDERSCORE = 95;
+
 /**
  * The same text as one flat string: V8 keeps a concatenation of 13 or more characters as a
  * rope of its parts, which a table of ids holds for as long as the variable lives (about 30 B

@@ -13,7 +13,7 @@ import { err, ok, type Result } from "../result.js";
 import { type SubscriberErrorHandler, SubscriberSet } from "../subscribers.js";
 import { checkExpectedVersion, type RegistrationInput } from "../types/validation.js";
 import type { VariableValue } from "../types/variable-types.js";
-import { newVariableId } from "./ids.js";
+import { newTableTag, tableIdNumber, tableVariableId } from "./ids.js";
 import { DEFAULT_LIMITS, type StoreLimits } from "./limits.js";
 import {
   batchOutcome,
@@ -58,15 +58,28 @@ export interface VariableTableOptions {
 }
 
 /**
- * The variables of one session in memory: the plans applied to two Maps, and the session's
- * subscribers told after each commit. The Maps hold the frozen records themselves (no wrapper
- * per variable). Every operation is synchronous, so a change and its events are one step no
+ * The variables of one session in memory: the plans applied to their records, and the session's
+ * subscribers told after each commit. The records are held as they are (no wrapper per
+ * variable), by name in a Map and by id in an array for the ids the table made (their number is
+ * the index), in a Map for the rest. Every operation is synchronous, so a change and its events are one step no
  * other call interleaves with. LocalState, the bridge's SessionStore and the
  * MemoryProvider keep their variables in one of these.
  */
 export class VariableTable implements RecordView {
-  readonly #byId = new Map<VariableId, VariableRecord>();
+  /** Every record by name, in registration order (the order `list` answers). */
   readonly #byName = new Map<string, VariableRecord>();
+  /** The tag of the ids this table makes (`tableVariableId`). */
+  readonly #tag = newTableTag();
+  /**
+   * The records whose ids this table made, id number `n` at `n - #madeBase`: found by id without
+   * a Map entry (37 B less per variable). A removed one leaves a hole; once holes outnumber the
+   * records, the records move to `#byId` and numbering goes on past them.
+   */
+  #made: (VariableRecord | undefined)[] = [];
+  #madeBase = 0;
+  #holes = 0;
+  /** The other records (imported ones), by id. */
+  readonly #byId = new Map<VariableId, VariableRecord>();
   /** The histories of variables written at least once, by id. */
   readonly #histories = new Map<VariableId, History>();
   readonly #subscribers: SubscriberSet;
@@ -93,11 +106,11 @@ export class VariableTable implements RecordView {
   // ---- RecordView ----
 
   resolve(identifier: Identifier): VariableRecord | undefined {
-    return this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    return this.#withId(identifier) ?? this.#byName.get(identifier);
   }
 
   byId(id: VariableId): VariableRecord | undefined {
-    return this.#byId.get(id);
+    return this.#withId(id);
   }
 
   idOfName(name: string): VariableId | undefined {
@@ -105,7 +118,7 @@ export class VariableTable implements RecordView {
   }
 
   get size(): number {
-    return this.#byId.size;
+    return this.#byName.size;
   }
 
   // ---- reads ----
@@ -130,7 +143,7 @@ export class VariableTable implements RecordView {
   }
 
   record(identifier: Identifier): Result<VariableRecord> {
-    const record = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    const record = this.resolve(identifier);
     return record === undefined ? err(StateErrors.notFound(identifier)) : ok(record);
   }
 
@@ -139,7 +152,7 @@ export class VariableTable implements RecordView {
    * result each time: a promise resolves with a new object faster than with a cached frozen one.
    */
   value(identifier: Identifier): Result<VariableValue> {
-    const record = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    const record = this.resolve(identifier);
     return record === undefined ? err(StateErrors.notFound(identifier)) : ok(record.value);
   }
 
@@ -147,7 +160,7 @@ export class VariableTable implements RecordView {
   records(identifiers: readonly Identifier[]): Map<Identifier, VariableRecord> {
     const found = new Map<Identifier, VariableRecord>();
     for (const identifier of identifiers) {
-      const record = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+      const record = this.resolve(identifier);
       if (record !== undefined) found.set(identifier, record);
     }
     return found;
@@ -164,7 +177,7 @@ export class VariableTable implements RecordView {
 
   /** As `history`, answering the retained records themselves (the bridge sends them as they are). */
   versions(identifier: Identifier, limit = Number.POSITIVE_INFINITY): Result<VariableRecord[]> {
-    const record = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    const record = this.resolve(identifier);
     if (record === undefined) return err(StateErrors.notFound(identifier));
     const history = this.#histories.get(record.id);
     const versions = history?.records ?? [record];
@@ -181,9 +194,9 @@ export class VariableTable implements RecordView {
   list(): readonly VariableRecord[] {
     if (this.#listed === undefined) {
       // A plain loop: `Array.from` with a mapper is ~8× slower here.
-      const out = new Array<VariableRecord>(this.#byId.size);
+      const out = new Array<VariableRecord>(this.#byName.size);
       let i = 0;
-      for (const record of this.#byId.values()) out[i++] = record;
+      for (const record of this.#byName.values()) out[i++] = record;
       this.#listed = Object.freeze(out);
     }
     return this.#listed;
@@ -197,9 +210,13 @@ export class VariableTable implements RecordView {
   // ---- writes: plan, apply, tell ----
 
   register(input: RegistrationInput, now: number = Date.now()): Result<VariableRecord> {
-    const id = newVariableId(
-      (candidate) => this.#byId.has(candidate) || this.#byName.has(candidate),
-    );
+    // An imported id or a name may hold the next id: skip it (a hole).
+    let id = tableVariableId(this.#madeBase + this.#made.length, this.#tag);
+    while (this.#byId.has(id) || this.#byName.has(id)) {
+      this.#made.push(undefined);
+      this.#holes++;
+      id = tableVariableId(this.#madeBase + this.#made.length, this.#tag);
+    }
     const planned = planRegistration(this, input, id, this.#at(now));
     if (!planned.ok) return planned;
     this.#commit([planned.value]);
@@ -220,7 +237,7 @@ export class VariableTable implements RecordView {
       const checked = checkExpectedVersion(expectedVersion, identifier);
       if (!checked.ok) return checked;
     }
-    const current = this.#byId.get(identifier) ?? this.#byName.get(identifier);
+    const current = this.resolve(identifier);
     if (current === undefined) return err(StateErrors.notFound(identifier));
     const planned = planWriteTo(
       current,
@@ -237,7 +254,7 @@ export class VariableTable implements RecordView {
     else {
       const { record } = change;
       this.#retain(record, current);
-      this.#byId.set(record.id, record);
+      this.#replace(record);
       this.#byName.set(record.name, record);
       this.#listed = undefined;
       if (this.#subscribers.size > 0) this.#subscribers.emit(changeEvent(change));
@@ -293,6 +310,9 @@ export class VariableTable implements RecordView {
 
   /** Drops every variable and subscription (the session ended). */
   clear(): void {
+    this.#madeBase += this.#made.length;
+    this.#made = [];
+    this.#holes = 0;
     this.#byId.clear();
     this.#byName.clear();
     this.#histories.clear();
@@ -320,11 +340,76 @@ export class VariableTable implements RecordView {
     history.oldest = (history.oldest + 1) % records.length;
   }
 
+  // ---- storage by id ----
+
+  /** The index in `#made` of the record with this id, or -1. */
+  #madeSlot(id: string): number {
+    const slot = tableIdNumber(id, this.#tag) - this.#madeBase;
+    return slot >= 0 && slot < this.#made.length && this.#made[slot]?.id === id ? slot : -1;
+  }
+
+  #withId(id: string): VariableRecord | undefined {
+    const slot = this.#madeSlot(id);
+    if (slot >= 0) return this.#made[slot];
+    return this.#byId.size === 0 ? undefined : this.#byId.get(id);
+  }
+
+  /** Stores a record new to the table: in `#made` when its id is the next this table makes. */
+  #add(record: VariableRecord): void {
+    if (tableIdNumber(record.id, this.#tag) === this.#madeBase + this.#made.length) {
+      this.#made.push(record);
+    } else this.#byId.set(record.id, record);
+  }
+
+  /** Stores a record in place of the one with its id. */
+  #replace(record: VariableRecord): void {
+    const slot = this.#madeSlot(record.id);
+    if (slot >= 0) this.#made[slot] = record;
+    else this.#byId.set(record.id, record);
+  }
+
+  #removeId(id: VariableId): void {
+    const slot = this.#madeSlot(id);
+    if (slot < 0) {
+      this.#byId.delete(id);
+      return;
+    }
+    this.#made[slot] = undefined;
+    this.#holes++;
+    if (this.#holes > 64 && this.#holes * 2 > this.#made.length) {
+      for (const record of this.#made) if (record !== undefined) this.#byId.set(record.id, record);
+      this.#madeBase += this.#made.length;
+      this.#made = [];
+      this.#holes = 0;
+    }
+  }
+
+  /** After a rename: every record back at its place in `before`, records new to it after them. */
+  #keepOrder(before: readonly VariableRecord[]): void {
+    const after = [...this.#byName.values()];
+    this.#byName.clear();
+    for (const old of before) {
+      const record = this.#withId(old.id);
+      if (record !== undefined) this.#byName.set(record.name, record);
+    }
+    for (const record of after) {
+      if (!this.#byName.has(record.name)) this.#byName.set(record.name, record);
+    }
+  }
+
   /**
    * Applies planned changes in order, then tells subscribers of all of them, in order.
    * `restartHistory` (an import): each changed variable's history becomes its new record alone.
    */
   #commit(changes: readonly Change[], restartHistory = false): void {
+    // A rename (an import) would move the record to the end of `#byName`: `#keepOrder` after.
+    let before: VariableRecord[] | undefined;
+    for (let i = 0; i < changes.length && before === undefined; i++) {
+      const { kind, record, previous } = changes[i]!;
+      if (kind !== "deleted" && previous !== undefined && previous.name !== record.name) {
+        before = [...this.#byName.values()];
+      }
+    }
     // Free the old names of removed and renamed records first: an import may swap names.
     for (let i = 0; i < changes.length; i++) {
       const { kind, record, previous } = changes[i]!;
@@ -336,18 +421,20 @@ export class VariableTable implements RecordView {
     for (let i = 0; i < changes.length; i++) {
       const { kind, record } = changes[i]!;
       if (kind === "deleted") {
-        this.#byId.delete(record.id);
+        this.#removeId(record.id);
         this.#histories.delete(record.id);
         continue;
       }
-      const current = this.#byId.get(record.id);
-      if (current !== undefined) {
+      const current = this.#withId(record.id);
+      if (current === undefined) this.#add(record);
+      else {
         if (restartHistory) this.#histories.delete(record.id);
         else this.#retain(record, current);
+        this.#replace(record);
       }
-      this.#byId.set(record.id, record);
       this.#byName.set(record.name, record);
     }
+    if (before !== undefined) this.#keepOrder(before);
     this.#listed = undefined;
     if (this.#subscribers.size > 0) this.#subscribers.emitAll(changes.map(changeEvent));
   }
