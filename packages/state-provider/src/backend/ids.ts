@@ -38,10 +38,18 @@ export function tableVariableId(n: number, tag: string): VariableId {
  * caller compares the id of the record it finds: "var_01_…" reads as 1 too).
  */
 export function tableIdNumber(id: string, tag: string): number {
+  // By hand, without slice or parseInt: every write of a table looks up its record's slot.
   const end = id.length - tag.length - 1;
-  if (end <= 4 || !id.endsWith(tag) || id.charCodeAt(end) !== UNDERSCORE || !id.startsWith("var_"))
+  if (end <= 4 || id.charCodeAt(end) !== UNDERSCORE || !id.startsWith("var_") || !id.endsWith(tag))
     return Number.NaN;
-  return Number.parseInt(id.slice(4, end), 36);
+  let n = 0;
+  for (let i = 4; i < end; i++) {
+    const c = id.charCodeAt(i);
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (digit < 0) return Number.NaN;
+    n = n * 36 + digit;
+  }
+  return n;
 }
 
 const UNDERSCORE = 95;

@@ -60,8 +60,8 @@ export interface VariableTableOptions {
 /**
  * The variables of one session in memory: the plans applied to their records, and the session's
  * subscribers told after each commit. The records are held as they are (no wrapper per
- * variable), by name in a Map and by id in an array for the ids the table made (their number is
- * the index), in a Map for the rest. Every operation is synchronous, so a change and its events are one step no
+ * variable) in a Map by name; an id the table made leads to its name through an array (the id's
+ * number is the index), any other id to its record through a Map. Every operation is synchronous, so a change and its events are one step no
  * other call interleaves with. LocalState, the bridge's SessionStore and the
  * MemoryProvider keep their variables in one of these.
  */
@@ -71,11 +71,12 @@ export class VariableTable implements RecordView {
   /** The tag of the ids this table makes (`tableVariableId`). */
   readonly #tag = newTableTag();
   /**
-   * The records whose ids this table made, id number `n` at `n - #madeBase`: found by id without
-   * a Map entry (37 B less per variable). A removed one leaves a hole; once holes outnumber the
-   * records, the records move to `#byId` and numbering goes on past them.
+   * The names of the variables whose ids this table made, id number `n` at `n - #madeBase`: such
+   * an id needs no Map entry (37 B less per variable), and a write, which keeps the name, touches
+   * nothing here. A removed one leaves a hole; once holes outnumber the names, those records
+   * move to `#byId` and numbering goes on past them.
    */
-  #made: (VariableRecord | undefined)[] = [];
+  #made: (string | undefined)[] = [];
   #madeBase = 0;
   #holes = 0;
   /** The other records (imported ones), by id. */
@@ -254,7 +255,7 @@ export class VariableTable implements RecordView {
     else {
       const { record } = change;
       this.#retain(record, current);
-      this.#replace(record);
+      this.#replace(current, record);
       this.#byName.set(record.name, record);
       this.#listed = undefined;
       if (this.#subscribers.size > 0) this.#subscribers.emit(changeEvent(change));
@@ -342,54 +343,63 @@ export class VariableTable implements RecordView {
 
   // ---- storage by id ----
 
-  /** The index in `#made` of the record with this id, or -1. */
-  #madeSlot(id: string): number {
-    const slot = tableIdNumber(id, this.#tag) - this.#madeBase;
-    return slot >= 0 && slot < this.#made.length && this.#made[slot]?.id === id ? slot : -1;
+  /** The index in `#made` of `record` (as stored now), or -1. */
+  #madeSlot(record: VariableRecord): number {
+    const slot = tableIdNumber(record.id, this.#tag) - this.#madeBase;
+    return slot >= 0 && slot < this.#made.length && this.#made[slot] === record.name ? slot : -1;
   }
 
   #withId(id: string): VariableRecord | undefined {
-    const slot = this.#madeSlot(id);
-    if (slot >= 0) return this.#made[slot];
+    const slot = tableIdNumber(id, this.#tag) - this.#madeBase;
+    if (slot >= 0 && slot < this.#made.length) {
+      const name = this.#made[slot];
+      const record = name === undefined ? undefined : this.#byName.get(name);
+      if (record?.id === id) return record;
+    }
     return this.#byId.size === 0 ? undefined : this.#byId.get(id);
   }
 
-  /** Stores a record new to the table: in `#made` when its id is the next this table makes. */
+  /** Stores a record new to the table (`#byName` is the caller's): in `#made` when its id is the next this table makes. */
   #add(record: VariableRecord): void {
     if (tableIdNumber(record.id, this.#tag) === this.#madeBase + this.#made.length) {
-      this.#made.push(record);
+      this.#made.push(record.name);
     } else this.#byId.set(record.id, record);
   }
 
-  /** Stores a record in place of the one with its id. */
-  #replace(record: VariableRecord): void {
-    const slot = this.#madeSlot(record.id);
-    if (slot >= 0) this.#made[slot] = record;
-    else this.#byId.set(record.id, record);
+  /** Stores `record` in place of `previous`, its stored record (`#byName` is the caller's). */
+  #replace(previous: VariableRecord, record: VariableRecord): void {
+    if (this.#byId.size !== 0 && this.#byId.get(record.id) !== undefined) {
+      this.#byId.set(record.id, record);
+    } else if (previous.name !== record.name) {
+      this.#made[this.#madeSlot(previous)] = record.name;
+    }
   }
 
-  #removeId(id: VariableId): void {
-    const slot = this.#madeSlot(id);
-    if (slot < 0) {
-      this.#byId.delete(id);
-      return;
-    }
-    this.#made[slot] = undefined;
+  #removeId(record: VariableRecord): void {
+    if (this.#byId.delete(record.id)) return;
+    this.#made[this.#madeSlot(record)] = undefined;
     this.#holes++;
-    if (this.#holes > 64 && this.#holes * 2 > this.#made.length) {
-      for (const record of this.#made) if (record !== undefined) this.#byId.set(record.id, record);
-      this.#madeBase += this.#made.length;
-      this.#made = [];
-      this.#holes = 0;
+  }
+
+  /** Once holes outnumber the names in `#made`, its records move to `#byId`. */
+  #compactMade(): void {
+    if (this.#holes <= 64 || this.#holes * 2 <= this.#made.length) return;
+    for (const name of this.#made) {
+      const record = name === undefined ? undefined : this.#byName.get(name);
+      if (record !== undefined) this.#byId.set(record.id, record);
     }
+    this.#madeBase += this.#made.length;
+    this.#made = [];
+    this.#holes = 0;
   }
 
   /** After a rename: every record back at its place in `before`, records new to it after them. */
   #keepOrder(before: readonly VariableRecord[]): void {
     const after = [...this.#byName.values()];
+    const byId = new Map(after.map((record) => [record.id, record]));
     this.#byName.clear();
     for (const old of before) {
-      const record = this.#withId(old.id);
+      const record = byId.get(old.id);
       if (record !== undefined) this.#byName.set(record.name, record);
     }
     for (const record of after) {
@@ -419,22 +429,23 @@ export class VariableTable implements RecordView {
       }
     }
     for (let i = 0; i < changes.length; i++) {
-      const { kind, record } = changes[i]!;
+      const { kind, record, previous } = changes[i]!;
       if (kind === "deleted") {
-        this.#removeId(record.id);
+        this.#removeId(record);
         this.#histories.delete(record.id);
         continue;
       }
-      const current = this.#withId(record.id);
-      if (current === undefined) this.#add(record);
+      // `previous` is the stored record this one replaces (a batch's earlier write included).
+      if (previous === undefined) this.#add(record);
       else {
         if (restartHistory) this.#histories.delete(record.id);
-        else this.#retain(record, current);
-        this.#replace(record);
+        else this.#retain(record, previous);
+        this.#replace(previous, record);
       }
       this.#byName.set(record.name, record);
     }
     if (before !== undefined) this.#keepOrder(before);
+    this.#compactMade();
     this.#listed = undefined;
     if (this.#subscribers.size > 0) this.#subscribers.emitAll(changes.map(changeEvent));
   }
