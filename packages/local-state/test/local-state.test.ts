@@ -48,12 +48,13 @@ describe("LocalState specifics", () => {
     await LocalState.cleanup(state);
   });
 
-  test("ids are opaque var_<counter>_<tag> strings, distinct across sessions", async () => {
+  test("ids are opaque var_<number>_<tag> strings, distinct across sessions", async () => {
     const a = unwrap(await LocalState.init());
     const b = unwrap(await LocalState.init());
     const idA = unwrap(await LocalState.registerVariable(a, "x", "integer", 1)).id;
     const idB = unwrap(await LocalState.registerVariable(b, "x", "integer", 1)).id;
-    expect(idA).toMatch(/^var_[0-9a-z]+_[0-9a-f]{6}$/);
+    // The tag: this process's (6 hex digits), then the session's table number.
+    expect(idA).toMatch(/^var_[0-9a-z]+_[0-9a-f]{6}[0-9a-z]+$/);
     expect(idA).not.toBe(idB);
     expect(a.sessionId).toMatch(/^local_/);
     await LocalState.cleanup(a);

@@ -3,7 +3,7 @@ import { err, ok, type Result } from "../result.js";
 import { checkConstraints } from "./validation.js";
 import {
   type Constraints,
-  isVariableType,
+  VARIABLE_TYPES,
   type VariableType,
   type VariableValue,
 } from "./variable-types.js";
@@ -29,12 +29,15 @@ export function typeUrlFor(type: VariableType): string {
   return TYPE_URL_PREFIX + type;
 }
 
+// Every item of a batch that arrives names its type_url: one lookup of a shared answer.
+const TYPE_BY_URL: ReadonlyMap<string, Result<VariableType>> = new Map(
+  VARIABLE_TYPES.map((type) => [typeUrlFor(type), Object.freeze(ok(type))]),
+);
+
 /** The variable type named by an `Any.type_url`, or an error naming the url. */
 export function typeFromUrl(typeUrl: string): Result<VariableType> {
-  const type = typeUrl.startsWith(TYPE_URL_PREFIX)
-    ? typeUrl.slice(TYPE_URL_PREFIX.length)
-    : undefined;
-  if (type === undefined || !isVariableType(type)) {
+  const known = TYPE_BY_URL.get(typeUrl);
+  if (known === undefined) {
     return err(
       StateErrors.validation(
         undefined,
@@ -43,7 +46,7 @@ export function typeFromUrl(typeUrl: string): Result<VariableType> {
       ),
     );
   }
-  return ok(type);
+  return known;
 }
 
 const SPECIAL_FLOATS: Readonly<Record<string, number>> = {
