@@ -13,6 +13,6 @@ export function reportGoals(packageDir, file, goals) {
   writeFileSync(join(dir, `${file}.json`), `${JSON.stringify(goals, null, 2)}\n`);
   for (const g of goals)
     console.log(
-      `goal: ${g.operation}: ${g.ratio} (goal ${g.goal}) -> ${g.met ? "met" : "NOT met"}`,
+      `goal: ${g.operation}: ${g.ratio} (goal ${g.goal}) -> ${g.met === null ? "reported" : g.met ? "met" : "NOT met"}`,
     );
 }
