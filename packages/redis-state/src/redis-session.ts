@@ -458,6 +458,13 @@ export class RedisSession extends BackendSession {
       since ??= String(view.seq);
       const planned = plan(view);
       if (planned === "again") continue;
+      if (!planned.ok && !fresh) {
+        // Planned from what this process last saw: another may have moved the variable since
+        // (a compare-and-set against its new version would be refused). Only a plan from a
+        // fresh read is an answer.
+        fresh = true;
+        continue;
+      }
       if (!planned.ok) {
         // A retry of a write that applied may fail its plan (the version moved on): its answer.
         if (idempotent === undefined) return planned;

@@ -8,23 +8,7 @@ import { createClient, RESP_TYPES } from "@redis/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { escapeSessionId, RedisState, type RedisVariableEvent } from "../src/index.js";
 import { COMMIT } from "../src/scripts.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function must<T>(
-  result: { ok: true; value: T } | { ok: false; error: { code: string; message: string } },
-): T {
-  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
+import { eventually, must, sleep } from "./support/results.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -181,6 +165,29 @@ describe("RedisState", () => {
     const gone = await other.getVariable(joined, "kept");
     expect(gone.ok ? "ok" : gone.error.code).toBe("session_not_found");
     await other.cleanup(joined);
+  });
+
+  test("a compare-and-set against a version another process wrote is planned from Redis, not from what this one last saw", async () => {
+    const a = new RedisState({ url: server.url });
+    const b = new RedisState({ url: server.url });
+    const id = sessionId();
+    const sa = must(await a.init({ sessionId: id }));
+    must(await a.registerVariable(sa, "x", "integer", 1));
+    must(await a.getVariable(sa, "x"));
+    const sb = must(await b.init({ sessionId: id }));
+    expect(must(await b.setVariable(sb, "x", 2)).version).toBe(2);
+    // A last saw version 1; the expectation of version 2 is right and must hold.
+    expect(must(await a.setVariable(sa, "x", 3, undefined, { expectedVersion: 2 })).version).toBe(
+      3,
+    );
+    const stale = await a.setVariable(sa, "x", 4, undefined, { expectedVersion: 2 });
+    expect(stale.ok ? "ok" : stale.error).toMatchObject({
+      code: "version_conflict",
+      actualVersion: 3,
+    });
+    expect(must(await b.getVariable(sb, "x"))).toBe(3);
+    await a.cleanup(sa);
+    await b.cleanup(sb);
   });
 
   test("onSessionEnd tells a subscribed holder once another process deletes the session", async () => {
