@@ -4,6 +4,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
+import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
 import { loadBridgeProto } from "../src/wire/proto.js";
 
 /** A raw BridgeService client, as a Python worker or any other language would use the wire. */
@@ -122,4 +123,27 @@ export function healthClient(address: string, credentials = grpc.credentials.cre
     grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   };
   return new pkg.grpc.health.v1.Health(address, credentials);
+}
+
+/** A raw WatchVariables stream collecting its messages; `opened` resolves at the headers. */
+export function collectWatch(client: BridgeServiceClient, request: object) {
+  const updates: VariableUpdate__Output[] = [];
+  const call = client.WatchVariables(request);
+  call.on("data", (update: VariableUpdate__Output) => updates.push(update));
+  call.on("error", () => {});
+  const opened = new Promise<void>((resolve) => call.on("metadata", () => resolve()));
+  return { call, updates, opened };
+}
+
+/** Creates a session through `client` with one float variable `t` = 0. */
+export async function sessionWithT(client: BridgeServiceClient, id: string): Promise<void> {
+  const created = await unary(client, "InitializeSession", { session_id: id });
+  if (!created.ok) throw new Error(`InitializeSession ${id}: ${created.details}`);
+  const registered = await unary(client, "RegisterVariable", {
+    session_id: id,
+    name: "t",
+    type: "float",
+    initial_value: any("float", 0),
+  });
+  if (!registered.ok) throw new Error(`RegisterVariable t: ${registered.details}`);
 }

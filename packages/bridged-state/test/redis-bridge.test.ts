@@ -9,7 +9,16 @@ import { BridgeServer, RemoteState } from "../src/index.js";
 import { RedisBridgeStore } from "../src/redis.js";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
-import { any, healthClient, rawClient, startCli, unary, until } from "./helpers.js";
+import {
+  any,
+  collectWatch,
+  healthClient,
+  rawClient,
+  sessionWithT,
+  startCli,
+  unary,
+  until,
+} from "./helpers.js";
 
 /*
  * Bridges whose sessions live in a real redis-server. The whole conformance suite runs through
@@ -72,35 +81,16 @@ describe("two bridges on one Redis, over the wire", () => {
       request_id: requestId,
     });
 
-  async function session(id: string) {
-    expect((await unary(onA, "InitializeSession", { session_id: id })).ok).toBe(true);
-    const registered = await unary(onA, "RegisterVariable", {
-      session_id: id,
-      name: "t",
-      type: "float",
-      initial_value: any("float", 0),
-    });
-    expect(registered.ok).toBe(true);
-  }
-
-  function watch(client: BridgeServiceClient, request: object) {
-    const updates: VariableUpdate__Output[] = [];
-    const call = client.WatchVariables(request);
-    call.on("data", (update: VariableUpdate__Output) => updates.push(update));
-    call.on("error", () => {});
-    const opened = new Promise<void>((resolve) => call.on("metadata", () => resolve()));
-    return { call, updates, opened };
-  }
   const changes = (updates: VariableUpdate__Output[]) =>
     updates.filter((u) => u.update_type === "value_change");
   const wireValue = (u: VariableUpdate__Output) => JSON.parse(u.variable!.value!.value.toString());
 
   it("a session made on A already exists for B, and B's watcher hears A's writes in order", async () => {
-    await session("orders");
+    await sessionWithT(onA, "orders");
     const again = await unary(onB, "InitializeSession", { session_id: "orders" });
     expect(again.ok).toBe(false);
     if (!again.ok) expect(again.code).toBe(6); // ALREADY_EXISTS
-    const watcher = watch(onB, { session_id: "orders" });
+    const watcher = collectWatch(onB, { session_id: "orders" });
     await watcher.opened;
     for (let i = 1; i <= 20; i++) expect((await set(i % 2 ? onA : onB, "orders", i)).ok).toBe(true);
     await until(() => changes(watcher.updates).length === 20, "B heard all twenty");
@@ -114,15 +104,15 @@ describe("two bridges on one Redis, over the wire", () => {
   });
 
   it("a watcher resumes on B after the last cursor it heard on A, exactly", async () => {
-    await session("resume");
-    const first = watch(onA, { session_id: "resume" });
+    await sessionWithT(onA, "resume");
+    const first = collectWatch(onA, { session_id: "resume" });
     await first.opened;
     for (const v of [1, 2]) await set(onA, "resume", v);
     await until(() => changes(first.updates).length === 2, "two heard");
     first.call.cancel();
     const cursor = changes(first.updates)[1]!.cursor;
     for (const v of [3, 4, 5]) await set(onB, "resume", v);
-    const second = watch(onB, {
+    const second = collectWatch(onB, {
       session_id: "resume",
       include_initial_values: true,
       resume_after: cursor,
@@ -137,7 +127,7 @@ describe("two bridges on one Redis, over the wire", () => {
   });
 
   it("a write retried through B with A's request id applies once", async () => {
-    await session("retry");
+    await sessionWithT(onA, "retry");
     const first = await set(onA, "retry", 0.5, "write-1");
     const again = await set(onB, "retry", 0.5, "write-1");
     expect(first.ok && again.ok).toBe(true);
@@ -150,8 +140,8 @@ describe("two bridges on one Redis, over the wire", () => {
   });
 
   it("a session deleted through B ends A's watch streams (OK) and is gone for A", async () => {
-    await session("gone");
-    const watcher = watch(onA, { session_id: "gone" });
+    await sessionWithT(onA, "gone");
+    const watcher = collectWatch(onA, { session_id: "gone" });
     await watcher.opened;
     const ended = new Promise<number>((resolve) =>
       watcher.call.on("status", (status: { code: number }) => resolve(status.code)),

@@ -4,7 +4,7 @@ import { BridgeServer, SessionStore } from "../src/index.js";
 import { MEMORY_FEED_RETENTION } from "../src/store/memory-bridge-store.js";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
-import { any, rawClient, unary, until } from "./helpers.js";
+import { any, collectWatch, rawClient, sessionWithT, unary, until } from "./helpers.js";
 
 /*
  * Two bridges on one store, over the raw wire: what a client moving from one to the other relies
@@ -32,29 +32,9 @@ afterAll(async () => {
   store.close();
 });
 
-function watch(client: BridgeServiceClient, request: object) {
-  const updates: VariableUpdate__Output[] = [];
-  const call = client.WatchVariables(request);
-  call.on("data", (update: VariableUpdate__Output) => updates.push(update));
-  call.on("error", () => {});
-  const opened = new Promise<void>((resolve) => call.on("metadata", () => resolve()));
-  return { call: call as grpc.ClientReadableStream<VariableUpdate__Output>, updates, opened };
-}
-
 const wireValue = (u: VariableUpdate__Output) => JSON.parse(u.variable!.value!.value.toString());
 const changes = (updates: VariableUpdate__Output[]) =>
   updates.filter((u) => u.update_type === "value_change" || u.update_type === "registered");
-
-async function session(id: string) {
-  expect((await unary(onA, "InitializeSession", { session_id: id })).ok).toBe(true);
-  const registered = await unary(onA, "RegisterVariable", {
-    session_id: id,
-    name: "t",
-    type: "float",
-    initial_value: any("float", 0),
-  });
-  expect(registered.ok).toBe(true);
-}
 
 const set = (client: BridgeServiceClient, sessionId: string, value: number, requestId = "") =>
   unary<{ new_version: number }>(client, "SetVariable", {
@@ -66,8 +46,11 @@ const set = (client: BridgeServiceClient, sessionId: string, value: number, requ
 
 describe("two bridges on one store", () => {
   it("a session made through A is read and written through B, and watched on both", async () => {
-    await session("shared");
-    const onBoth = [watch(onA, { session_id: "shared" }), watch(onB, { session_id: "shared" })];
+    await sessionWithT(onA, "shared");
+    const onBoth = [
+      collectWatch(onA, { session_id: "shared" }),
+      collectWatch(onB, { session_id: "shared" }),
+    ];
     await Promise.all(onBoth.map((w) => w.opened));
     expect((await set(onB, "shared", 0.5)).ok).toBe(true);
     expect((await set(onA, "shared", 0.75)).ok).toBe(true);
@@ -84,8 +67,8 @@ describe("two bridges on one store", () => {
   });
 
   it("a watcher resumes on B right after the last change it heard on A", async () => {
-    await session("resume");
-    const first = watch(onA, { session_id: "resume" });
+    await sessionWithT(onA, "resume");
+    const first = collectWatch(onA, { session_id: "resume" });
     await first.opened;
     for (const value of [1, 2]) expect((await set(onA, "resume", value)).ok).toBe(true);
     await until(() => changes(first.updates).length === 2, "the first watcher heard two");
@@ -94,7 +77,7 @@ describe("two bridges on one store", () => {
     expect(cursor).not.toBe("");
     // Written while nobody watched: a resumed watcher must hear exactly these.
     for (const value of [3, 4, 5]) expect((await set(onA, "resume", value)).ok).toBe(true);
-    const second = watch(onB, {
+    const second = collectWatch(onB, {
       session_id: "resume",
       include_initial_values: true,
       resume_after: cursor,
@@ -111,8 +94,8 @@ describe("two bridges on one store", () => {
   });
 
   it("a cursor no longer held falls back to the snapshot", async () => {
-    await session("trimmed");
-    const first = watch(onA, { session_id: "trimmed" });
+    await sessionWithT(onA, "trimmed");
+    const first = collectWatch(onA, { session_id: "trimmed" });
     await first.opened;
     expect((await set(onA, "trimmed", 1)).ok).toBe(true);
     await until(() => changes(first.updates).length === 1, "one change");
@@ -120,7 +103,7 @@ describe("two bridges on one store", () => {
     const cursor = changes(first.updates)[0]!.cursor;
     // In-process writes go through the same store, and so through the same change feed.
     for (let i = 0; i <= MEMORY_FEED_RETENTION; i++) store.set("trimmed", "t", i / 1000);
-    const second = watch(onB, {
+    const second = collectWatch(onB, {
       session_id: "trimmed",
       include_initial_values: true,
       resume_after: cursor,
@@ -134,7 +117,7 @@ describe("two bridges on one store", () => {
   });
 
   it("a malformed cursor is INVALID_ARGUMENT", async () => {
-    await session("bad-cursor");
+    await sessionWithT(onA, "bad-cursor");
     const status = await new Promise<grpc.StatusObject>((resolve) => {
       const call = onB.WatchVariables({ session_id: "bad-cursor", resume_after: "not a cursor" });
       call.on("error", () => {});
@@ -145,8 +128,8 @@ describe("two bridges on one store", () => {
   });
 
   it("a write retried through B with its request id applies once", async () => {
-    await session("retry");
-    const watcher = watch(onA, { session_id: "retry" });
+    await sessionWithT(onA, "retry");
+    const watcher = collectWatch(onA, { session_id: "retry" });
     await watcher.opened;
     const first = await set(onA, "retry", 0.25, "req-1");
     const again = await set(onB, "retry", 0.25, "req-1");
@@ -161,7 +144,7 @@ describe("two bridges on one store", () => {
   });
 
   it("a batch retried through B with its request id applies once", async () => {
-    await session("batch-retry");
+    await sessionWithT(onA, "batch-retry");
     const batch = (client: BridgeServiceClient) =>
       unary<{ new_versions: Record<string, number> }>(client, "SetVariables", {
         session_id: "batch-retry",
@@ -176,7 +159,7 @@ describe("two bridges on one store", () => {
   });
 
   it("a request id over 128 characters is INVALID_ARGUMENT and changes nothing", async () => {
-    await session("long-id");
+    await sessionWithT(onA, "long-id");
     const refused = await set(onB, "long-id", 0.5, "x".repeat(129));
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.details).toContain("request_id");
