@@ -36,7 +36,10 @@ const OPTIMIZER: Omit<OptimizerConfig, "seed" | "worker"> = {
   latencySamples: 20,
   scoring: SCORING,
 };
-/** Bridge A dies once w1 has reported this trial; the program at its first step after this one. */
+/**
+ * Bridge A dies once both workers have reported this trial (so both are on it), the program at
+ * its first step after both have reported the second one.
+ */
 const KILL_BRIDGE_AT_TRIAL = 6;
 const KILL_PROGRAM_AT_TRIAL = 12;
 /** How long the program stays dead: the workers go on without it meanwhile. */
@@ -239,9 +242,14 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
             `  ${name}: trial ${message.trial}/${message.trials} best score ${message.best.toFixed(4)}`,
           );
         }
-        if (name !== WORKERS[0].name) break;
-        if (message.trial === KILL_BRIDGE_AT_TRIAL) void killBridge(message.trial);
-        if (message.trial === KILL_PROGRAM_AT_TRIAL) killProgramAtNextStep = true;
+        trials.set(name, message.trial);
+        if (trials.size < WORKERS.length) break;
+        if (Math.min(...trials.values()) === KILL_BRIDGE_AT_TRIAL && !bridgeA.killed) {
+          void killBridge(KILL_BRIDGE_AT_TRIAL);
+        }
+        if (Math.min(...trials.values()) === KILL_PROGRAM_AT_TRIAL && restarting === undefined) {
+          killProgramAtNextStep = true;
+        }
         break;
       case "error":
         print(`  ${name} error: ${message.message}`);
@@ -250,10 +258,12 @@ async function runDemo(shutdown: Shutdown): Promise<number> {
         break;
     }
   };
+  /** worker -> the last trial it reported. */
+  const trials = new Map<string, number>();
   const killBridge = async (trial: number) => {
     await bridgeA.kill();
     story.bridgeKilled = { name: bridgeA.name, pid: bridgeA.pid, trial };
-    print(`  ** SIGKILL bridge A (pid ${bridgeA.pid}) after w1's trial ${trial}`);
+    print(`  ** SIGKILL bridge A (pid ${bridgeA.pid}), both workers past trial ${trial}`);
   };
   const workers: WorkerProcess[] = [];
   for (const { name, seed } of WORKERS) {
@@ -359,7 +369,7 @@ function printSummary(
   print("\nSummary");
   if (bridgeKilled !== undefined) {
     print(
-      `  killed    bridge ${bridgeKilled.name} (pid ${bridgeKilled.pid}), SIGKILL after w1's trial ${bridgeKilled.trial}: ` +
+      `  killed    bridge ${bridgeKilled.name} (pid ${bridgeKilled.pid}), SIGKILL once both workers were past trial ${bridgeKilled.trial}: ` +
         `${failovers} failover(s) to bridge ${survivor.name}, no call failed`,
     );
   }
