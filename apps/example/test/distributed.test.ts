@@ -1,6 +1,7 @@
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { startRedisServer } from "@dspex/test-support";
 import { describe, expect, it } from "vitest";
@@ -23,7 +24,11 @@ interface DemoRun {
   afterInterruptMs: number | undefined;
 }
 
-function runDistributed(args: readonly string[] = [], interruptWhen?: RegExp): Promise<DemoRun> {
+function runDistributed(
+  args: readonly string[] = [],
+  interruptWhen?: RegExp,
+  signal: NodeJS.Signals = "SIGINT",
+): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/distributed/main.ts", ...args], {
       cwd: APP,
@@ -36,7 +41,7 @@ function runDistributed(args: readonly string[] = [], interruptWhen?: RegExp): P
       stdout += chunk;
       if (interruptedAt === undefined && interruptWhen?.test(stdout)) {
         interruptedAt = performance.now();
-        child.kill("SIGINT");
+        child.kill(signal);
       }
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
@@ -177,6 +182,26 @@ describe("the distributed demo", () => {
       expect(existsSync(redisDir(run.stdout))).toBe(false);
     },
     RUN_TIMEOUT_MS + 5_000,
+  );
+
+  it(
+    "killed outright (SIGKILL, no cleanup), its bridges, workers and program exit by themselves",
+    async () => {
+      const run = await runDistributed([], /w2: connected through bridge A/, "SIGKILL");
+      const dir = redisDir(run.stdout);
+      try {
+        const pids = startedPids(run.stdout);
+        expect(pids.length).toBe(5);
+        // Their stdin closes with the demo; a bridge then shuts down as on SIGTERM.
+        for (let i = 0; i < 100 && pids.some(isAlive); i++) await delay(100);
+        for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+      } finally {
+        // redis-server has no such lifeline (README): the test stops the orphan itself.
+        execFileSync("redis-cli", ["-s", join(dir, "redis.sock"), "shutdown", "nosave"]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    RUN_TIMEOUT_MS + 15_000,
   );
 
   it(

@@ -5,7 +5,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ProgramMessage } from "./protocol.js";
 
 const BRIDGE_CLI = join(
@@ -13,6 +13,7 @@ const BRIDGE_CLI = join(
   "bin/dspex-bridge.js",
 );
 const PROGRAM_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "program.ts");
+const LIFELINE = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "lifeline.mjs")).href;
 const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /** A bridge or program that has not said it is up by then will not. */
 const START_TIMEOUT_MS = 15_000;
@@ -101,7 +102,18 @@ export class BridgeProcess extends Child {
   static async start(name: string, storeUrl: string, token: string): Promise<BridgeProcess> {
     const child = spawn(
       process.execPath,
-      [BRIDGE_CLI, "serve", "--host", "127.0.0.1", "--port", "0", "--store", storeUrl],
+      [
+        "--import",
+        LIFELINE,
+        BRIDGE_CLI,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--store",
+        storeUrl,
+      ],
       // The token in the environment, not argv: other users can read argv with `ps`.
       { env: { ...process.env, DSPEX_BRIDGE_TOKEN: token }, stdio: ["pipe", "pipe", "pipe"] },
     );
