@@ -88,11 +88,19 @@ switch (task) {
     pnpmMust(["exec", "turbo", "run", "bench", "--concurrency=1", "--output-logs=new-only"]);
     must("node", ["scripts/bench-summary.mjs"]);
     break;
-  case "demo":
+  case "demo": {
+    // `npm run demo -- --distributed [--redis URL]` runs the example's distributed story;
+    // any other arguments go to the demo as they are (e.g. `--hold`).
+    const args = process.argv.slice(3);
+    const script = args.includes("--distributed") ? "demo:distributed" : "demo";
     pnpmMust(["exec", "turbo", "run", "build", "--filter=@dspex/example..."], { quiet });
-    process.exit(pnpmRun(["--filter", "@dspex/example", "run", "--silent", "demo"]));
+    const demoArgs = args.filter((arg) => arg !== "--distributed");
+    process.exit(pnpmRun(["--filter", "@dspex/example", "run", "--silent", script, ...demoArgs]));
     break;
+  }
   default:
-    console.error(`usage: node scripts/workspace.mjs <test|bench|demo> (got ${task ?? "nothing"})`);
+    console.error(
+      `usage: node scripts/workspace.mjs <test|bench|demo [--distributed] [--redis URL]> (got ${task ?? "nothing"})`,
+    );
     process.exit(2);
 }

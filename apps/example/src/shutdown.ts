@@ -32,14 +32,14 @@ export class Shutdown {
    * On SIGINT/SIGTERM: clean up, then exit 128 + signal number (the shell convention). A second
    * signal while cleaning up exits at once; the worker still goes, since its stdin closes.
    */
-  exitOnSignals(print: (line: string) => void): void {
+  exitOnSignals(print: (line: string) => void, what = "the worker and the bridge server"): void {
     const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       process.on(signal, () => {
         const code = codes[signal] ?? 1;
         if (this.interrupted !== undefined) process.exit(code);
         this.interrupted = signal;
-        print(`\n${signal}: stopping the worker and the bridge server`);
+        print(`\n${signal}: stopping ${what}`);
         void this.run().finally(() => process.exit(code));
       });
     }

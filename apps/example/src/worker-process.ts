@@ -24,10 +24,12 @@ export const PYTHON_CLIENT_PATH = join(
 /** The worker's stdout protocol: one JSON object per line (see worker/optimizer.py). */
 export type WorkerMessage =
   | { event: "ready"; pid: number }
-  | { event: "latency"; get_p50_us: number }
+  | { event: "latency"; get_p50_us: number; address: string }
   | { event: "trial"; trial: number; trials: number; score: number; best: number }
   | { event: "write"; trial: number; name: string; version: number }
   | { event: "conflict"; trial: number; message: string; current_version: number | null }
+  /** The bridge the worker talked to became unreachable; its client moved to `address`. */
+  | { event: "failover"; trial: number; previous: string; address: string; failovers: number }
   | {
       event: "done";
       best: TuningValues;
@@ -35,6 +37,8 @@ export type WorkerMessage =
       writes: number;
       conflicts: number;
       improvements: number;
+      /** How often the client moved its calls to another bridge. */
+      failovers: number;
     }
   | { event: "error"; message: string };
 
@@ -48,10 +52,13 @@ export interface OptimizerConfig {
   /** GetVariable round trips the worker times for the latency table. */
   readonly latencySamples: number;
   readonly scoring: ScoringParameters;
+  /** The worker's name when several share a session: its writes carry it (metadata `worker`, `write`). */
+  readonly worker?: string;
 }
 
 export interface WorkerOptions {
   readonly python: string;
+  /** `host:port` of a bridge, or several bridges on one store, comma-separated. */
   readonly address: string;
   readonly token: string;
   readonly sessionId: string;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { STORY_LINES } from "./story-lines.js";
+import { DISTRIBUTED_STORY_LINES, STORY_LINES } from "./story-lines.js";
 
 /* The README is the reference for users: its sample output and the names it walks through must
  * be what the code prints and defines. */
@@ -22,6 +22,22 @@ describe("apps/example/README.md", () => {
     const sample = /```\n([\s\S]*?)```/.exec(section("What it prints"))?.[1] ?? "";
     expect(sample).not.toBe("");
     for (const line of STORY_LINES) expect(sample, String(line)).toMatch(line);
+  });
+
+  it("shows the distributed demo's sample output with every line a run prints", () => {
+    const sample =
+      /```\n(DSPex example, distributed[\s\S]*?)```/.exec(
+        section("Distributed: two bridges on one Redis, two kills"),
+      )?.[1] ?? "";
+    expect(sample).not.toBe("");
+    for (const line of DISTRIBUTED_STORY_LINES) expect(sample, String(line)).toMatch(line);
+  });
+
+  it("names distributed files that exist", () => {
+    const distributed = section("Distributed: two bridges on one Redis, two kills");
+    const files = [...distributed.matchAll(/`((?:src|worker)\/[\w./-]+)`/g)].map((m) => m[1]!);
+    expect(files.length).toBeGreaterThan(4);
+    for (const file of files) expect(existsSync(join(APP, file)), file).toBe(true);
   });
 
   it("walks through files and functions that exist", () => {

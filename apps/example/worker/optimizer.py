@@ -8,13 +8,15 @@ was evaluated on; when TypeScript changed a variable meanwhile, nothing is writt
 and the worker re-reads, re-checks and retries.
 
 Input (environment, so the token never shows in `ps`):
-  DSPEX_BRIDGE_ADDRESS    host:port of the bridge server
+  DSPEX_BRIDGE_ADDRESS    host:port of the bridge server, or several bridges on one store
+                          ("a:1,b:2"): the client then fails over between them
   DSPEX_BRIDGE_TOKEN      bearer token (optional)
   DSPEX_SESSION_ID        the Context's session
   DSPEX_OPTIMIZER_CONFIG  JSON: {"trials", "seed", "evalDelayMs", "latencySamples", "scoring"}
+                          and, when several workers share the session, "worker" (its name)
 
 Output: one JSON object per line on stdout ("event": ready, latency, trial, write, conflict,
-done, error); the TypeScript side relays them as progress.
+failover, done, error); the TypeScript side relays them as progress.
 """
 
 import json
@@ -92,21 +94,26 @@ def propose(rng, snapshot, p):
     return candidate
 
 
-def write_improvement(session, candidate, candidate_score, snapshot, trial, p, stats):
+def write_improvement(session, candidate, candidate_score, snapshot, trial, config, stats):
     """Writes the changed variables in one atomic batch, compare-and-set against `snapshot`: all
     or nothing, so the program never runs a half-applied candidate. When TypeScript wrote one of
     them meanwhile, the evaluation was based on stale values: re-read, and retry only if the
     candidate still wins."""
+    p = config["scoring"]
     for _attempt in range(WRITE_ATTEMPTS):
         current = values_of(snapshot)
         if candidate_score <= score(current, p):
             return False
         changes = {name: candidate[name] for name in TUNED if candidate[name] != current[name]}
+        metadata = {"source": "python", "trial": str(trial)}
+        if "worker" in config:
+            # One tag per write, so a history can show each write landed exactly once.
+            metadata.update(worker=config["worker"], write=f"{config['worker']}/trial-{trial}")
         try:
             versions = session.update_many(
                 changes, atomic=True,
                 expected_versions={name: snapshot[name].version for name in changes},
-                metadata={"source": "python", "trial": str(trial)})
+                metadata=metadata)
         except BatchUpdateError as failure:
             fresh = read_snapshot(session)
             moved = [name for name in changes if fresh[name].version != snapshot[name].version]
@@ -124,8 +131,9 @@ def write_improvement(session, candidate, candidate_score, snapshot, trial, p, s
     return False
 
 
-def optimize(session, config, stats):
+def optimize(client, session, config, stats):
     p = config["scoring"]
+    bridge = client.address
     rng = random.Random(config["seed"])
     best, best_score = None, -1.0
     trials = config["trials"]
@@ -134,8 +142,12 @@ def optimize(session, config, stats):
         candidate = propose(rng, snapshot, p)
         time.sleep(config["evalDelayMs"] / 1000)  # the pretend LLM evaluation of the candidate
         candidate_score = score(candidate, p)
-        if write_improvement(session, candidate, candidate_score, snapshot, trial, p, stats):
+        if write_improvement(session, candidate, candidate_score, snapshot, trial, config, stats):
             stats["improvements"] += 1
+        if client.address != bridge:  # a bridge died: the client moved the calls to another
+            emit("failover", trial=trial, previous=bridge, address=client.address,
+                 failovers=client.failovers)
+            bridge = client.address
         if candidate_score > best_score:
             best, best_score = candidate, candidate_score
         emit("trial", trial=trial, trials=trials, score=candidate_score, best=best_score)
@@ -165,12 +177,13 @@ def main():
         with connect(os.environ["DSPEX_BRIDGE_ADDRESS"],
                      token=os.environ.get("DSPEX_BRIDGE_TOKEN") or None, timeout=5.0) as client:
             session = client.session(os.environ["DSPEX_SESSION_ID"], create=False)
-            emit("latency", get_p50_us=measure_get_p50_us(session, config["latencySamples"]))
-            best, best_score = optimize(session, config, stats)
+            emit("latency", get_p50_us=measure_get_p50_us(session, config["latencySamples"]),
+                 address=client.address)
+            best, best_score = optimize(client, session, config, stats)
     except BridgeError as error:
         emit("error", message=f"{type(error).__name__}: {error}")
         return 1
-    emit("done", best=best, best_score=best_score, **stats)
+    emit("done", best=best, best_score=best_score, failovers=client.failovers, **stats)
     return 0
 
 
