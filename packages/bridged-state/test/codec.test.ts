@@ -1,5 +1,6 @@
 import { StateErrors } from "@dspex/state-provider";
 import * as grpc from "@grpc/grpc-js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   decodeBinary,
@@ -8,6 +9,8 @@ import {
   statusFor,
   wantsBinary,
 } from "../src/index.js";
+import { encodeBatchSetRequest } from "../src/wire/batch-set-encoding.js";
+import { loadBridgeProto } from "../src/wire/proto.js";
 import { errorTrailer } from "../src/wire/status.js";
 
 describe("binary format", () => {
@@ -146,5 +149,91 @@ describe("status mapping", () => {
     expect(
       fromServiceError(failure(grpc.status.RESOURCE_EXHAUSTED, "Received message larger than max")),
     ).toMatchObject({ code: "limit_exceeded", limit: "maxMessageBytes", max: 0 });
+  });
+});
+
+describe("encodeBatchSetRequest", () => {
+  const service = loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service;
+  const decode = (bytes: Buffer) => service.SetVariables.requestDeserialize(bytes);
+  const text = fc.string({ unit: "grapheme", maxLength: 12 });
+
+  it("writes what protobufjs reads back as the same request, for any keys and values", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          session_id: text,
+          updates: fc.dictionary(
+            text,
+            fc.record({
+              type_url: text,
+              value: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+            }),
+            { maxKeys: 20 },
+          ),
+          binary_updates: fc.dictionary(
+            text,
+            fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+            { maxKeys: 3 },
+          ),
+          metadata: fc.dictionary(text, text, { maxKeys: 4 }),
+          atomic: fc.boolean(),
+          expected_versions: fc.dictionary(text, fc.integer({ min: 0, max: 0x7fffffff }), {
+            maxKeys: 5,
+          }),
+          request_id: text,
+        }),
+        (request) => {
+          const ours = decode(encodeBatchSetRequest(request));
+          const theirs = decode(service.SetVariables.requestSerialize(request as never));
+          expect(ours).toEqual(theirs);
+          expect(Object.keys(ours.updates)).toEqual(Object.keys(request.updates));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a 100-item batch holds the keys, values, versions and request id it was given", () => {
+    const updates: Record<string, { type_url: string; value: Buffer }> = {};
+    for (let i = 0; i < 100; i++) {
+      updates[`v${i}`] = {
+        type_url: "type.googleapis.com/snakepit.float",
+        value: Buffer.from(`${i / 10}`),
+      };
+    }
+    const decoded = decode(
+      encodeBatchSetRequest({
+        session_id: "s",
+        updates,
+        binary_updates: {},
+        metadata: { source: "typescript" },
+        atomic: true,
+        expected_versions: { v7: 300 },
+        request_id: "r-1",
+      }),
+    );
+    expect(Object.keys(decoded.updates)).toHaveLength(100);
+    expect(decoded.updates.v42?.value.toString()).toBe("4.2");
+    expect(decoded).toMatchObject({
+      session_id: "s",
+      atomic: true,
+      expected_versions: { v7: 300 },
+      request_id: "r-1",
+      metadata: { source: "typescript" },
+    });
+  });
+
+  it("refuses an expected version the wire cannot carry", () => {
+    expect(() =>
+      encodeBatchSetRequest({
+        session_id: "s",
+        updates: {},
+        binary_updates: {},
+        metadata: {},
+        atomic: false,
+        expected_versions: { x: 2 ** 31 },
+        request_id: "",
+      }),
+    ).toThrow(/not a wire int32/);
   });
 });

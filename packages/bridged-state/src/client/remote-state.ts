@@ -42,6 +42,7 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import { BRIDGE_CAPABILITIES } from "../capabilities.js";
 import { MAX_TIMER_MS, numberOption } from "../options.js";
+import { encodeBatchSetRequest } from "../wire/batch-set-encoding.js";
 import { encodeBinary, wantsBinary } from "../wire/binary-format.js";
 import { decodeWireValue, fromTimestamp } from "../wire/codec.js";
 import type { Any__Output } from "../wire/generated/google/protobuf/Any.js";
@@ -510,6 +511,14 @@ function rawReadsClient(): new (
           responseDeserialize: bytes,
         },
         GetVariables: { ...service.GetVariables, responseDeserialize: bytes },
+        SetVariables: {
+          ...service.SetVariables,
+          // A batch is encoded by hand (encodeBatchSetRequest): its bytes go out as they are.
+          requestSerialize: (request: object) =>
+            Buffer.isBuffer(request)
+              ? request
+              : service.SetVariables.requestSerialize(request as never),
+        },
       },
       "BridgeService",
     );
@@ -863,18 +872,23 @@ export class RemoteSession extends BackendSession {
         for (const identifier of suspects) forget(this, identifier);
         continue;
       }
-      const answer = await this.#call<{
+      const answer = await this.#link.call<{
         success: boolean;
         errors: Record<string, string>;
         new_versions: Record<string, number>;
-      }>("SetVariables", {
-        updates: wireUpdates,
-        binary_updates: binaryUpdates,
-        metadata,
-        atomic: true,
-        expected_versions: expectedVersions,
-        request_id: requestId ?? randomUUID(),
-      });
+      }>(
+        "SetVariables",
+        encodeBatchSetRequest({
+          session_id: this.sessionId,
+          updates: wireUpdates,
+          binary_updates: binaryUpdates,
+          metadata,
+          atomic: true,
+          expected_versions: expectedVersions,
+          request_id: requestId ?? randomUUID(),
+        }),
+        { sessionId: this.sessionId },
+      );
       if ("error" in answer) return err(answer.error);
       const { success, errors, new_versions } = answer.response;
       if (success) {
