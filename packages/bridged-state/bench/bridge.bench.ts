@@ -147,11 +147,24 @@ const x = (n: number) => `${n.toFixed(2)}×`;
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, "..");
 
+/** Calls a bridge makes through itself before it says it listens (`--warm-up`). */
+const WARM_UP_CALLS = 2000;
+
 /** A `dspex-bridge serve` process of its own: a server whose code has not run yet. */
-async function freshBridge(): Promise<{ address: string; stop: () => Promise<void> }> {
+async function freshBridge(
+  extra: readonly string[],
+): Promise<{ address: string; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
-    [join(packageDir, "bin", "dspex-bridge.js"), "serve", "--host", "127.0.0.1", "--port", "0"],
+    [
+      join(packageDir, "bin", "dspex-bridge.js"),
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...extra,
+    ],
     { stdio: ["ignore", "pipe", "ignore"] },
   );
   const lines = createInterface({ input: child.stdout });
@@ -170,8 +183,8 @@ async function freshBridge(): Promise<{ address: string; stop: () => Promise<voi
 }
 
 /** The first 300 gets on a bridge process just started, and 300 more once it is warm. */
-async function coldStart(): Promise<{ cold: number; warm: number }> {
-  const bridge = await freshBridge();
+async function coldStart(extra: readonly string[]): Promise<{ cold: number; warm: number }> {
+  const bridge = await freshBridge(extra);
   const remote = new RemoteState({ address: bridge.address });
   const state = unwrap(await remote.init({ sessionId: "cold" }));
   unwrap(await remote.registerVariable(state, "temperature", "float", 0.7));
@@ -342,19 +355,25 @@ async function main(): Promise<void> {
   await bridge.close();
   await new Promise<void>((resolve) => echoServer.tryShutdown(() => resolve()));
 
-  // Last: a bridge process of its own, started cold, three times.
-  const colds: number[] = [];
-  const starts: { cold: number; warm: number }[] = [];
-  for (let i = 0; i < 3; i++) {
-    const run = await coldStart();
-    starts.push(run);
-    colds.push(run.cold / run.warm);
+  // Last: a bridge process of its own, started with --warm-up (the goal) and without, 3 each.
+  const startsOf = async (extra: readonly string[]) => {
+    const runs: { cold: number; warm: number }[] = [];
+    for (let i = 0; i < 3; i++) runs.push(await coldStart(extra));
+    return { runs, ratio: median(runs.map((r) => r.cold / r.warm)) };
+  };
+  const warmedUp = await startsOf(["--warm-up", String(WARM_UP_CALLS)]);
+  const plain = await startsOf([]);
+  const starts = warmedUp.runs;
+  const coldRatio = warmedUp.ratio;
+  for (const [label, { runs, ratio }] of [
+    [`with --warm-up ${WARM_UP_CALLS}`, warmedUp],
+    ["without --warm-up", plain],
+  ] as const) {
+    results.push(`fresh bridge process ${label} (median of 3 starts)`);
+    results.push(
+      `  first 300 gets ${us(median(runs.map((s) => s.cold)) / 300)}/op, warm ${us(median(runs.map((s) => s.warm)) / 300)}/op: ${x(ratio)}`,
+    );
   }
-  const coldRatio = median(colds);
-  results.push("fresh bridge process (median of 3 starts)");
-  results.push(
-    `  first 300 gets ${us(median(starts.map((s) => s.cold)) / 300)}/op, warm ${us(median(starts.map((s) => s.warm)) / 300)}/op: ${x(coldRatio)}`,
-  );
 
   console.log(`dspex-bridge benchmark (node ${process.version}, ${new Date().toISOString()})`);
   for (const text of results) console.log(text);
@@ -406,7 +425,7 @@ async function main(): Promise<void> {
       met: cachedUs <= 2,
     },
     {
-      operation: "first 300 gets on a freshly started bridge",
+      operation: `first 300 gets on a freshly started bridge (--warm-up ${WARM_UP_CALLS}; without: ${x(plain.ratio)})`,
       measured: us(median(starts.map((s) => s.cold)) / 300),
       baseline: `the same calls once warm: ${us(median(starts.map((s) => s.warm)) / 300)}`,
       ratio: x(coldRatio),

@@ -414,6 +414,7 @@ describe("BridgeServer options", () => {
       ["heartbeatMs", 2 ** 31],
       ["maxMessageBytes", 0],
       ["shutdownTimeoutMs", -1],
+      ["warmUp", -1],
     ] as const) {
       await expect(BridgeServer.start({ [option]: value }), option).rejects.toThrow(
         new RegExp(`${option} must be`),
@@ -423,6 +424,22 @@ describe("BridgeServer options", () => {
     await expect(BridgeServer.start({ store, heartbeatMs: 0 })).rejects.toThrow(TypeError);
     expect(store.closed).toBe(false);
     store.close();
+  });
+});
+
+describe("warm-up", () => {
+  it("makes its calls through the server before start resolves, and leaves no session behind", async () => {
+    const store = new SessionStore();
+    const before = store.stats().operations;
+    const server = await BridgeServer.start({ store, warmUp: 200, token: "warm-secret" });
+    try {
+      // 200 calls plus the session's set-up reached the store, through the token check.
+      expect(store.stats().operations - before).toBeGreaterThanOrEqual(200);
+      expect(store.listSessions()).toEqual([]);
+    } finally {
+      await server.close();
+      store.close();
+    }
   });
 });
 
@@ -540,6 +557,7 @@ describe("dspex-bridge CLI", () => {
       ["--host", "", /--host must not be empty/],
       ["--token", "", /--token must not be empty/],
       ["--heartbeat-ms", String(2 ** 31), /--heartbeat-ms must be .* up to 2147483647/],
+      ["--warm-up", "lots", /--warm-up must be a non-negative integer/],
     ] as const) {
       let failure: { status: number; stderr: string } | undefined;
       try {

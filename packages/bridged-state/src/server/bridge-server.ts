@@ -12,6 +12,7 @@ import { withPreEncodedResponses } from "./encoded-responses.js";
 import { bridgeHandlers, guarded } from "./handlers.js";
 import { Inspector } from "./inspector.js";
 import { type RequestLimits, requestLimits, withCheckedRequests } from "./request-guard.js";
+import { warmUp } from "./warm-up.js";
 
 export interface TlsOptions {
   /** PEM certificate chain. */
@@ -50,6 +51,13 @@ export interface BridgeServerOptions extends Partial<RequestLimits> {
    * same `token`.
    */
   readonly inspect?: { readonly port?: number; readonly host?: string };
+  /**
+   * Before `start` resolves, make this many calls through the server itself (loopback, on a
+   * throwaway session), so the first clients do not pay for code V8 has not optimized yet.
+   * Default 0. Plaintext only (a TLS server skips it, since its certificate need not name
+   * 127.0.0.1).
+   */
+  readonly warmUp?: number;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -257,6 +265,10 @@ export class BridgeServer {
       },
     );
     const limits = requestLimits(SERVER, options);
+    const warmUpCalls = numberOption(SERVER, "warmUp", options.warmUp, 0, {
+      allowZero: true,
+      max: 100_000,
+    });
     const ownsStore = options.store === undefined;
     const sessions =
       options.store === undefined
@@ -306,6 +318,15 @@ export class BridgeServer {
     let inspector: Inspector | undefined;
     try {
       port = await bind(server, host, options.port ?? 0, serverCredentials(options.tls));
+      if (warmUpCalls > 0 && options.tls === undefined) {
+        const loopback =
+          host === "0.0.0.0" || host === "::" || host === "[::]" ? "127.0.0.1" : host;
+        const target =
+          loopback.includes(":") && !loopback.startsWith("[") ? `[${loopback}]` : loopback;
+        await warmUp(`${target}:${port}`, warmUpCalls, options.token).catch((error: unknown) => {
+          options.log?.(`warm-up failed (serving anyway): ${(error as Error).message}`);
+        });
+      }
       if (options.inspect !== undefined) {
         inspector = await Inspector.start({
           store,
