@@ -161,6 +161,57 @@ describe("two bridges on one Redis, over the wire", () => {
   });
 });
 
+describe("batches answer alike on a bridge in memory and on Redis", () => {
+  it("not atomic: what passes is applied and the rest is named; atomic: nothing is applied", async () => {
+    const inMemory = await BridgeServer.start();
+    try {
+      for (const address of [inMemory.address, bridgeA.address]) {
+        const client = rawClient(address);
+        const id = `batch-${address}`;
+        await sessionWithT(client, id);
+        await unary(client, "RegisterVariable", {
+          session_id: id,
+          name: "n",
+          type: "integer",
+          initial_value: any("integer", 1),
+        });
+        const batch = (atomic: boolean) =>
+          unary<{
+            success: boolean;
+            errors: Record<string, string>;
+            new_versions: Record<string, number>;
+          }>(client, "SetVariables", {
+            session_id: id,
+            updates: { t: any("float", 0.5), n: any("integer", "not a number") },
+            atomic,
+          });
+        const atomic = await batch(true);
+        expect(atomic.ok && atomic.response, address).toMatchObject({
+          success: false,
+          new_versions: {},
+        });
+        if (atomic.ok) expect(Object.keys(atomic.response.errors)).toEqual(["n"]);
+        const partial = await batch(false);
+        expect(partial.ok && partial.response, address).toMatchObject({
+          success: false,
+          new_versions: { t: 2 },
+        });
+        if (partial.ok) expect(Object.keys(partial.response.errors)).toEqual(["n"]);
+        const versions = await unary<{ variables: Record<string, { version: number }> }>(
+          client,
+          "GetVariables",
+          { session_id: id, variable_identifiers: ["t", "n"] },
+        );
+        expect(versions.ok && versions.response.variables.t?.version, address).toBe(2);
+        expect(versions.ok && versions.response.variables.n?.version, address).toBe(1);
+        client.close();
+      }
+    } finally {
+      await inMemory.close();
+    }
+  });
+});
+
 describe("dspex-bridge serve --store", () => {
   it("two CLI bridges on one Redis serve the same session; SIGKILL of one loses nothing", async () => {
     const first = await startCli(["--store", redis.url], "capture");

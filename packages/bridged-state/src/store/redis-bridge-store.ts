@@ -8,11 +8,12 @@ import {
   type RegisterOptions,
   type RegistrationInput,
   type Result,
+  StateErrors,
   type VariableEvent,
   type VariableRecord,
   type VariableType,
 } from "@dspex/state-provider";
-import { define } from "@dspex/state-provider/backend";
+import { define, own } from "@dspex/state-provider/backend";
 import type {
   BatchApplied,
   BridgeStore,
@@ -269,10 +270,9 @@ export class RedisBridgeStore implements BridgeStore {
       const key = options.requestId === undefined ? undefined : `${options.requestId}/rest`;
       const applied = await this.#commitBatch(session, rest, metadata, options, key);
       if (!applied.ok) return applied;
-      const failed = failure.failed;
       return ok({
         versions: applied.value,
-        failure: { ...failure, applied: [...rest.keys()] as string[], failed },
+        failure: StateErrors.partialFailure(failure.failed, [...rest.keys()]),
       });
     });
   }
@@ -289,10 +289,8 @@ export class RedisBridgeStore implements BridgeStore {
     for (const [identifier, value] of updates) define(values, identifier, value);
     const expected: Record<Identifier, number> = {};
     for (const identifier of updates.keys()) {
-      const version = options.expectedVersions?.[identifier];
-      if (version !== undefined && Object.hasOwn(options.expectedVersions ?? {}, identifier)) {
-        define(expected, identifier, version);
-      }
+      const version = own(options.expectedVersions, identifier);
+      if (version !== undefined) define(expected, identifier, version);
     }
     const written = await this.provider.updateVariables(session, values, metadata, {
       expectedVersions: expected,
