@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -7,6 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PYTHON } from "../src/worker-process.js";
+import { isAlive } from "./processes.js";
 import { STORY_LINES } from "./story-lines.js";
 
 /*
@@ -73,22 +74,6 @@ function serverPort(stdout: string): number {
   const match = /bridge server listening on 127\.0\.0\.1:(\d+) /.exec(stdout);
   expect(match, stdout).not.toBeNull();
   return Number(match![1]);
-}
-
-/** True while `pid` runs. An exited orphan may linger as a zombie until init reaps it: not running. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw error;
-  }
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ..."; Z is a zombie.
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 /** Resolves with the connect error code, or "connected" when something still listens. */

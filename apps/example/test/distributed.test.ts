@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { startRedisServer } from "@dspex/test-support";
 import { describe, expect, it } from "vitest";
+import { isAlive } from "./processes.js";
 import { DISTRIBUTED_STORY_LINES } from "./story-lines.js";
 
 /*
@@ -61,20 +62,6 @@ function runDistributed(
 /** Every pid the demo printed: bridges, workers, program instances. */
 function startedPids(stdout: string): number[] {
   return [...new Set([...stdout.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1])))];
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw error;
-  }
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 /** The directory of the demo's own redis-server (removed when the demo stops it). */
