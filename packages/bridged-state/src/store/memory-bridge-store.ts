@@ -35,8 +35,15 @@ export const MEMORY_REQUEST_RETENTION = 1024;
 class SessionExtras {
   /** Sequence number of the last change heard. */
   seq = 0;
-  /** The last `MEMORY_FEED_RETENTION` changes, oldest first (`seq - ring.length + 1` ...). */
+  /**
+   * The last `MEMORY_FEED_RETENTION` changes since the session was first watched, a circular
+   * buffer: change `n` sits at `n % MEMORY_FEED_RETENTION`. Nobody holds a cursor from before
+   * the first watch, so until then a change only counts.
+   */
   readonly ring: VariableEvent[] = [];
+  /** How many changes the ring holds (the last `kept`, up to `seq`). */
+  kept = 0;
+  watched = false;
   readonly watchers = new Set<WatchListener>();
   /** Insertion-ordered, so the oldest outcome is dropped first. */
   readonly outcomes = new Map<string, number | BatchApplied>();
@@ -87,9 +94,13 @@ export class MemoryBridgeStore implements BridgeStore {
     if (existing !== undefined) return ok(existing);
     const extras = new SessionExtras();
     const feed = this.sessions.subscribe(sessionId, "*", (event) => {
-      const heard = { ...event, cursor: `${this.#prefix}${++extras.seq}` };
-      extras.ring.push(heard);
-      if (extras.ring.length > MEMORY_FEED_RETENTION) extras.ring.shift();
+      const seq = ++extras.seq;
+      if (!extras.watched) return;
+      extras.ring[seq % MEMORY_FEED_RETENTION] = event;
+      if (extras.kept < MEMORY_FEED_RETENTION) extras.kept++;
+      // The cursor is spelled out only for someone listening (most writes go unwatched).
+      if (extras.watchers.size === 0) return;
+      const heard = this.#withCursor(event, seq);
       for (const watcher of extras.watchers) watcher.change(heard);
     });
     if (!feed.ok) return feed;
@@ -256,14 +267,23 @@ export class MemoryBridgeStore implements BridgeStore {
     }
     const extras = this.#extrasOf(sessionId);
     if (!extras.ok) return extras;
-    const { ring, seq } = extras.value;
-    const oldest = seq - ring.length;
+    const { ring, seq, kept } = extras.value;
+    extras.value.watched = true;
+    const oldest = seq - kept;
     // Resumable when nothing after the cursor has been dropped from the ring.
     const resumed = after !== undefined && after <= seq && after >= oldest;
     listener.begin(resumed);
-    if (resumed) for (const event of ring.slice((after as number) - oldest)) listener.change(event);
+    if (resumed) {
+      for (let n = (after as number) + 1; n <= seq; n++) {
+        listener.change(this.#withCursor(ring[n % MEMORY_FEED_RETENTION] as VariableEvent, n));
+      }
+    }
     extras.value.watchers.add(listener);
     return ok({ close: () => extras.value.watchers.delete(listener) });
+  }
+
+  #withCursor(event: VariableEvent, seq: number): VariableEvent {
+    return { ...event, cursor: `${this.#prefix}${seq}` };
   }
 
   /** The sequence number of one of this store's cursors; undefined for anyone else's. */
