@@ -98,85 +98,154 @@ class TooManyIdentifiers extends Error {
   }
 }
 
-/**
- * Checks protobuf bytes against a message descriptor: every known field has its declared wire
- * type (or packed, for repeated scalars), every string is valid UTF-8, lengths stay in bounds.
- * Unknown fields are skipped, as proto3 requires.
- */
-function checkMessage(
-  bytes: Uint8Array,
+/** A descriptor's fields as the check needs them, looked up by number without a search. */
+interface CheckedMessage {
+  readonly name: string;
+  readonly fields: Map<number, CheckedField>;
+}
+
+interface CheckedField {
+  readonly name: string;
+  readonly wire: number;
+  /** Repeated scalars may also come packed (wire type 2). */
+  readonly packable: boolean;
+  readonly utf8: boolean;
+  readonly identifier: boolean;
+  /** The nested message's checks, for message fields of a known type. */
+  readonly message: CheckedMessage | undefined;
+}
+
+/** Compiles a descriptor (and those it nests) once; recursive types share one entry. */
+function compileDescriptor(
   descriptor: Descriptor,
   resolve: (typeName: string, scope: Descriptor) => Descriptor | undefined,
-  path: string,
-  depth: number,
-  maxIdentifiers = Number.POSITIVE_INFINITY,
-): void {
-  if (depth > MAX_DEPTH) throw new Malformed(`${path}: nested deeper than ${MAX_DEPTH}`);
-  let at = 0;
-  // Past the limit the rest is only counted: a million identifiers are refused without
-  // checking or decoding each one.
-  let identifiers = 0;
-  const varint = (): number => {
+  compiled = new Map<Descriptor, CheckedMessage>(),
+): CheckedMessage {
+  const existing = compiled.get(descriptor);
+  if (existing !== undefined) return existing;
+  const fields = new Map<number, CheckedField>();
+  const message: CheckedMessage = { name: descriptor.name, fields };
+  compiled.set(descriptor, message);
+  for (const field of descriptor.field) {
+    const wire = wireTypeOf(field.type);
+    const inner = field.type === "TYPE_MESSAGE" ? resolve(field.typeName, descriptor) : undefined;
+    fields.set(field.number, {
+      name: field.name,
+      wire,
+      packable: wire !== 2 && field.label === "LABEL_REPEATED",
+      utf8: field.type === "TYPE_STRING",
+      identifier: IDENTIFIER_FIELDS.has(field.name),
+      message: inner === undefined ? undefined : compileDescriptor(inner, resolve, compiled),
+    });
+  }
+  return message;
+}
+
+/** Short strings are checked here; a native call costs more than a loop over a few bytes. */
+const SHORT_STRING = 64;
+
+function isUtf8Range(bytes: Uint8Array, from: number, to: number): boolean {
+  if (to - from <= SHORT_STRING) {
+    let i = from;
+    while (i < to && (bytes[i] as number) < 0x80) i++;
+    if (i === to) return true;
+  }
+  return isUtf8(bytes.subarray(from, to));
+}
+
+/** Position in the request being checked; one per request, shared by its nested messages. */
+class Cursor {
+  at = 0;
+  constructor(readonly bytes: Uint8Array) {}
+
+  varint(end: number, path: string): number {
+    const bytes = this.bytes;
     let value = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
-      if (at >= bytes.length) throw new Malformed(`${path}: truncated varint`);
-      const byte = bytes[at++] as number;
+      if (this.at >= end) throw new Malformed(`${path}: truncated varint`);
+      const byte = bytes[this.at++] as number;
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value;
       scale *= 128;
     }
     throw new Malformed(`${path}: varint longer than 10 bytes`);
-  };
-  const skip = (length: number): number => {
-    if (length > bytes.length - at) throw new Malformed(`${path}: truncated field`);
-    const from = at;
-    at += length;
+  }
+
+  skip(length: number, end: number, path: string): number {
+    if (length > end - this.at) throw new Malformed(`${path}: truncated field`);
+    const from = this.at;
+    this.at += length;
     return from;
-  };
-  while (at < bytes.length) {
-    const tag = varint();
+  }
+}
+
+const whereOf = (path: string, number: number, field: CheckedField | undefined) =>
+  field === undefined ? `${path}.#${number}` : `${path}.${field.name}`;
+
+/**
+ * Checks protobuf bytes against a message descriptor: every known field has its declared wire
+ * type (or packed, for repeated scalars), every string is valid UTF-8, lengths stay in bounds.
+ * Unknown fields are skipped, as proto3 requires. Reads `cursor.bytes` up to `end`.
+ */
+function checkMessage(
+  cursor: Cursor,
+  end: number,
+  message: CheckedMessage,
+  path: string,
+  depth: number,
+  maxIdentifiers = Number.POSITIVE_INFINITY,
+): void {
+  if (depth > MAX_DEPTH) throw new Malformed(`${path}: nested deeper than ${MAX_DEPTH}`);
+  // Past the limit the rest is only counted: a million identifiers are refused without
+  // checking or decoding each one.
+  let identifiers = 0;
+  while (cursor.at < end) {
+    const tag = cursor.varint(end, path);
     const number = Math.floor(tag / 8);
     const wire = tag % 8;
     if (number === 0) throw new Malformed(`${path}: field number 0`);
-    const field = descriptor.field.find((f) => f.number === number);
-    const where = field === undefined ? `${path}.#${number}` : `${path}.${field.name}`;
+    const field = message.fields.get(number);
     const counting = identifiers > maxIdentifiers;
-    if (field !== undefined && IDENTIFIER_FIELDS.has(field.name)) identifiers++;
-    if (field !== undefined && !counting) {
-      const expected = wireTypeOf(field.type);
-      const packed = wire === 2 && expected !== 2 && field.label === "LABEL_REPEATED";
-      if (wire !== expected && !packed) {
-        throw new Malformed(`${where} has wire type ${wire}, expected ${expected}`);
-      }
+    if (field?.identifier) identifiers++;
+    if (
+      field !== undefined &&
+      !counting &&
+      wire !== field.wire &&
+      !(wire === 2 && field.packable)
+    ) {
+      throw new Malformed(
+        `${whereOf(path, number, field)} has wire type ${wire}, expected ${field.wire}`,
+      );
     }
     switch (wire) {
       case 0:
-        varint();
+        cursor.varint(end, path);
         break;
       case 1:
-        skip(8);
+        cursor.skip(8, end, path);
         break;
       case 5:
-        skip(4);
+        cursor.skip(4, end, path);
         break;
       case 2: {
-        const length = varint();
-        const from = skip(length);
-        if (counting) break;
-        if (field?.type === "TYPE_STRING" && !isUtf8(bytes.subarray(from, at))) {
-          throw new Malformed(`${where} is not valid UTF-8`);
+        const length = cursor.varint(end, path);
+        const from = cursor.skip(length, end, path);
+        if (counting || field === undefined) break;
+        if (field.utf8 && !isUtf8Range(cursor.bytes, from, cursor.at)) {
+          throw new Malformed(`${whereOf(path, number, field)} is not valid UTF-8`);
         }
-        if (field?.type === "TYPE_MESSAGE") {
-          const inner = resolve(field.typeName, descriptor);
-          if (inner !== undefined) {
-            checkMessage(bytes.subarray(from, at), inner, resolve, where, depth + 1);
-          }
+        if (field.message !== undefined) {
+          const after = cursor.at;
+          cursor.at = from;
+          checkMessage(cursor, after, field.message, whereOf(path, number, field), depth + 1);
         }
         break;
       }
       default:
-        throw new Malformed(`${where} has wire type ${wire}, which proto3 does not use`);
+        throw new Malformed(
+          `${whereOf(path, number, field)} has wire type ${wire}, which proto3 does not use`,
+        );
     }
   }
   if (identifiers > maxIdentifiers) throw new TooManyIdentifiers(identifiers);
@@ -208,10 +277,12 @@ export function withCheckedRequests(
     const requestType = (attributes as { requestType?: { type?: Descriptor } }).requestType?.type;
     const original = attributes.requestDeserialize;
     const typeName = requestType?.name ?? "request";
+    const checks = requestType === undefined ? undefined : compileDescriptor(requestType, resolve);
     const decode = (bytes: Buffer) => {
       try {
-        if (requestType !== undefined) {
-          checkMessage(bytes, requestType, resolve, typeName, 0, limits.maxIdentifiersPerRequest);
+        if (checks !== undefined) {
+          const cursor = new Cursor(bytes);
+          checkMessage(cursor, bytes.length, checks, typeName, 0, limits.maxIdentifiersPerRequest);
         }
         return original(bytes);
       } catch (cause) {
