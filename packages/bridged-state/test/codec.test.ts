@@ -9,9 +9,15 @@ import {
   statusFor,
   wantsBinary,
 } from "../src/index.js";
-import { encodeBatchSetRequest } from "../src/wire/batch-set-encoding.js";
+import {
+  decodeBatchSetRequest,
+  decodeBatchSetResponse,
+  encodeBatchSetRequest,
+  encodeBatchSetResponse,
+} from "../src/wire/batch-set-encoding.js";
 import { loadBridgeProto } from "../src/wire/proto.js";
 import { errorTrailer } from "../src/wire/status.js";
+import { decodeUtf8 } from "../src/wire/text.js";
 
 describe("binary format", () => {
   it("float64 round-trips exactly; float32 decodes to the nearest float32", () => {
@@ -183,7 +189,13 @@ describe("encodeBatchSetRequest", () => {
           request_id: text,
         }),
         (request) => {
-          const ours = decode(encodeBatchSetRequest(request));
+          const ours = decode(
+            encodeBatchSetRequest({
+              ...request,
+              updates: new Map(Object.entries(request.updates)),
+              binary_updates: new Map(Object.entries(request.binary_updates)),
+            }),
+          );
           const theirs = decode(service.SetVariables.requestSerialize(request as never));
           expect(ours).toEqual(theirs);
           expect(Object.keys(ours.updates)).toEqual(Object.keys(request.updates));
@@ -194,18 +206,19 @@ describe("encodeBatchSetRequest", () => {
   });
 
   it("a 100-item batch holds the keys, values, versions and request id it was given", () => {
-    const updates: Record<string, { type_url: string; value: Buffer }> = {};
+    const updates = new Map<string, { type_url: string; value: Buffer | string }>();
     for (let i = 0; i < 100; i++) {
-      updates[`v${i}`] = {
+      updates.set(`v${i}`, {
         type_url: "type.googleapis.com/snakepit.float",
-        value: Buffer.from(`${i / 10}`),
-      };
+        // Text and bytes alike are the value's UTF-8.
+        value: i % 2 === 0 ? `${i / 10}` : Buffer.from(`${i / 10}`),
+      });
     }
     const decoded = decode(
       encodeBatchSetRequest({
         session_id: "s",
         updates,
-        binary_updates: {},
+        binary_updates: new Map(),
         metadata: { source: "typescript" },
         atomic: true,
         expected_versions: { v7: 300 },
@@ -214,6 +227,7 @@ describe("encodeBatchSetRequest", () => {
     );
     expect(Object.keys(decoded.updates)).toHaveLength(100);
     expect(decoded.updates.v42?.value.toString()).toBe("4.2");
+    expect(decoded.updates.v43?.value.toString()).toBe("4.3");
     expect(decoded).toMatchObject({
       session_id: "s",
       atomic: true,
@@ -227,13 +241,232 @@ describe("encodeBatchSetRequest", () => {
     expect(() =>
       encodeBatchSetRequest({
         session_id: "s",
-        updates: {},
-        binary_updates: {},
+        updates: new Map(),
+        binary_updates: new Map(),
         metadata: {},
         atomic: false,
         expected_versions: { x: 2 ** 31 },
         request_id: "",
       }),
     ).toThrow(/not a wire int32/);
+  });
+});
+
+describe("SetVariables decoded and answered by hand", () => {
+  const service = loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service;
+  const text = fc.string({ unit: "grapheme", maxLength: 40 });
+  const ascii = fc.string({
+    unit: fc.constantFrom("a", "b", "type.googleapis.com/", "_", "1"),
+    maxLength: 8,
+  });
+  const key = fc.oneof(text, ascii, fc.constantFrom("__proto__", "constructor", "toString"));
+  const entries = <T>(value: fc.Arbitrary<T>, maxLength: number) =>
+    fc.uniqueArray(fc.tuple(key, value), { maxLength, selector: ([k]) => k });
+  /** A map as protobufjs takes it: an object of own keys (`__proto__` included). */
+  const object = <T>(pairs: [string, T][]) => {
+    const o: Record<string, T> = {};
+    for (const [k, v] of pairs) Object.defineProperty(o, k, { value: v, enumerable: true });
+    return o;
+  };
+
+  it("decodes any request as protobufjs does, its item maps as Maps", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          session_id: text,
+          updates: entries(
+            fc.record({
+              type_url: fc.oneof(text, fc.constantFrom("type.googleapis.com/snakepit.integer")),
+              value: fc.uint8Array({ maxLength: 60 }).map((a) => Buffer.from(a)),
+            }),
+            12,
+          ),
+          metadata: entries(text, 3),
+          atomic: fc.boolean(),
+          binary_updates: entries(
+            fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)),
+            3,
+          ),
+          expected_versions: entries(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), 4),
+          request_id: text,
+        }),
+        (request) => {
+          const maps = {
+            updates: object(request.updates),
+            metadata: object(request.metadata),
+            binary_updates: object(request.binary_updates),
+            expected_versions: object(request.expected_versions),
+          };
+          const ours = decodeBatchSetRequest(
+            service.SetVariables.requestSerialize({ ...request, ...maps } as never),
+          );
+          expect(ours.session_id).toBe(request.session_id);
+          expect(ours.atomic).toBe(request.atomic);
+          expect(ours.request_id).toBe(request.request_id);
+          // In the order protobufjs wrote them: the objects' key order.
+          expect(
+            [...ours.updates].map(([k, v]) => [k, v?.type_url, [...(v?.value ?? [])]]),
+          ).toEqual(Object.entries(maps.updates).map(([k, v]) => [k, v.type_url, [...v.value]]));
+          expect(Object.entries(ours.metadata)).toEqual(Object.entries(maps.metadata));
+          expect([...ours.binary_updates].map(([k, v]) => [k, [...v]])).toEqual(
+            Object.entries(maps.binary_updates).map(([k, v]) => [k, [...v]]),
+          );
+          expect([...ours.expected_versions]).toEqual(Object.entries(maps.expected_versions));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads map entries as protobufjs does (a missing key is "", the last key wins, unknown fields are skipped); a missing value is null', () => {
+    // updates (field 2): an entry with no key, one with no value, the same key twice; then an
+    // unknown field 15 (varint) and 14 (fixed32).
+    const entry = (parts: number[]) => [0x12, parts.length, ...parts];
+    const any = (url: string, value: string) => {
+      const body = [
+        0x0a,
+        url.length,
+        ...Buffer.from(url),
+        0x12,
+        value.length,
+        ...Buffer.from(value),
+      ];
+      return [0x12, body.length, ...body];
+    };
+    const bytes = Buffer.from([
+      ...entry(any("u", "1")),
+      ...entry([0x0a, 1, 0x78]),
+      ...entry([0x0a, 1, 0x79, ...any("u", "2")]),
+      ...entry([0x0a, 1, 0x79, ...any("u", "3")]),
+      0x78,
+      0x05,
+      0x75,
+      1,
+      2,
+      3,
+      4,
+      0x20,
+      0x02,
+    ]);
+    const ours = decodeBatchSetRequest(bytes);
+    expect([...ours.updates.keys()]).toEqual(["", "x", "y"]);
+    expect(ours.updates.get("x")).toBeNull();
+    expect(ours.updates.get("y")?.value.toString()).toBe("3");
+    expect(ours.atomic).toBe(true);
+    // protobufjs agrees on all but "x", whose missing Any it cannot turn into an object.
+    const withoutX = Buffer.concat([bytes.subarray(0, 11), bytes.subarray(16)]);
+    expect([...decodeBatchSetRequest(withoutX).updates.keys()]).toEqual(["", "y"]);
+    const theirs = service.SetVariables.requestDeserialize(withoutX) as {
+      updates: Record<string, { value: Buffer } | null>;
+      atomic: boolean;
+    };
+    expect(Object.keys(theirs.updates)).toEqual(["", "y"]);
+    expect(theirs.updates.y?.value.toString()).toBe("3");
+    expect(theirs.atomic).toBe(true);
+  });
+
+  it("refuses a cut message wherever protobufjs does, rather than reading past its end", () => {
+    const whole = service.SetVariables.requestSerialize({
+      session_id: "s",
+      updates: { x: { type_url: "type.googleapis.com/snakepit.integer", value: Buffer.from("1") } },
+      atomic: true,
+    } as never);
+    let refused = 0;
+    for (let cut = 1; cut < whole.length; cut++) {
+      // Beyond its end the Buffer holds bytes of the whole message: reading them would succeed.
+      const prefix = whole.subarray(0, cut);
+      let theirs: unknown;
+      try {
+        theirs = service.SetVariables.requestDeserialize(prefix);
+      } catch {
+        theirs = undefined;
+      }
+      if (theirs === undefined) expect(() => decodeBatchSetRequest(prefix)).toThrow(/truncated/);
+      // Stricter than protobufjs, which reads a string cut to nothing as "".
+      try {
+        const ours = decodeBatchSetRequest(prefix);
+        expect(ours.session_id).toBe("s");
+        expect(ours.updates.size).toBeLessThanOrEqual(1);
+      } catch (error) {
+        expect(String(error)).toMatch(/truncated/);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(whole.length / 2);
+  });
+
+  it("answers what protobufjs decodes as the same answer, and decodes any answer as protobufjs does", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          success: fc.boolean(),
+          errors: entries(text, 4),
+          new_versions: entries(fc.integer({ min: 0, max: 2 ** 31 - 1 }), 12),
+        }),
+        (answer) => {
+          const given = {
+            success: answer.success,
+            errors: object(answer.errors),
+            new_versions: object(answer.new_versions),
+          };
+          const ours = encodeBatchSetResponse(given);
+          const theirs = service.SetVariables.responseSerialize(given as never);
+          const read = (bytes: Buffer) => {
+            const decoded = decodeBatchSetResponse(bytes);
+            return [
+              decoded.success,
+              Object.entries(decoded.errors),
+              Object.entries(decoded.new_versions),
+            ];
+          };
+          expect(read(ours)).toEqual([
+            given.success,
+            Object.entries(given.errors),
+            Object.entries(given.new_versions),
+          ]);
+          expect(read(theirs)).toEqual(read(ours));
+          // protobufjs reads ours as its own (its objects take `__proto__` as a prototype).
+          const plain = [...answer.errors, ...answer.new_versions].every(
+            ([k]) => k !== "__proto__",
+          );
+          if (plain) {
+            expect(service.SetVariables.responseDeserialize(ours)).toEqual(
+              service.SetVariables.responseDeserialize(theirs),
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses to answer a version the wire cannot carry", () => {
+    expect(() =>
+      encodeBatchSetResponse({ success: true, errors: {}, new_versions: { x: 2 ** 31 } }),
+    ).toThrow(/not a wire int32/);
+  });
+});
+
+describe("decodeUtf8", () => {
+  it("reads any text back, short or long, repeated or not", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: "grapheme", maxLength: 80 }), { maxLength: 8 }),
+        (texts) => {
+          for (const t of [...texts, ...texts]) {
+            const bytes = Buffer.concat([Buffer.from([1, 2]), Buffer.from(t), Buffer.from([3])]);
+            expect(decodeUtf8(bytes, 2, bytes.length - 1)).toBe(t);
+          }
+        },
+      ),
+    );
+  });
+
+  it("does not mistake a string for the last one of its length", () => {
+    const a = Buffer.from("type.googleapis.com/snakepit.integer");
+    const b = Buffer.from("type.googleapis.com/snakepit.integeR");
+    expect(decodeUtf8(a, 0, a.length)).toBe(a.toString());
+    expect(decodeUtf8(b, 0, b.length)).toBe(b.toString());
+    expect(decodeUtf8(a, 0, a.length)).toBe(a.toString());
   });
 });

@@ -42,7 +42,11 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import { BRIDGE_CAPABILITIES } from "../capabilities.js";
 import { MAX_TIMER_MS, numberOption } from "../options.js";
-import { encodeBatchSetRequest } from "../wire/batch-set-encoding.js";
+import {
+  decodeBatchSetResponse,
+  encodeBatchSetRequest,
+  type WireAny,
+} from "../wire/batch-set-encoding.js";
 import { encodeBinary, wantsBinary } from "../wire/binary-format.js";
 import { decodeWireValue, fromTimestamp } from "../wire/codec.js";
 import type { Any__Output } from "../wire/generated/google/protobuf/Any.js";
@@ -518,6 +522,7 @@ function rawReadsClient(): new (
             Buffer.isBuffer(request)
               ? request
               : service.SetVariables.requestSerialize(request as never),
+          responseDeserialize: decodeBatchSetResponse,
         },
       },
       "BridgeService",
@@ -830,15 +835,15 @@ export class RemoteSession extends BackendSession {
         }
       }
       const fromCache = (identifier: string) => attempt === 0 && !unknown.includes(identifier);
-      const wireUpdates: Record<string, { type_url: string; value: Buffer }> = {};
-      const binaryUpdates: Record<string, Buffer> = {};
+      const wireUpdates = new Map<string, WireAny>();
+      const binaryUpdates = new Map<string, Buffer>();
       const localFailures: Record<string, StateError> = {};
       const suspects: string[] = [];
       for (const identifier of identifiers) {
         const shape = this.shapes.get(identifier);
         if (shape === undefined) {
           // Unknown here: the server reports it (not_found) with the rest of the batch.
-          define(wireUpdates, identifier, REJECTED_PLACEHOLDER("string"));
+          wireUpdates.set(identifier, REJECTED_PLACEHOLDER("string"));
           continue;
         }
         if (unexpressible.includes(identifier)) {
@@ -848,7 +853,7 @@ export class RemoteSession extends BackendSession {
             identifier,
             StateErrors.versionConflict(identifier, expected, versionsSeen.get(identifier) ?? 0),
           );
-          define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
+          wireUpdates.set(identifier, REJECTED_PLACEHOLDER(shape.type));
           continue;
         }
         const checked = checkValue(
@@ -861,12 +866,20 @@ export class RemoteSession extends BackendSession {
           if (fromCache(identifier)) suspects.push(identifier);
           define(localFailures, identifier, checked.error);
           // Sent as a value the server must reject, so an atomic batch applies nothing.
-          define(wireUpdates, identifier, REJECTED_PLACEHOLDER(shape.type));
+          wireUpdates.set(identifier, REJECTED_PLACEHOLDER(shape.type));
           continue;
         }
-        const encoded = encodeForWire(shape.type, checked.value);
-        define(wireUpdates, identifier, encoded.any);
-        if (encoded.binary.length > 0) define(binaryUpdates, identifier, encoded.binary);
+        if (wantsBinary(shape.type, checked.value)) {
+          const encoded = encodeForWire(shape.type, checked.value);
+          wireUpdates.set(identifier, encoded.any);
+          binaryUpdates.set(identifier, encoded.binary);
+        } else {
+          // JSON text, written into the request as it is encoded.
+          wireUpdates.set(identifier, {
+            type_url: typeUrlFor(shape.type),
+            value: encodeValueJson(shape.type, checked.value),
+          });
+        }
       }
       if (suspects.length > 0) {
         for (const identifier of suspects) forget(this, identifier);

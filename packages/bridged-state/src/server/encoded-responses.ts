@@ -1,5 +1,10 @@
 import type { VariableRecord } from "@dspex/state-provider";
 import type * as grpc from "@grpc/grpc-js";
+import {
+  type BatchSetResponse,
+  decodeBatchSetRequest,
+  encodeBatchSetResponse,
+} from "../wire/batch-set-encoding.js";
 import { toWireVariable } from "../wire/codec.js";
 import type { BatchGetVariablesResponse__Input } from "../wire/generated/snakepit/bridge/BatchGetVariablesResponse.js";
 import type { GetVariableResponse__Input } from "../wire/generated/snakepit/bridge/GetVariableResponse.js";
@@ -94,8 +99,9 @@ function readVarint(buffer: Buffer, from: number): [value: number, next: number]
 export function withPreEncodedResponses(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const get = service.GetVariable;
   const getMany = service.GetVariables;
-  if (get === undefined || getMany === undefined)
-    throw new Error("the bridge .proto has no GetVariable or GetVariables");
+  const setMany = service.SetVariables;
+  if (get === undefined || getMany === undefined || setMany === undefined)
+    throw new Error("the bridge .proto has no GetVariable, GetVariables or SetVariables");
   serializeGetResponse = get.responseSerialize as (value: object) => Buffer;
   const passBuffers =
     (original: grpc.serialize<unknown>) =>
@@ -105,5 +111,11 @@ export function withPreEncodedResponses(service: grpc.ServiceDefinition): grpc.S
     ...service,
     GetVariable: { ...get, responseSerialize: passBuffers(get.responseSerialize) },
     GetVariables: { ...getMany, responseSerialize: passBuffers(getMany.responseSerialize) },
+    // Batches by hand both ways (batch-set-encoding.ts): protobufjs spends more per item.
+    SetVariables: {
+      ...setMany,
+      requestDeserialize: decodeBatchSetRequest,
+      responseSerialize: (value: unknown) => encodeBatchSetResponse(value as BatchSetResponse),
+    },
   };
 }

@@ -10,9 +10,10 @@ import {
   type StateError,
   StateErrors,
 } from "@dspex/state-provider";
-import { define, EncodedValue, own } from "@dspex/state-provider/backend";
+import { define, EncodedValue } from "@dspex/state-provider/backend";
 import type * as grpc from "@grpc/grpc-js";
 import type { BridgeStore } from "../store/bridge-store.js";
+import type { DecodedBatchSetRequest } from "../wire/batch-set-encoding.js";
 import {
   decodeRegistrationValue,
   decodeWireValue,
@@ -20,7 +21,6 @@ import {
   toWireVariable,
 } from "../wire/codec.js";
 import type { Any__Output } from "../wire/generated/google/protobuf/Any.js";
-import type { BatchSetVariablesRequest__Output } from "../wire/generated/snakepit/bridge/BatchSetVariablesRequest.js";
 import type { BatchSetVariablesResponse__Input } from "../wire/generated/snakepit/bridge/BatchSetVariablesResponse.js";
 import type { BridgeServiceHandlers } from "../wire/generated/snakepit/bridge/BridgeService.js";
 import type { RegisterVariableRequest__Output } from "../wire/generated/snakepit/bridge/RegisterVariableRequest.js";
@@ -182,7 +182,8 @@ export function bridgeHandlers(store: BridgeStore, options: HandlerOptions): Bri
     },
 
     SetVariables(call, callback) {
-      return batchSet(store, call.request, callback);
+      // Decoded by hand (encoded-responses.ts installs decodeBatchSetRequest).
+      return batchSet(store, call.request as unknown as DecodedBatchSetRequest, callback);
     },
 
     async RegisterVariable(call, callback) {
@@ -291,23 +292,29 @@ function decodeRegistration(request: RegisterVariableRequest__Output, name: stri
 
 async function batchSet(
   store: BridgeStore,
-  request: BatchSetVariablesRequest__Output,
+  request: DecodedBatchSetRequest,
   callback: Respond<BatchSetVariablesResponse__Input>,
 ): Promise<void> {
   const { session_id, updates, binary_updates, metadata, atomic, expected_versions } = request;
   const values = new Map<string, unknown>();
-  for (const identifier of new Set([...Object.keys(updates), ...Object.keys(binary_updates)])) {
-    values.set(identifier, encoded(own(updates, identifier), own(binary_updates, identifier)));
+  for (const [identifier, any] of updates) {
+    values.set(identifier, encoded(any, binary_updates.get(identifier)));
   }
-  const expectedVersions: Record<string, number> = {};
-  for (const [identifier, version] of Object.entries(expected_versions)) {
-    if (version !== 0) define(expectedVersions, identifier, version);
+  for (const [identifier, binary] of binary_updates) {
+    if (!updates.has(identifier)) values.set(identifier, encoded(undefined, binary));
+  }
+  // Only when the request expects something: an empty object would still be searched per item.
+  let expectedVersions: Record<string, number> | undefined;
+  for (const [identifier, version] of expected_versions) {
+    if (version === 0) continue;
+    expectedVersions ??= {};
+    define(expectedVersions, identifier, version);
   }
   const requestId = requestIdOf(request);
   if (!requestId.ok) return fail(callback, requestId.error);
   const written = await store.update(session_id, values, wireMetadata(metadata), {
     atomic,
-    expectedVersions,
+    ...(expectedVersions === undefined ? {} : { expectedVersions }),
     requestId: requestId.value,
   });
   if (!written.ok) return fail(callback, written.error);

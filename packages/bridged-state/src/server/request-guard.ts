@@ -369,7 +369,9 @@ export function checkRequestLimits(request: object, limits: RequestLimits): Stat
     for (const identifier of fields.variable_identifiers) identifiers.add(String(identifier));
   }
   for (const map of [fields.updates, fields.binary_updates, fields.expected_versions]) {
-    if (typeof map === "object" && map !== null)
+    // Maps where a request was decoded by hand (SetVariables), objects elsewhere.
+    if (map instanceof Map) for (const key of map.keys()) identifiers.add(key as string);
+    else if (typeof map === "object" && map !== null)
       for (const key of Object.keys(map)) identifiers.add(key);
   }
   if (identifiers.size > limits.maxIdentifiersPerRequest) {

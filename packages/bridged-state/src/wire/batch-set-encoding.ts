@@ -1,14 +1,24 @@
+import { define } from "@dspex/state-provider/backend";
+import { decodeUtf8 } from "./text.js";
+
 /**
- * A `BatchSetVariablesRequest` encoded by hand. protobufjs builds a 100-item batch through
- * `fromObject` and a generic map encoder, a seventh of a client's CPU for `updateVariables(100)`;
- * this writes the same message (field numbers of snakepit_bridge.proto) in two passes over the
- * items: sizes first, then one Buffer. test/codec.test.ts decodes it with protobufjs.
+ * SetVariables, both ways, encoded and decoded by hand. protobufjs builds a 100-item batch
+ * through `fromObject`, generic map codecs and `toObject`, which was most of the CPU a batch cost
+ * beyond the gRPC call on each side. These write and read the same messages (field numbers of
+ * snakepit_bridge.proto), with the shapes proto-loader gives (its options in proto.ts);
+ * test/codec.test.ts checks each against protobufjs.
  */
+
+/** A wire value: `value` is its bytes, or a string to be written as UTF-8 (no Buffer per item). */
+export interface WireAny {
+  readonly type_url: string;
+  readonly value: Buffer | string;
+}
 
 export interface BatchSetRequest {
   readonly session_id: string;
-  readonly updates: Readonly<Record<string, { readonly type_url: string; readonly value: Buffer }>>;
-  readonly binary_updates: Readonly<Record<string, Buffer>>;
+  readonly updates: ReadonlyMap<string, WireAny>;
+  readonly binary_updates: ReadonlyMap<string, Buffer>;
   readonly metadata: Readonly<Record<string, string>>;
   readonly atomic: boolean;
   readonly expected_versions: Readonly<Record<string, number>>;
@@ -17,6 +27,19 @@ export interface BatchSetRequest {
 
 const LENGTH_DELIMITED = 2;
 const VARINT = 0;
+
+/** Strings this short are measured and written by a loop: cheaper than a native call. */
+const SHORT = 48;
+
+/** UTF-8 length of `text`. */
+function utf8Length(text: string): number {
+  if (text.length <= SHORT) {
+    let i = 0;
+    while (i < text.length && text.charCodeAt(i) < 0x80) i++;
+    if (i === text.length) return i;
+  }
+  return Buffer.byteLength(text, "utf8");
+}
 
 function varintSize(value: number): number {
   let size = 1;
@@ -56,7 +79,19 @@ class Writer {
   string(field: number, text: string, bytes: number): void {
     this.tag(field, LENGTH_DELIMITED);
     this.varint(bytes);
-    this.at += this.buffer.write(text, this.at, "utf8");
+    if (bytes === text.length && bytes <= SHORT) {
+      // ASCII (its UTF-8 length is its length): byte for char.
+      const buffer = this.buffer;
+      for (let i = 0; i < bytes; i++) buffer[this.at + i] = text.charCodeAt(i);
+      this.at += bytes;
+    } else {
+      this.at += this.buffer.write(text, this.at, "utf8");
+    }
+  }
+
+  raw(bytes: Buffer): void {
+    bytes.copy(this.buffer, this.at);
+    this.at += bytes.length;
   }
 
   bytes(field: number, value: Buffer): void {
@@ -67,47 +102,51 @@ class Writer {
   }
 }
 
+/** An Any's `type_url` field (1), encoded: a batch repeats a handful of URLs item after item. */
+const typeUrlFields = new Map<string, Buffer>();
+const TYPE_URL_FIELDS = 64;
+
+function typeUrlField(typeUrl: string): Buffer {
+  let field = typeUrlFields.get(typeUrl);
+  if (field === undefined) {
+    const bytes = utf8Length(typeUrl);
+    const out = new Writer(fieldSize(bytes));
+    out.string(1, typeUrl, bytes);
+    field = out.buffer;
+    if (typeUrlFields.size >= TYPE_URL_FIELDS) typeUrlFields.clear();
+    typeUrlFields.set(typeUrl, field);
+  }
+  return field;
+}
+
 /** Proto3 leaves out fields at their default: empty strings and maps, false. */
 export function encodeBatchSetRequest(request: BatchSetRequest): Buffer {
-  const sessionBytes = Buffer.byteLength(request.session_id, "utf8");
-  const requestIdBytes = Buffer.byteLength(request.request_id, "utf8");
+  const sessionBytes = utf8Length(request.session_id);
+  const requestIdBytes = utf8Length(request.request_id);
   let size = sessionBytes > 0 ? fieldSize(sessionBytes) : 0;
   if (requestIdBytes > 0) size += fieldSize(requestIdBytes);
   if (request.atomic) size += 2;
 
-  // Per map entry: key bytes, the entry's and the value's sizes (the second pass writes them).
-  const updates = Object.keys(request.updates);
-  const updateSizes = new Array<[key: number, url: number, any: number, entry: number]>(
+  // Per map entry: key bytes, the value's bytes, the Any's and the entry's sizes (the second pass
+  // writes them).
+  const updates = [...request.updates];
+  const updateSizes = new Array<[key: number, value: number, any: number, entry: number]>(
     updates.length,
   );
   for (let i = 0; i < updates.length; i++) {
-    const key = updates[i] as string;
-    const any = request.updates[key] as { type_url: string; value: Buffer };
-    const keyBytes = Buffer.byteLength(key, "utf8");
-    const urlBytes = Buffer.byteLength(any.type_url, "utf8");
-    const anySize = fieldSize(urlBytes) + (any.value.length > 0 ? fieldSize(any.value.length) : 0);
+    const [key, any] = updates[i] as [string, WireAny];
+    const keyBytes = utf8Length(key);
+    const valueBytes = typeof any.value === "string" ? utf8Length(any.value) : any.value.length;
+    const anySize =
+      typeUrlField(any.type_url).length + (valueBytes > 0 ? fieldSize(valueBytes) : 0);
     const entry = fieldSize(keyBytes) + fieldSize(anySize);
-    updateSizes[i] = [keyBytes, urlBytes, anySize, entry];
+    updateSizes[i] = [keyBytes, valueBytes, anySize, entry];
     size += fieldSize(entry);
   }
-  const stringMap = (map: Readonly<Record<string, string>>) =>
-    Object.keys(map).map((key) => {
-      const value = map[key] as string;
-      const keyBytes = Buffer.byteLength(key, "utf8");
-      const valueBytes = Buffer.byteLength(value, "utf8");
-      return {
-        key,
-        value,
-        keyBytes,
-        valueBytes,
-        entry: fieldSize(keyBytes) + fieldSize(valueBytes),
-      };
-    });
-  const metadata = stringMap(request.metadata);
+  const metadata = measuredStrings(request.metadata);
   for (const { entry } of metadata) size += fieldSize(entry);
-  const binaries = Object.keys(request.binary_updates).map((key) => {
-    const value = request.binary_updates[key] as Buffer;
-    const keyBytes = Buffer.byteLength(key, "utf8");
+  const binaries = [...request.binary_updates].map(([key, value]) => {
+    const keyBytes = utf8Length(key);
     return { key, value, keyBytes, entry: fieldSize(keyBytes) + fieldSize(value.length) };
   });
   for (const { entry } of binaries) size += fieldSize(entry);
@@ -116,7 +155,7 @@ export function encodeBatchSetRequest(request: BatchSetRequest): Buffer {
     if (!Number.isSafeInteger(version) || version < 0 || version > 0x7fffffff) {
       throw new RangeError(`expected version of ${key} is not a wire int32 ≥ 0: ${version}`);
     }
-    const keyBytes = Buffer.byteLength(key, "utf8");
+    const keyBytes = utf8Length(key);
     return { key, version, keyBytes, entry: fieldSize(keyBytes) + 1 + varintSize(version) };
   });
   for (const { entry } of expected) size += fieldSize(entry);
@@ -124,16 +163,22 @@ export function encodeBatchSetRequest(request: BatchSetRequest): Buffer {
   const out = new Writer(size);
   if (sessionBytes > 0) out.string(1, request.session_id, sessionBytes);
   for (let i = 0; i < updates.length; i++) {
-    const key = updates[i] as string;
-    const any = request.updates[key] as { type_url: string; value: Buffer };
-    const [keyBytes, urlBytes, anySize, entry] = updateSizes[i] as [number, number, number, number];
+    const [key, any] = updates[i] as [string, WireAny];
+    const [keyBytes, valueBytes, anySize, entry] = updateSizes[i] as [
+      number,
+      number,
+      number,
+      number,
+    ];
     out.tag(2, LENGTH_DELIMITED);
     out.varint(entry);
     out.string(1, key, keyBytes);
     out.tag(2, LENGTH_DELIMITED);
     out.varint(anySize);
-    out.string(1, any.type_url, urlBytes);
-    if (any.value.length > 0) out.bytes(2, any.value);
+    out.raw(typeUrlField(any.type_url));
+    if (valueBytes === 0) continue;
+    if (typeof any.value === "string") out.string(2, any.value, valueBytes);
+    else out.bytes(2, any.value);
   }
   for (const { key, value, keyBytes, valueBytes, entry } of metadata) {
     out.tag(3, LENGTH_DELIMITED);
@@ -161,4 +206,258 @@ export function encodeBatchSetRequest(request: BatchSetRequest): Buffer {
   if (requestIdBytes > 0) out.string(7, request.request_id, requestIdBytes);
   if (out.at !== size) throw new Error(`encodeBatchSetRequest wrote ${out.at} of ${size} bytes`);
   return out.buffer;
+}
+
+/** The answer to a SetVariables call. */
+export interface BatchSetResponse {
+  readonly success: boolean;
+  readonly errors: Readonly<Record<string, string>>;
+  readonly new_versions: Readonly<Record<string, number>>;
+}
+
+/** A string → string map's entries, measured. */
+function measuredStrings(map: Readonly<Record<string, string>>) {
+  return Object.keys(map).map((key) => {
+    const value = map[key] as string;
+    const keyBytes = utf8Length(key);
+    const valueBytes = utf8Length(value);
+    return { key, value, keyBytes, valueBytes, entry: fieldSize(keyBytes) + fieldSize(valueBytes) };
+  });
+}
+
+export function encodeBatchSetResponse(response: BatchSetResponse): Buffer {
+  const errors = measuredStrings(response.errors);
+  const versionKeys = Object.keys(response.new_versions);
+  let size = response.success ? 2 : 0;
+  for (const { entry } of errors) size += fieldSize(entry);
+  const versionSizes = new Array<number>(versionKeys.length);
+  for (let i = 0; i < versionKeys.length; i++) {
+    const key = versionKeys[i] as string;
+    const version = response.new_versions[key] as number;
+    if (!Number.isSafeInteger(version) || version < 0 || version > 0x7fffffff) {
+      throw new RangeError(`version of ${key} is not a wire int32 ≥ 0: ${version}`);
+    }
+    const keyBytes = utf8Length(key);
+    versionSizes[i] = keyBytes;
+    size += fieldSize(fieldSize(keyBytes) + (version === 0 ? 0 : 1 + varintSize(version)));
+  }
+  const out = new Writer(size);
+  if (response.success) {
+    out.tag(1, VARINT);
+    out.varint(1);
+  }
+  for (const { key, value, keyBytes, valueBytes, entry } of errors) {
+    out.tag(2, LENGTH_DELIMITED);
+    out.varint(entry);
+    out.string(1, key, keyBytes);
+    out.string(2, value, valueBytes);
+  }
+  for (let i = 0; i < versionKeys.length; i++) {
+    const key = versionKeys[i] as string;
+    const version = response.new_versions[key] as number;
+    const keyBytes = versionSizes[i] as number;
+    out.tag(3, LENGTH_DELIMITED);
+    out.varint(fieldSize(keyBytes) + (version === 0 ? 0 : 1 + varintSize(version)));
+    out.string(1, key, keyBytes);
+    if (version !== 0) {
+      out.tag(2, VARINT);
+      out.varint(version);
+    }
+  }
+  if (out.at !== size) throw new Error(`encodeBatchSetResponse wrote ${out.at} of ${size} bytes`);
+  return out.buffer;
+}
+
+/** Malformed protobuf, found while decoding by hand. */
+export class MalformedMessage extends Error {}
+
+/** Reads protobuf fields from `bytes[at, end)`. */
+class Reader {
+  constructor(
+    readonly bytes: Buffer,
+    public at: number,
+    readonly end: number,
+  ) {}
+
+  get more(): boolean {
+    return this.at < this.end;
+  }
+
+  varint(): number {
+    const { bytes } = this;
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.at >= this.end) throw new MalformedMessage("truncated varint");
+      const byte = bytes[this.at++] as number;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
+    }
+    throw new MalformedMessage("varint longer than 10 bytes");
+  }
+
+  /** An int32 (its low 32 bits, as protobufjs reads it). */
+  int32(): number {
+    const { bytes } = this;
+    let low = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      if (this.at >= this.end) throw new MalformedMessage("truncated varint");
+      const byte = bytes[this.at++] as number;
+      if (shift < 32) low |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return low | 0;
+    }
+    throw new MalformedMessage("varint longer than 10 bytes");
+  }
+
+  /** A length-delimited field's bounds, moving past it. */
+  delimited(): [from: number, to: number] {
+    const length = this.varint();
+    if (length > this.end - this.at) throw new MalformedMessage("truncated field");
+    const from = this.at;
+    this.at += length;
+    return [from, this.at];
+  }
+
+  string(): string {
+    const [from, to] = this.delimited();
+    return decodeUtf8(this.bytes, from, to);
+  }
+
+  /** A view of the bytes, not a copy (as protobufjs reads bytes from a Buffer). */
+  bytesField(): Buffer {
+    const [from, to] = this.delimited();
+    return this.bytes.subarray(from, to);
+  }
+
+  nested(): Reader {
+    const [from, to] = this.delimited();
+    return new Reader(this.bytes, from, to);
+  }
+
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 2) this.delimited();
+    else if (wire === 1 || wire === 5) {
+      const length = wire === 1 ? 8 : 4;
+      if (length > this.end - this.at) throw new MalformedMessage("truncated field");
+      this.at += length;
+    } else throw new MalformedMessage(`wire type ${wire}`);
+  }
+}
+
+/**
+ * A map entry { key = 1 (string); value = 2 } into `target`: a missing key is "", a missing value
+ * `absent`, a repeated key keeps its last value (all as protobufjs decodes maps).
+ */
+function readEntry<T>(
+  reader: Reader,
+  target: Record<string, T> | Map<string, T>,
+  absent: T,
+  value: (reader: Reader, wire: number) => T | undefined,
+): void {
+  const entry = reader.nested();
+  let key = "";
+  let found = absent;
+  while (entry.more) {
+    const tag = entry.varint();
+    const wire = tag & 7;
+    const number = Math.floor(tag / 8);
+    if (number === 1 && wire === LENGTH_DELIMITED) key = entry.string();
+    else if (number === 2) {
+      const read = value(entry, wire);
+      if (read === undefined) entry.skip(wire);
+      else found = read;
+    } else entry.skip(wire);
+  }
+  if (target instanceof Map) target.set(key, found);
+  else define(target, key, found);
+}
+
+const stringValue = (reader: Reader, wire: number) =>
+  wire === LENGTH_DELIMITED ? reader.string() : undefined;
+const int32Value = (reader: Reader, wire: number) => (wire === VARINT ? reader.int32() : undefined);
+const bytesValue = (reader: Reader, wire: number) =>
+  wire === LENGTH_DELIMITED ? reader.bytesField() : undefined;
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+function anyValue(reader: Reader, wire: number): { type_url: string; value: Buffer } | undefined {
+  if (wire !== LENGTH_DELIMITED) return undefined;
+  const any = reader.nested();
+  let type_url = "";
+  let value = EMPTY;
+  while (any.more) {
+    const tag = any.varint();
+    const number = Math.floor(tag / 8);
+    if (number === 1 && (tag & 7) === LENGTH_DELIMITED) type_url = any.string();
+    else if (number === 2 && (tag & 7) === LENGTH_DELIMITED) value = any.bytesField();
+    else any.skip(tag & 7);
+  }
+  return { type_url, value };
+}
+
+/**
+ * A decoded SetVariables request: proto-loader's shape, except that the per-item maps are Maps
+ * (a fresh string as an object key costs an internalization; as a Map key only its hash).
+ */
+export interface DecodedBatchSetRequest {
+  session_id: string;
+  updates: Map<string, { type_url: string; value: Buffer } | null>;
+  metadata: Record<string, string>;
+  atomic: boolean;
+  binary_updates: Map<string, Buffer>;
+  expected_versions: Map<string, number>;
+  request_id: string;
+}
+
+/**
+ * Decodes a SetVariables request. On a bridge its bytes were checked first (request-guard.ts:
+ * wire types, bounds, UTF-8); fields of another wire type than declared are skipped here.
+ */
+export function decodeBatchSetRequest(bytes: Buffer): DecodedBatchSetRequest {
+  const request: DecodedBatchSetRequest = {
+    session_id: "",
+    updates: new Map(),
+    metadata: {},
+    atomic: false,
+    binary_updates: new Map(),
+    expected_versions: new Map(),
+    request_id: "",
+  };
+  const reader = new Reader(bytes, 0, bytes.length);
+  while (reader.more) {
+    const tag = reader.varint();
+    const wire = tag & 7;
+    const number = Math.floor(tag / 8);
+    if (wire === LENGTH_DELIMITED) {
+      if (number === 1) request.session_id = reader.string();
+      else if (number === 2) readEntry(reader, request.updates, null, anyValue);
+      else if (number === 3) readEntry(reader, request.metadata, "", stringValue);
+      else if (number === 5) readEntry(reader, request.binary_updates, EMPTY, bytesValue);
+      else if (number === 6) readEntry(reader, request.expected_versions, 0, int32Value);
+      else if (number === 7) request.request_id = reader.string();
+      else reader.skip(wire);
+    } else if (number === 4 && wire === VARINT) request.atomic = reader.varint() !== 0;
+    else reader.skip(wire);
+  }
+  return request;
+}
+
+/** Decodes a SetVariables answer; malformed bytes throw `MalformedMessage`. */
+export function decodeBatchSetResponse(bytes: Buffer): BatchSetResponse {
+  let success = false;
+  const errors: Record<string, string> = {};
+  const versions: Record<string, number> = {};
+  const reader = new Reader(bytes, 0, bytes.length);
+  while (reader.more) {
+    const tag = reader.varint();
+    const wire = tag & 7;
+    const number = Math.floor(tag / 8);
+    if (number === 1 && wire === VARINT) success = reader.varint() !== 0;
+    else if (number === 2 && wire === LENGTH_DELIMITED) readEntry(reader, errors, "", stringValue);
+    else if (number === 3 && wire === LENGTH_DELIMITED) readEntry(reader, versions, 0, int32Value);
+    else reader.skip(wire);
+  }
+  return { success, errors, new_versions: versions };
 }

@@ -14,6 +14,7 @@ import { decodeBinary, encodeBinary, wantsBinary } from "./binary-format.js";
 import type { Any__Output } from "./generated/google/protobuf/Any.js";
 import type { Timestamp__Input, Timestamp__Output } from "./generated/google/protobuf/Timestamp.js";
 import type { Variable__Input } from "./generated/snakepit/bridge/Variable.js";
+import { shortAscii } from "./text.js";
 
 /** Conversions between contract records and wire messages, shared by server and client. */
 
@@ -111,7 +112,8 @@ export function decodeWireValue(
   }
   let text: string;
   try {
-    text = utf8.decode(any.value);
+    // Most values are a few ASCII bytes ("0.7", "42"): read without a decoder call.
+    text = shortAscii(any.value, 0, any.value.length) ?? utf8.decode(any.value);
   } catch {
     return err(
       StateErrors.validation(
