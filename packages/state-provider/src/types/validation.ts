@@ -540,7 +540,12 @@ export function checkExpectedVersion(expected: unknown, identifier: unknown): Re
 
 /** Merges update metadata into a record's metadata (set semantics: new keys win). */
 export function mergeMetadata(current: Metadata, update: Metadata): Metadata {
-  if (update === EMPTY_METADATA || Object.keys(update).length === 0) return current;
+  if (update === EMPTY_METADATA) return current;
+  const keys = Object.keys(update);
+  // Writes that repeat what is there (the same source every time) keep the record's object.
+  if (keys.every((key) => Object.hasOwn(current, key) && current[key] === update[key])) {
+    return current;
+  }
   return Object.freeze({ ...current, ...update });
 }
 

@@ -34,8 +34,13 @@ const TYPE_BY_URL: ReadonlyMap<string, Result<VariableType>> = new Map(
   VARIABLE_TYPES.map((type) => [typeUrlFor(type), Object.freeze(ok(type))]),
 );
 
+/** The last url looked up: a batch's items mostly name the same one (often the same string). */
+let lastUrl = "";
+let lastType: Result<VariableType> | undefined;
+
 /** The variable type named by an `Any.type_url`, or an error naming the url. */
 export function typeFromUrl(typeUrl: string): Result<VariableType> {
+  if (typeUrl === lastUrl && lastType !== undefined) return lastType;
   const known = TYPE_BY_URL.get(typeUrl);
   if (known === undefined) {
     return err(
@@ -46,6 +51,8 @@ export function typeFromUrl(typeUrl: string): Result<VariableType> {
       ),
     );
   }
+  lastUrl = typeUrl;
+  lastType = known;
   return known;
 }
 
