@@ -24,9 +24,15 @@ export type JsonValue =
 
 export const TYPE_URL_PREFIX = "type.googleapis.com/snakepit.";
 
+// One string per type, made once: a string built per call would be hashed again by every Map
+// it is looked up in.
+const URL_BY_TYPE: ReadonlyMap<VariableType, string> = new Map(
+  VARIABLE_TYPES.map((type) => [type, TYPE_URL_PREFIX + type]),
+);
+
 /** `type.googleapis.com/snakepit.<type>`: the `Any.type_url` of a value of that type. */
 export function typeUrlFor(type: VariableType): string {
-  return TYPE_URL_PREFIX + type;
+  return URL_BY_TYPE.get(type) ?? TYPE_URL_PREFIX + type;
 }
 
 // Every item of a batch that arrives names its type_url: one lookup of a shared answer.
@@ -84,6 +90,11 @@ export function fromJsonValue(type: VariableType, json: unknown): unknown {
  */
 export function encodeValueJson(type: VariableType, value: VariableValue): string {
   switch (type) {
+    case "integer":
+      // What JSON.stringify writes for a finite number, without its generic walk.
+      return typeof value === "number" && Number.isFinite(value)
+        ? String(value)
+        : JSON.stringify(value);
     case "float":
       return typeof value === "number" && Number.isFinite(value)
         ? floatJson(value)
