@@ -45,14 +45,16 @@ export async function warmUp(
       initial_value: value(0),
     });
     for (let i = 0; i < calls; i++) {
+      const prefer_binary = i % 4 !== 3;
       if (i % 20 === 19) {
         await call("SetVariables", { session_id, updates: { x: value(i) }, atomic: true });
       } else if (i % 10 === 9) {
         await call("SetVariable", { session_id, variable_identifier: "x", value: value(i) });
       } else if (i % 10 === 5) {
-        await call("GetVariables", { session_id, variable_identifiers: ["x"] });
+        await call("GetVariables", { session_id, variable_identifiers: ["x"], prefer_binary });
       } else {
-        await call("GetVariable", { session_id, variable_identifier: "x" });
+        // As clients ask: RemoteState and the Python client prefer binary; others do not.
+        await call("GetVariable", { session_id, variable_identifier: "x", prefer_binary });
       }
     }
   } finally {
