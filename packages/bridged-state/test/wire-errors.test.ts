@@ -414,3 +414,67 @@ describe("limits over the wire", () => {
     }
   });
 });
+
+describe("an answer RemoteState cannot decode", () => {
+  it("updateVariables answers an error naming the parse failure, and the session keeps working", async () => {
+    const { RemoteState } = await import("../src/index.js");
+    const { loadBridgeProto } = await import("../src/wire/proto.js");
+    // A relay in front of the bridge: bytes through for every method, garbage for SetVariables.
+    const service = loadBridgeProto().grpcObject.snakepit.bridge.BridgeService.service;
+    const bytes = (b: Buffer) => b;
+    const passthrough: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+    for (const [method, definition] of Object.entries(service)) {
+      passthrough[method] = {
+        ...definition,
+        requestSerialize: bytes,
+        requestDeserialize: bytes,
+        responseSerialize: bytes,
+        responseDeserialize: bytes,
+      };
+    }
+    const upstream = new grpc.Client(server.address, grpc.credentials.createInsecure());
+    let garbage = true;
+    const relay = new grpc.Server();
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const [method, definition] of Object.entries(passthrough)) {
+      if (definition.responseStream) continue;
+      handlers[method] = (
+        call: grpc.ServerUnaryCall<Buffer, Buffer>,
+        callback: grpc.sendUnaryData<Buffer>,
+      ) => {
+        if (method === "SetVariables" && garbage) {
+          // Field 3 (new_versions) claims 100 bytes and holds 2.
+          callback(null, Buffer.from([0x1a, 100, 0x0a, 0x00]));
+          return;
+        }
+        upstream.makeUnaryRequest(definition.path, bytes, bytes, call.request, (error, answer) =>
+          callback(error, answer),
+        );
+      };
+    }
+    relay.addService(passthrough, handlers);
+    const port = await new Promise<number>((resolve, reject) =>
+      relay.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const remote = new RemoteState({ address: `127.0.0.1:${port}` });
+    const state = await remote.init({ sessionId: `${SESSION}-garbled` });
+    if (!state.ok) throw new Error(state.error.message);
+    try {
+      expect((await remote.registerVariable(state.value, "n", "integer", 1)).ok).toBe(true);
+      const refused = await remote.updateVariables(state.value, { n: 2 });
+      expect(refused.ok).toBe(false);
+      expect(!refused.ok && refused.error.message).toMatch(/parsing error: truncated field/);
+      garbage = false;
+      const written = await remote.updateVariables(state.value, { n: 3 });
+      expect(written.ok && written.value.versions).toEqual({ n: expect.any(Number) });
+      const read = await remote.getVariable(state.value, "n");
+      expect(read.ok && read.value).toBe(3);
+    } finally {
+      await remote.cleanup(state.value);
+      upstream.close();
+      relay.forceShutdown();
+    }
+  });
+});

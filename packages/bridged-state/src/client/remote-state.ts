@@ -43,8 +43,10 @@ import * as grpc from "@grpc/grpc-js";
 import { BRIDGE_CAPABILITIES } from "../capabilities.js";
 import { MAX_TIMER_MS, numberOption } from "../options.js";
 import {
+  type BatchSetResponse,
   decodeBatchSetResponse,
   encodeBatchSetRequest,
+  MalformedMessage,
   type WireAny,
 } from "../wire/batch-set-encoding.js";
 import { encodeBinary, wantsBinary } from "../wire/binary-format.js";
@@ -522,7 +524,8 @@ function rawReadsClient(): new (
             Buffer.isBuffer(request)
               ? request
               : service.SetVariables.requestSerialize(request as never),
-          responseDeserialize: decodeBatchSetResponse,
+          // Decoded by the session, which knows the keys to expect.
+          responseDeserialize: bytes,
         },
       },
       "BridgeService",
@@ -885,11 +888,7 @@ export class RemoteSession extends BackendSession {
         for (const identifier of suspects) forget(this, identifier);
         continue;
       }
-      const answer = await this.#link.call<{
-        success: boolean;
-        errors: Record<string, string>;
-        new_versions: Record<string, number>;
-      }>(
+      const answer = await this.#link.call<Buffer>(
         "SetVariables",
         encodeBatchSetRequest({
           session_id: this.sessionId,
@@ -903,7 +902,9 @@ export class RemoteSession extends BackendSession {
         { sessionId: this.sessionId },
       );
       if ("error" in answer) return err(answer.error);
-      const { success, errors, new_versions } = answer.response;
+      const decoded = decodedAnswer(answer.response, identifiers);
+      if (!decoded.ok) return decoded;
+      const { success, errors, new_versions } = decoded.value;
       if (success) {
         const cache = this.cache;
         if (cache !== undefined) {
@@ -915,7 +916,8 @@ export class RemoteSession extends BackendSession {
             );
           }
         }
-        return ok({ ...new_versions });
+        // The decoded answer is this call's own object: no copy.
+        return ok(new_versions);
       }
       const carried = errorFromTrailer(answer.trailer);
       const carriedFailures = carried?.code === "partial_failure" ? carried.failed : undefined;
@@ -1221,6 +1223,25 @@ function encodeForWire(
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A SetVariables answer, or what grpc-js would have answered for bytes it could not decode. */
+function decodedAnswer(bytes: Buffer, identifiers: readonly string[]): Result<BatchSetResponse> {
+  try {
+    return ok(decodeBatchSetResponse(bytes, identifiers));
+  } catch (error) {
+    if (!(error instanceof MalformedMessage)) throw error;
+    const details = `Response message parsing error: ${error.message}`;
+    return err(
+      fromServiceError(
+        Object.assign(new Error(details), {
+          code: grpc.status.INTERNAL,
+          details,
+          metadata: new grpc.Metadata(),
+        }),
+      ),
+    );
+  }
+}
 
 /** Versions the wire can carry as an expectation: int32, and not 0 (which means "none" there). */
 function isWireVersion(version: number): boolean {

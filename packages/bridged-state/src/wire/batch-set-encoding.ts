@@ -127,20 +127,16 @@ export function encodeBatchSetRequest(request: BatchSetRequest): Buffer {
   if (requestIdBytes > 0) size += fieldSize(requestIdBytes);
   if (request.atomic) size += 2;
 
-  // Per map entry: key bytes, the value's bytes, the Any's and the entry's sizes (the second pass
-  // writes them).
-  const updates = [...request.updates];
-  const updateSizes = new Array<[key: number, value: number, any: number, entry: number]>(
-    updates.length,
-  );
-  for (let i = 0; i < updates.length; i++) {
-    const [key, any] = updates[i] as [string, WireAny];
+  // Per map entry, four sizes in a row: key bytes, the value's bytes, the Any's and the entry's
+  // (the second pass writes them).
+  const sizes: number[] = [];
+  for (const [key, any] of request.updates) {
     const keyBytes = utf8Length(key);
     const valueBytes = typeof any.value === "string" ? utf8Length(any.value) : any.value.length;
     const anySize =
       typeUrlField(any.type_url).length + (valueBytes > 0 ? fieldSize(valueBytes) : 0);
     const entry = fieldSize(keyBytes) + fieldSize(anySize);
-    updateSizes[i] = [keyBytes, valueBytes, anySize, entry];
+    sizes.push(keyBytes, valueBytes, anySize, entry);
     size += fieldSize(entry);
   }
   const metadata = measuredStrings(request.metadata);
@@ -162,14 +158,12 @@ export function encodeBatchSetRequest(request: BatchSetRequest): Buffer {
 
   const out = new Writer(size);
   if (sessionBytes > 0) out.string(1, request.session_id, sessionBytes);
-  for (let i = 0; i < updates.length; i++) {
-    const [key, any] = updates[i] as [string, WireAny];
-    const [keyBytes, valueBytes, anySize, entry] = updateSizes[i] as [
-      number,
-      number,
-      number,
-      number,
-    ];
+  let at = 0;
+  for (const [key, any] of request.updates) {
+    const keyBytes = sizes[at++] as number;
+    const valueBytes = sizes[at++] as number;
+    const anySize = sizes[at++] as number;
+    const entry = sizes[at++] as number;
     out.tag(2, LENGTH_DELIMITED);
     out.varint(entry);
     out.string(1, key, keyBytes);
@@ -271,13 +265,18 @@ export function encodeBatchSetResponse(response: BatchSetResponse): Buffer {
 /** Malformed protobuf, found while decoding by hand. */
 export class MalformedMessage extends Error {}
 
-/** Reads protobuf fields from `bytes[at, end)`. */
+/**
+ * Reads protobuf fields from `bytes[at, end)`. A nested message is read by the same reader
+ * (`enter`, then `leave`), and fields are read without tuples: nothing is allocated per field
+ * but what the field holds.
+ */
 class Reader {
-  constructor(
-    readonly bytes: Buffer,
-    public at: number,
-    readonly end: number,
-  ) {}
+  at = 0;
+  end: number;
+
+  constructor(readonly bytes: Buffer) {
+    this.end = bytes.length;
+  }
 
   get more(): boolean {
     return this.at < this.end;
@@ -310,29 +309,49 @@ class Reader {
     throw new MalformedMessage("varint longer than 10 bytes");
   }
 
-  /** A length-delimited field's bounds, moving past it. */
-  delimited(): [from: number, to: number] {
+  /** Moves past a length-delimited field; answers where its bytes start (they end at `at`). */
+  delimited(): number {
     const length = this.varint();
     if (length > this.end - this.at) throw new MalformedMessage("truncated field");
     const from = this.at;
     this.at += length;
-    return [from, this.at];
+    return from;
   }
 
   string(): string {
-    const [from, to] = this.delimited();
-    return decodeUtf8(this.bytes, from, to);
+    const from = this.delimited();
+    return decodeUtf8(this.bytes, from, this.at);
+  }
+
+  /** A string field that is likely `expected` (ASCII): then that very string, else a new one. */
+  stringLike(expected: string | undefined): string {
+    const from = this.delimited();
+    const { bytes, at } = this;
+    if (expected !== undefined && expected.length === at - from) {
+      let i = 0;
+      while (i < expected.length && expected.charCodeAt(i) === bytes[from + i]) i++;
+      if (i === expected.length) return expected;
+    }
+    return decodeUtf8(bytes, from, at);
   }
 
   /** A view of the bytes, not a copy (as protobufjs reads bytes from a Buffer). */
   bytesField(): Buffer {
-    const [from, to] = this.delimited();
-    return this.bytes.subarray(from, to);
+    const from = this.delimited();
+    return this.bytes.subarray(from, this.at);
   }
 
-  nested(): Reader {
-    const [from, to] = this.delimited();
-    return new Reader(this.bytes, from, to);
+  /** Reads the nested message of a length-delimited field next; answers the end to `leave` with. */
+  enter(): number {
+    const outer = this.end;
+    const from = this.delimited();
+    this.end = this.at;
+    this.at = from;
+    return outer;
+  }
+
+  leave(outer: number): void {
+    this.end = outer;
   }
 
   skip(wire: number): void {
@@ -355,21 +374,23 @@ function readEntry<T>(
   target: Record<string, T> | Map<string, T>,
   absent: T,
   value: (reader: Reader, wire: number) => T | undefined,
+  likelyKey?: string,
 ): void {
-  const entry = reader.nested();
+  const outer = reader.enter();
   let key = "";
   let found = absent;
-  while (entry.more) {
-    const tag = entry.varint();
+  while (reader.more) {
+    const tag = reader.varint();
     const wire = tag & 7;
     const number = Math.floor(tag / 8);
-    if (number === 1 && wire === LENGTH_DELIMITED) key = entry.string();
+    if (number === 1 && wire === LENGTH_DELIMITED) key = reader.stringLike(likelyKey);
     else if (number === 2) {
-      const read = value(entry, wire);
-      if (read === undefined) entry.skip(wire);
+      const read = value(reader, wire);
+      if (read === undefined) reader.skip(wire);
       else found = read;
-    } else entry.skip(wire);
+    } else reader.skip(wire);
   }
+  reader.leave(outer);
   if (target instanceof Map) target.set(key, found);
   else define(target, key, found);
 }
@@ -384,16 +405,17 @@ const EMPTY: Buffer = Buffer.alloc(0);
 
 function anyValue(reader: Reader, wire: number): { type_url: string; value: Buffer } | undefined {
   if (wire !== LENGTH_DELIMITED) return undefined;
-  const any = reader.nested();
+  const outer = reader.enter();
   let type_url = "";
   let value = EMPTY;
-  while (any.more) {
-    const tag = any.varint();
+  while (reader.more) {
+    const tag = reader.varint();
     const number = Math.floor(tag / 8);
-    if (number === 1 && (tag & 7) === LENGTH_DELIMITED) type_url = any.string();
-    else if (number === 2 && (tag & 7) === LENGTH_DELIMITED) value = any.bytesField();
-    else any.skip(tag & 7);
+    if (number === 1 && (tag & 7) === LENGTH_DELIMITED) type_url = reader.string();
+    else if (number === 2 && (tag & 7) === LENGTH_DELIMITED) value = reader.bytesField();
+    else reader.skip(tag & 7);
   }
+  reader.leave(outer);
   return { type_url, value };
 }
 
@@ -425,7 +447,7 @@ export function decodeBatchSetRequest(bytes: Buffer): DecodedBatchSetRequest {
     expected_versions: new Map(),
     request_id: "",
   };
-  const reader = new Reader(bytes, 0, bytes.length);
+  const reader = new Reader(bytes);
   while (reader.more) {
     const tag = reader.varint();
     const wire = tag & 7;
@@ -444,20 +466,29 @@ export function decodeBatchSetRequest(bytes: Buffer): DecodedBatchSetRequest {
   return request;
 }
 
-/** Decodes a SetVariables answer; malformed bytes throw `MalformedMessage`. */
-export function decodeBatchSetResponse(bytes: Buffer): BatchSetResponse {
+/**
+ * Decodes a SetVariables answer; malformed bytes throw `MalformedMessage`. A bridge answers the
+ * versions in the order of the request's `identifiers`: a key equal to the one expected is that
+ * string itself (already an object key elsewhere, so a Record takes it without hashing it anew).
+ */
+export function decodeBatchSetResponse(
+  bytes: Buffer,
+  identifiers?: readonly string[],
+): BatchSetResponse {
   let success = false;
+  let entries = 0;
   const errors: Record<string, string> = {};
   const versions: Record<string, number> = {};
-  const reader = new Reader(bytes, 0, bytes.length);
+  const reader = new Reader(bytes);
   while (reader.more) {
     const tag = reader.varint();
     const wire = tag & 7;
     const number = Math.floor(tag / 8);
     if (number === 1 && wire === VARINT) success = reader.varint() !== 0;
     else if (number === 2 && wire === LENGTH_DELIMITED) readEntry(reader, errors, "", stringValue);
-    else if (number === 3 && wire === LENGTH_DELIMITED) readEntry(reader, versions, 0, int32Value);
-    else reader.skip(wire);
+    else if (number === 3 && wire === LENGTH_DELIMITED) {
+      readEntry(reader, versions, 0, int32Value, identifiers?.[entries++]);
+    } else reader.skip(wire);
   }
   return { success, errors, new_versions: versions };
 }
