@@ -10,6 +10,8 @@ import { loadBridgeProto } from "../wire/proto.js";
  */
 
 const FLOAT = "type.googleapis.com/snakepit.float";
+const WARM_UP_IN_FLIGHT = 4;
+const WARM_UP_CONNECTIONS = 4;
 
 /** `calls` reads and writes (one in ten a write, one in twenty a batch) through the server at `address`. */
 export async function warmUp(
@@ -18,11 +20,12 @@ export async function warmUp(
   token: string | undefined,
 ): Promise<void> {
   const { grpcObject } = loadBridgeProto();
-  const client = new grpcObject.snakepit.bridge.BridgeService(
-    address,
-    grpc.credentials.createInsecure(),
-    {},
-  ) as unknown as Record<string, (...args: unknown[]) => unknown> & grpc.Client;
+  const connect = () =>
+    new grpcObject.snakepit.bridge.BridgeService(address, grpc.credentials.createInsecure(), {
+      // A connection of its own each time (grpc-js would share one per address).
+      "grpc.use_local_subchannel_pool": 1,
+    }) as unknown as Record<string, (...args: unknown[]) => unknown> & grpc.Client;
+  let client = connect();
   const metadata = new grpc.Metadata();
   if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
   const call = (method: string, request: object) =>
@@ -44,21 +47,40 @@ export async function warmUp(
       type: "float",
       initial_value: value(0),
     });
-    for (let i = 0; i < calls; i++) {
-      const prefer_binary = i % 4 !== 3;
-      if (i % 20 === 19) {
-        await call("SetVariables", { session_id, updates: { x: value(i) }, atomic: true });
-      } else if (i % 10 === 9) {
-        await call("SetVariable", { session_id, variable_identifier: "x", value: value(i) });
-      } else if (i % 10 === 5) {
-        await call("GetVariables", { session_id, variable_identifiers: ["x"], prefer_binary });
-      } else {
-        // As clients ask: RemoteState and the Python client prefer binary; others do not.
-        await call("GetVariable", { session_id, variable_identifier: "x", prefer_binary });
+    // A few in flight, as a busy server sees them, and so the calls keep the thread busy instead
+    // of waiting on loopback: the same number of calls in a fraction of the time.
+    // Over several connections in turn: V8 optimizes the server's per-connection paths (HTTP/2
+    // session and stream objects) for what it has seen, and a client's first connection after
+    // the warm-up would otherwise undo that.
+    let issued = 0;
+    for (let connection = 1; connection <= WARM_UP_CONNECTIONS; connection++) {
+      const until = Math.round((calls * connection) / WARM_UP_CONNECTIONS);
+      const worker = async () => {
+        while (issued < until) await oneCall(issued++);
+      };
+      await Promise.all(Array.from({ length: WARM_UP_IN_FLIGHT }, worker));
+      if (connection < WARM_UP_CONNECTIONS) {
+        client.close();
+        client = connect();
       }
     }
   } finally {
     await call("CleanupSession", { session_id }).catch(() => {});
     client.close();
+  }
+
+  function oneCall(i: number): Promise<void> {
+    const prefer_binary = i % 4 !== 3;
+    if (i % 20 === 19) {
+      return call("SetVariables", { session_id, updates: { x: value(i) }, atomic: true });
+    }
+    if (i % 10 === 9) {
+      return call("SetVariable", { session_id, variable_identifier: "x", value: value(i) });
+    }
+    if (i % 10 === 5) {
+      return call("GetVariables", { session_id, variable_identifiers: ["x"], prefer_binary });
+    }
+    // As clients ask: RemoteState and the Python client prefer binary; others do not.
+    return call("GetVariable", { session_id, variable_identifier: "x", prefer_binary });
   }
 }
