@@ -1603,6 +1603,10 @@ class RemoteWatch {
       const previous = valueFromWire(record.type, update.previous_value, undefined, record.name);
       if (previous.ok) previousValue = previous.value;
     }
+    // The watcher fell behind and the server sent only the latest state: the changes between
+    // were not told. A `resync` event, as after a catch-up, from the value last told here.
+    const conflated = update.conflated && kind !== "registered";
+    if (conflated) previousValue ??= known?.record.value;
     if (kind === "deleted") {
       this.#seen.delete(record.id);
       forget(this.options.session, record.id);
@@ -1614,8 +1618,15 @@ class RemoteWatch {
     const source = update.update_source || record.source;
     // The feed position, for a subscriber that resumes elsewhere (`VariableEvent.cursor`).
     const cursor = update.cursor;
-    if (source === event.source && cursor === "") this.#tell(event);
-    else this.#tell({ ...event, source, ...(cursor === "" ? {} : { cursor }) });
+    if (source === event.source && cursor === "" && !conflated) this.#tell(event);
+    else {
+      this.#tell({
+        ...event,
+        source,
+        ...(cursor === "" ? {} : { cursor }),
+        ...(conflated ? { resync: true as const } : {}),
+      });
+    }
   }
 
   #tell(event: VariableEvent): void {
