@@ -75,17 +75,39 @@
     if (parts[0] === "s" && parts[1]) {
       current = showSession(parts[1], parts[2] === "v" ? parts[3] : undefined);
     } else {
-      showSessions();
+      current = showSessions();
     }
   }
 
-  async function showSessions() {
+  /** How often the sessions list asks again (sessions come and go on every bridge of a store). */
+  const SESSIONS_POLL_MS = 2000;
+
+  /** The sessions list, asked for again every SESSIONS_POLL_MS while the page is visible. */
+  function showSessions() {
     setCrumbs(el("span", {}, "Sessions"));
     setStatus("", "");
     main.replaceChildren(el("p", { class: "muted" }, "Loading sessions…"));
-    try {
-      const { sessions } = await getJson("/api/sessions");
-      const refresh = el("button", { onclick: () => showSessions() }, "Refresh");
+    let closed = false;
+    let shown = "";
+    async function refresh() {
+      if (closed || document.hidden) return;
+      try {
+        const { sessions } = await getJson("/api/sessions");
+        if (closed) return;
+        setStatus(`updated ${new Date().toLocaleTimeString()}`, "live");
+        const text = JSON.stringify(sessions);
+        if (text === shown) return;
+        shown = text;
+        render(sessions);
+      } catch (error) {
+        if (closed) return;
+        shown = "";
+        setStatus("unreachable", "down");
+        main.replaceChildren(el("p", { class: "error" }, String(error.message || error)));
+      }
+    }
+    function render(sessions) {
+      const again = el("button", { onclick: () => refresh() }, "Refresh");
       const rows = sessions.map((s) =>
         el(
           "tr",
@@ -98,7 +120,7 @@
         ),
       );
       main.replaceChildren(
-        el("h2", {}, `${sessions.length} session${sessions.length === 1 ? "" : "s"} `, refresh),
+        el("h2", {}, `${sessions.length} session${sessions.length === 1 ? "" : "s"} `, again),
         sessions.length === 0
           ? el("p", { class: "muted" }, "No sessions yet.")
           : el(
@@ -114,9 +136,17 @@
               rows,
             ),
       );
-    } catch (error) {
-      main.replaceChildren(el("p", { class: "error" }, String(error.message || error)));
     }
+    const timer = setInterval(refresh, SESSIONS_POLL_MS);
+    document.addEventListener("visibilitychange", refresh);
+    refresh();
+    return {
+      close() {
+        closed = true;
+        clearInterval(timer);
+        document.removeEventListener("visibilitychange", refresh);
+      },
+    };
   }
 
   /** One session: its variables live, a chart per numeric variable; `focus` names one variable. */

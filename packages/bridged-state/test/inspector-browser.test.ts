@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { rawClient, unary } from "./helpers.js";
 
 /*
  * The inspector in a real headless browser (Debian's chromium, launched by playwright-core; no
@@ -50,6 +51,7 @@ let writer: ChildProcessWithoutNullStreams;
 let nextWriterLine: () => Promise<string>;
 let browser: Browser;
 let inspectorUrl: string;
+let bridgeAddress: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -64,6 +66,7 @@ beforeAll(async () => {
   ) as unknown as ChildProcessWithoutNullStreams;
   const bridgeLine = lines(bridge, "dspex-bridge");
   const address = (await bridgeLine()).replace("dspex-bridge listening on ", "");
+  bridgeAddress = address;
   inspectorUrl = (await bridgeLine()).replace("dspex-bridge inspector on ", "");
   expect(inspectorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
   writer = spawn(
@@ -185,6 +188,33 @@ describe("the inspector in a headless browser", () => {
     expect(charted).toEqual([["temperature", "7"]]);
     expect(await page.locator("#crumbs").textContent()).toBe(`Sessions / ${SESSION} / temperature`);
     await page.close();
+  }, 30_000);
+
+  it("the sessions list follows sessions as they come and go, without a reload", async () => {
+    const page = await browser.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(inspectorUrl);
+    await page.waitForSelector(`#sessions tr[data-session="${SESSION}"]`, { timeout: 10_000 });
+    const client = rawClient(bridgeAddress);
+    try {
+      const later = "arrived-later";
+      expect((await unary(client, "InitializeSession", { session_id: later })).ok).toBe(true);
+      const started = Date.now();
+      await page.waitForSelector(`#sessions tr[data-session="${later}"]`, { timeout: 5_000 });
+      // Polled every 2 s: at most one period, plus a round trip.
+      expect(Date.now() - started).toBeLessThan(3_500);
+      expect((await unary(client, "CleanupSession", { session_id: later, force: true })).ok).toBe(
+        true,
+      );
+      await page.waitForSelector(`#sessions tr[data-session="${later}"]`, {
+        state: "detached",
+        timeout: 5_000,
+      });
+      expect(await page.locator(`#sessions tr[data-session="${SESSION}"]`).count()).toBe(1);
+    } finally {
+      client.close();
+      await page.close();
+    }
   }, 30_000);
 
   it("the sessions list links to each session", async () => {
