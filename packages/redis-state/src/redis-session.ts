@@ -227,6 +227,13 @@ class Snapshot implements RecordView {
   }
 }
 
+/** A registration's or deletion's answer (the record) as stored with its commit. */
+function recordAnswer(requestId: string | undefined): Idempotent<VariableRecord> | undefined {
+  return requestId === undefined
+    ? undefined
+    : { requestId, encode: encodeRecord, decode: decodeRecord };
+}
+
 /** A caller's request id, and how the answer of its write is stored with its commit. */
 interface Idempotent<T> {
   readonly requestId: string;
@@ -583,7 +590,7 @@ export class RedisSession extends BackendSession {
     );
   }
 
-  register(input: RegistrationInput): Promise<Result<VariableRecord>> {
+  register(input: RegistrationInput, requestId?: string): Promise<Result<VariableRecord>> {
     const name = typeof input.name === "string" ? input.name : undefined;
     let id = newVariableId(() => false);
     return this.#commit(
@@ -598,6 +605,8 @@ export class RedisSession extends BackendSession {
         if (!planned.ok) return planned;
         return ok({ structural: true, changes: [planned.value], answer: planned.value.record });
       },
+      false,
+      recordAnswer(requestId),
     );
   }
 
@@ -668,7 +677,7 @@ export class RedisSession extends BackendSession {
     );
   }
 
-  remove(identifier: Identifier): Promise<Result<VariableRecord>> {
+  remove(identifier: Identifier, requestId?: string): Promise<Result<VariableRecord>> {
     return this.#commit(
       `deleteVariable ${JSON.stringify(identifier)}`,
       () => [identifier],
@@ -678,6 +687,7 @@ export class RedisSession extends BackendSession {
         return ok({ structural: true, changes: [planned.value], answer: planned.value.record });
       },
       true,
+      recordAnswer(requestId),
     );
   }
 

@@ -81,6 +81,34 @@ describe("a requestId retried through another provider", () => {
     await done();
   });
 
+  test("registerVariable: the same id, registered once; another name is a new registration", async () => {
+    const { a, b, sa, sb, heard, done } = await twoProviders();
+    const first = must(await a.registerVariable(sa, "z", "integer", 7, { requestId: "R-reg" }));
+    const again = must(await b.registerVariable(sb, "z", "integer", 7, { requestId: "R-reg" }));
+    expect(again.id).toBe(first.id);
+    // Without the key, the same registration is what it always was.
+    expect(codeOf(await b.registerVariable(sb, "z", "integer", 7))).toBe("already_exists");
+    await eventually(() => heard.some((e) => e.name === "z"), "the registration");
+    await sleep(50);
+    expect(heard.filter((e) => e.kind === "registered" && e.name === "z")).toHaveLength(1);
+    expect(codeOf(await a.registerVariable(sa, "z", "integer", 7, { requestId: "" }))).toBe(
+      "invalid_argument",
+    );
+    await done();
+  });
+
+  test("deleteVariable: a retried deletion answers ok, deleted once", async () => {
+    const { a, b, sa, sb, heard, done } = await twoProviders();
+    must(await a.deleteVariable(sa, "y", { requestId: "R-del" }));
+    must(await b.deleteVariable(sb, "y", { requestId: "R-del" }));
+    expect(codeOf(await b.deleteVariable(sb, "y"))).toBe("not_found");
+    expect(codeOf(await b.deleteVariable(sb, "y", { requestId: "R-other" }))).toBe("not_found");
+    await eventually(() => heard.some((e) => e.kind === "deleted"), "the deletion");
+    await sleep(50);
+    expect(heard.filter((e) => e.kind === "deleted")).toHaveLength(1);
+    await done();
+  });
+
   test("after an ambiguous failure on A, the retry through B applies once", async () => {
     const proxy = await TestProxy.start(server.socket);
     try {

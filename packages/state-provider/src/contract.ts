@@ -83,6 +83,19 @@ export interface RegisterOptions {
   readonly metadata?: Metadata;
   /** Human-readable description; stored as `metadata.description`. */
   readonly description?: string;
+  /**
+   * As `WriteOptions.requestId`: a registration sent again with the same key answers the
+   * first one's id instead of `already_exists`, on a backend that keeps recent keys.
+   */
+  readonly requestId?: string;
+}
+
+export interface DeleteOptions {
+  /**
+   * As `WriteOptions.requestId`: a deletion sent again with the same key answers the first
+   * one's outcome instead of `not_found`, on a backend that keeps recent keys.
+   */
+  readonly requestId?: string;
 }
 
 export interface WriteOptions {
@@ -213,7 +226,11 @@ export interface StateProvider<S = unknown> {
     metadata?: Metadata,
     options?: BatchWriteOptions,
   ): Promise<Result<BatchWritten<S>>>;
-  deleteVariable(state: S, identifier: Identifier): Promise<Result<Changed<S>>>;
+  deleteVariable(
+    state: S,
+    identifier: Identifier,
+    options?: DeleteOptions,
+  ): Promise<Result<Changed<S>>>;
   exportState(state: S): Promise<Result<ExportedState>>;
   /** Merges a document (validated: anything else is `invalid_export`) into the state, all or nothing. */
   importState(state: S, exported: unknown): Promise<Result<Changed<S>>>;

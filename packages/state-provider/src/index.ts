@@ -4,6 +4,7 @@ export type {
   BatchWritten,
   Capabilities,
   Changed,
+  DeleteOptions,
   HistoryOptions,
   Identifier,
   InitOptions,

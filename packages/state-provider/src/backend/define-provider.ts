@@ -3,6 +3,7 @@ import type {
   BatchWritten,
   Capabilities,
   Changed,
+  DeleteOptions,
   HistoryOptions,
   Identifier,
   InitOptions,
@@ -78,8 +79,14 @@ export abstract class BackendSession {
   ): MaybePromise<Result<ReadonlyMap<Identifier, VariableRecord>>>;
   /** Every record, in registration order. */
   abstract list(): MaybePromise<Result<readonly VariableRecord[]>>;
-  /** Raw registration input: `planRegistration` checks it. Answers the new id (a record will do). */
-  abstract register(input: RegistrationInput): MaybePromise<Result<{ readonly id: VariableId }>>;
+  /**
+   * Raw registration input: `planRegistration` checks it. Answers the new id (a record will do).
+   * `requestId` (checked) is for backends that keep recent keys; others ignore it.
+   */
+  abstract register(
+    input: RegistrationInput,
+    requestId?: string,
+  ): MaybePromise<Result<{ readonly id: VariableId }>>;
   /**
    * `metadata` is checked; `expectedVersion` is a valid version or undefined. Answers the new
    * version (the written record will do).
@@ -102,7 +109,7 @@ export abstract class BackendSession {
     requestId?: string,
   ): MaybePromise<Result<Readonly<Record<Identifier, number>>>>;
   /** Answers anything on success (the removed record, say); only the outcome counts. */
-  abstract remove(identifier: Identifier): MaybePromise<Result<unknown>>;
+  abstract remove(identifier: Identifier, requestId?: string): MaybePromise<Result<unknown>>;
   abstract exportState(): MaybePromise<Result<ExportedState>>;
   /** A document already validated by `parseExport`: merge it, all or nothing (`planImport`). */
   abstract import(parsed: ParsedExport): MaybePromise<Result<undefined>>;
@@ -332,9 +339,14 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     if (state.closed) return this.#closed;
     const given = optionsObject<RegisterOptions>(options, "registerVariable");
     if (!given.ok) return refuse(given);
-    const { constraints, metadata, description } = given.value;
+    const { constraints, metadata, description, requestId } = given.value;
+    if (requestId !== undefined) {
+      const checked = checkRequestId(requestId, "registerVariable");
+      if (!checked.ok) return refuse(checked);
+    }
+    const input = { name, type, value: initialValue, constraints, metadata, description };
     return settle(
-      state.register({ name, type, value: initialValue, constraints, metadata, description }),
+      requestId === undefined ? state.register(input) : state.register(input, requestId),
       (registered) => (registered.ok ? ok({ state, id: registered.value.id }) : registered),
     );
   }
@@ -479,10 +491,24 @@ export abstract class BackendProvider<H extends BackendSession> implements State
     return settle(written, (done) => (done.ok ? ok({ state, versions: done.value }) : done));
   }
 
-  deleteVariable(state: H, identifier: Identifier): Promise<Result<Changed<H>>> {
+  deleteVariable(
+    state: H,
+    identifier: Identifier,
+    options?: DeleteOptions | null,
+  ): Promise<Result<Changed<H>>> {
     if (state.closed) return this.#closed;
     if (typeof identifier !== "string") return refuse(badIdentifier("deleteVariable", identifier));
-    return settle(state.remove(identifier), (removed) => (removed.ok ? ok({ state }) : removed));
+    const given = optionsObject<DeleteOptions>(options, "deleteVariable");
+    if (!given.ok) return refuse(given);
+    const { requestId } = given.value;
+    if (requestId !== undefined) {
+      const checked = checkRequestId(requestId, "deleteVariable");
+      if (!checked.ok) return refuse(checked);
+    }
+    return settle(
+      requestId === undefined ? state.remove(identifier) : state.remove(identifier, requestId),
+      (removed) => (removed.ok ? ok({ state }) : removed),
+    );
   }
 
   exportState(state: H): Promise<Result<ExportedState>> {
