@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { expect } from "vitest";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
 import { loadBridgeProto } from "../src/wire/proto.js";
@@ -146,4 +147,52 @@ export async function sessionWithT(client: BridgeServiceClient, id: string): Pro
     initial_value: any("float", 0),
   });
   if (!registered.ok) throw new Error(`RegisterVariable t: ${registered.details}`);
+}
+
+/**
+ * A registration and a deletion, each sent through `a` and retried through `b` with the same
+ * request id (two bridges on one store): each applies once and the retry answers as the first.
+ */
+export async function expectRetriedRegisterAndDeleteApplyOnce(
+  a: BridgeServiceClient,
+  b: BridgeServiceClient,
+  session: string,
+): Promise<void> {
+  await sessionWithT(a, session);
+  const watcher = collectWatch(a, { session_id: session });
+  await watcher.opened;
+  const register = (client: BridgeServiceClient, requestId: string) =>
+    unary<{ variable_id: string }>(client, "RegisterVariable", {
+      session_id: session,
+      name: "k",
+      type: "integer",
+      initial_value: any("integer", 1),
+      request_id: requestId,
+    });
+  const first = await register(a, "reg-1");
+  const again = await register(b, "reg-1");
+  if (!first.ok || !again.ok) throw new Error("a keyed registration was refused");
+  expect(again.response.variable_id).toBe(first.response.variable_id);
+  const unkeyed = await register(b, "");
+  expect(!unkeyed.ok && unkeyed.code).toBe(grpc.status.ALREADY_EXISTS);
+
+  const remove = (client: BridgeServiceClient, requestId: string) =>
+    unary(client, "DeleteVariable", {
+      session_id: session,
+      variable_identifier: "k",
+      request_id: requestId,
+    });
+  expect((await remove(a, "del-1")).ok).toBe(true);
+  expect((await remove(b, "del-1")).ok).toBe(true);
+  const another = await remove(b, "del-2");
+  expect(!another.ok && another.code).toBe(grpc.status.NOT_FOUND);
+  const tooLong = await remove(b, "x".repeat(129));
+  expect(!tooLong.ok && tooLong.code).toBe(grpc.status.INVALID_ARGUMENT);
+
+  const of = (type: string) =>
+    watcher.updates.filter((u) => u.update_type === type && u.variable?.name === "k");
+  await until(() => of("deleted").length === 1, "the deletion");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect([of("registered").length, of("deleted").length]).toEqual([1, 1]);
+  watcher.call.cancel();
 }

@@ -12,6 +12,7 @@ import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/brid
 import {
   any,
   collectWatch,
+  expectRetriedRegisterAndDeleteApplyOnce,
   healthClient,
   rawClient,
   sessionWithT,
@@ -101,6 +102,10 @@ describe("two bridges on one Redis, over the wire", () => {
     expect(new Set(cursors).size).toBe(20);
     expect(cursors.every((c) => c !== "")).toBe(true);
     watcher.call.cancel();
+  });
+
+  it("a registration and a deletion retried through B with their request ids apply once", async () => {
+    await expectRetriedRegisterAndDeleteApplyOnce(onA, onB, "keyed-structure");
   });
 
   it("a watcher resumes on B after the last cursor it heard on A, exactly", async () => {

@@ -4,7 +4,15 @@ import { BridgeServer, SessionStore } from "../src/index.js";
 import { MEMORY_FEED_RETENTION } from "../src/store/memory-bridge-store.js";
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
-import { any, collectWatch, rawClient, sessionWithT, unary, until } from "./helpers.js";
+import {
+  any,
+  collectWatch,
+  expectRetriedRegisterAndDeleteApplyOnce,
+  rawClient,
+  sessionWithT,
+  unary,
+  until,
+} from "./helpers.js";
 
 /*
  * Two bridges on one store, over the raw wire: what a client moving from one to the other relies
@@ -156,6 +164,10 @@ describe("two bridges on one store", () => {
     const again = await batch(onB);
     expect(first.ok && first.response.new_versions).toEqual({ t: 2 });
     expect(again.ok && again.response.new_versions).toEqual({ t: 2 });
+  });
+
+  it("a registration and a deletion retried through B with their request ids apply once", async () => {
+    await expectRetriedRegisterAndDeleteApplyOnce(onA, onB, "keyed-structure");
   });
 
   it("a request id over 128 characters is INVALID_ARGUMENT and changes nothing", async () => {

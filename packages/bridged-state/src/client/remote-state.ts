@@ -598,7 +598,10 @@ export class RemoteSession extends BackendSession {
     );
   }
 
-  async register(input: RegistrationInput): Promise<Result<{ readonly id: string }>> {
+  async register(
+    input: RegistrationInput,
+    requestId?: string,
+  ): Promise<Result<{ readonly id: string }>> {
     // Checked here too, so the value can be encoded; the server checks again (it decides).
     const checked = checkRegistration(input);
     if (!checked.ok) return checked;
@@ -613,13 +616,16 @@ export class RemoteSession extends BackendSession {
         initial_binary_value: encoded.binary,
         constraints_json: encodeConstraintsJson(c.constraints),
         metadata: c.metadata,
+        // The same id on every attempt: a bridge that applied the first answers its id again.
+        request_id: requestId ?? randomUUID(),
       },
       c.name,
     );
     let id: string;
     if (!("error" in answer)) id = answer.response.variable_id;
     else {
-      // The first attempt may have registered it: the variable it would have made counts as ours.
+      // A bridge that keeps no request ids (Snakepit's own) answers a retry `already_exists`:
+      // the first attempt may have registered it, and the variable it would have made is ours.
       const own =
         answer.ambiguous && answer.error.code === "already_exists"
           ? await this.#ownRegistration(c)
@@ -949,13 +955,14 @@ export class RemoteSession extends BackendSession {
     }
   }
 
-  async remove(identifier: Identifier): Promise<Result<undefined>> {
+  async remove(identifier: Identifier, requestId?: string): Promise<Result<undefined>> {
     const answer = await this.#call(
       "DeleteVariable",
-      { variable_identifier: identifier },
+      { variable_identifier: identifier, request_id: requestId ?? randomUUID() },
       identifier,
     );
-    // Retried after an ambiguous failure, `not_found` is the first attempt's deletion.
+    // Retried after an ambiguous failure on a bridge that keeps no request ids, `not_found` is
+    // the first attempt's deletion.
     if ("error" in answer && !(answer.ambiguous && answer.error.code === "not_found"))
       return err(answer.error);
     const shape = this.shapes.get(identifier);

@@ -203,7 +203,15 @@ export function bridgeHandlers(store: BridgeStore, options: HandlerOptions): Bri
     },
 
     async DeleteVariable(call, callback) {
-      const deleted = await store.delete(call.request.session_id, call.request.variable_identifier);
+      const requestId = requestIdOf(call.request);
+      if (!requestId.ok) return fail(callback, requestId.error);
+      const deleted = await store.delete(
+        call.request.session_id,
+        call.request.variable_identifier,
+        {
+          requestId: requestId.value,
+        },
+      );
       if (!deleted.ok) return fail(callback, deleted.error);
       callback(null, { success: true, error_message: "" });
     },
@@ -262,11 +270,13 @@ async function registerFromWire(
 ): Promise<Result<string>> {
   const { session_id: sessionId, name, type } = request;
   const input = decodeRegistration(request, name, type);
-  if (!input.ok) {
+  const requestId = requestIdOf(request);
+  if (!input.ok || !requestId.ok) {
     const session = await store.touch(sessionId);
-    return session.ok ? input : session;
+    if (!session.ok) return session;
+    return input.ok ? err((requestId as { error: StateError }).error) : input;
   }
-  const registered = await store.register(sessionId, input.value);
+  const registered = await store.register(sessionId, input.value, { requestId: requestId.value });
   return registered.ok ? ok(registered.value.id) : registered;
 }
 

@@ -36,7 +36,11 @@ export interface BridgeStore {
   listSessions(): Promise<Result<readonly SessionInfo[]>>;
 
   /** Answers the new variable's id. */
-  register(sessionId: string, input: RegistrationInput): Promise<Result<{ readonly id: string }>>;
+  register(
+    sessionId: string,
+    input: RegistrationInput,
+    options?: KeyedOptions,
+  ): Promise<Result<{ readonly id: string }>>;
   get(sessionId: string, identifier: Identifier): Promise<Result<VariableRecord>>;
   /** Found records keyed by identifier as given; missing ones are left out. */
   getMany(
@@ -66,7 +70,11 @@ export interface BridgeStore {
     metadata: Metadata,
     options: UpdateOptions,
   ): Promise<Result<BatchApplied>>;
-  delete(sessionId: string, identifier: Identifier): Promise<Result<undefined>>;
+  delete(
+    sessionId: string,
+    identifier: Identifier,
+    options?: KeyedOptions,
+  ): Promise<Result<undefined>>;
   /** Merges a validated export document, all or nothing; answers how many variables it held. */
   import(sessionId: string, parsed: ParsedExport): Promise<Result<number>>;
   /** Retained records of a variable, newest (the current one) first, at most `limit`. */
@@ -97,15 +105,21 @@ export interface ReadOptions {
   readonly touch?: boolean;
 }
 
-export interface SetOptions {
-  readonly expectedVersion?: number | undefined;
+/**
+ * A request id: a call sent again with the same one answers the first call's outcome instead of
+ * applying twice (where the store keeps recent ones; both stores do).
+ */
+export interface KeyedOptions {
   readonly requestId?: string | undefined;
 }
 
-export interface UpdateOptions {
+export interface SetOptions extends KeyedOptions {
+  readonly expectedVersion?: number | undefined;
+}
+
+export interface UpdateOptions extends KeyedOptions {
   readonly atomic: boolean;
   readonly expectedVersions?: Readonly<Record<Identifier, number>>;
-  readonly requestId?: string | undefined;
 }
 
 export interface BatchApplied {

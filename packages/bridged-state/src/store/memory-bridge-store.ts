@@ -16,6 +16,7 @@ import {
   ALWAYS_AVAILABLE,
   type BatchApplied,
   type BridgeStore,
+  type KeyedOptions,
   type ReadOptions,
   type SetOptions,
   type StoreWatch,
@@ -46,11 +47,11 @@ class SessionExtras {
   watched = false;
   readonly watchers = new Set<WatchListener>();
   /** Insertion-ordered, so the oldest outcome is dropped first. */
-  readonly outcomes = new Map<string, number | BatchApplied>();
+  readonly outcomes = new Map<string, Outcome>();
   feed: SubscriptionId | undefined;
   release: (() => void) | undefined;
 
-  remember(requestId: string | undefined, outcome: number | BatchApplied): void {
+  remember(requestId: string | undefined, outcome: Outcome): void {
     if (requestId === undefined) return;
     this.outcomes.set(requestId, outcome);
     if (this.outcomes.size > MEMORY_REQUEST_RETENTION) {
@@ -58,6 +59,13 @@ class SessionExtras {
     }
   }
 }
+
+/** What a call with a request id answered, by kind (an id reused on another kind applies anew). */
+type Outcome =
+  | { readonly kind: "set"; readonly version: number }
+  | { readonly kind: "update"; readonly applied: BatchApplied }
+  | { readonly kind: "register"; readonly id: string }
+  | { readonly kind: "delete" };
 
 let stores = 0;
 const shared = new WeakMap<SessionStore, MemoryBridgeStore>();
@@ -147,8 +155,16 @@ export class MemoryBridgeStore implements BridgeStore {
   async register(
     sessionId: string,
     input: RegistrationInput,
+    options: KeyedOptions = {},
   ): Promise<Result<{ readonly id: string }>> {
-    return this.sessions.register(sessionId, input);
+    const extras = this.#keyed(sessionId, options);
+    if (extras !== undefined && !extras.ok) return extras;
+    const known = this.#outcome(extras, options, "register");
+    if (known !== undefined) return ok({ id: known.id });
+    const registered = this.sessions.register(sessionId, input);
+    if (!registered.ok) return registered;
+    extras?.value.remember(options.requestId, { kind: "register", id: registered.value.id });
+    return ok({ id: registered.value.id });
   }
 
   async get(sessionId: string, identifier: Identifier): Promise<Result<VariableRecord>> {
@@ -178,10 +194,10 @@ export class MemoryBridgeStore implements BridgeStore {
     metadata: Metadata,
     options: SetOptions,
   ): Promise<Result<number>> {
-    const extras = options.requestId === undefined ? undefined : this.#extrasOf(sessionId);
+    const extras = this.#keyed(sessionId, options);
     if (extras !== undefined && !extras.ok) return extras;
-    const known = options.requestId && extras?.value.outcomes.get(options.requestId);
-    if (typeof known === "number") return ok(known);
+    const known = this.#outcome(extras, options, "set");
+    if (known !== undefined) return ok(known.version);
     const written = this.sessions.set(
       sessionId,
       identifier,
@@ -190,7 +206,7 @@ export class MemoryBridgeStore implements BridgeStore {
       options.expectedVersion,
     );
     if (!written.ok) return written;
-    extras?.value.remember(options.requestId, written.value.version);
+    extras?.value.remember(options.requestId, { kind: "set", version: written.value.version });
     return ok(written.value.version);
   }
 
@@ -200,10 +216,10 @@ export class MemoryBridgeStore implements BridgeStore {
     metadata: Metadata,
     options: UpdateOptions,
   ): Promise<Result<BatchApplied>> {
-    const extras = options.requestId === undefined ? undefined : this.#extrasOf(sessionId);
+    const extras = this.#keyed(sessionId, options);
     if (extras !== undefined && !extras.ok) return extras;
-    const known = options.requestId && extras?.value.outcomes.get(options.requestId);
-    if (typeof known === "object") return ok(known);
+    const known = this.#outcome(extras, options, "update");
+    if (known !== undefined) return ok(known.applied);
     const pending = new Map<Identifier, { value: unknown }>();
     for (const [identifier, value] of updates) pending.set(identifier, { value });
     const written = this.sessions.update(sessionId, pending, metadata, {
@@ -225,13 +241,38 @@ export class MemoryBridgeStore implements BridgeStore {
       }
       applied = { versions, failure };
     }
-    extras?.value.remember(options.requestId, applied);
+    extras?.value.remember(options.requestId, { kind: "update", applied });
     return ok(applied);
   }
 
-  async delete(sessionId: string, identifier: Identifier): Promise<Result<undefined>> {
+  async delete(
+    sessionId: string,
+    identifier: Identifier,
+    options: KeyedOptions = {},
+  ): Promise<Result<undefined>> {
+    const extras = this.#keyed(sessionId, options);
+    if (extras !== undefined && !extras.ok) return extras;
+    if (this.#outcome(extras, options, "delete") !== undefined) return ok();
     const deleted = this.sessions.delete(sessionId, identifier);
-    return deleted.ok ? ok() : deleted;
+    if (!deleted.ok) return deleted;
+    extras?.value.remember(options.requestId, { kind: "delete" });
+    return ok();
+  }
+
+  /** The session's extras when the call has a request id to look up and remember. */
+  #keyed(sessionId: string, options: KeyedOptions): Result<SessionExtras> | undefined {
+    return options.requestId === undefined ? undefined : this.#extrasOf(sessionId);
+  }
+
+  /** The remembered outcome of the call's request id, when it was a call of this kind. */
+  #outcome<K extends Outcome["kind"]>(
+    extras: Result<SessionExtras> | undefined,
+    options: KeyedOptions,
+    kind: K,
+  ): Extract<Outcome, { kind: K }> | undefined {
+    if (extras === undefined || !extras.ok || options.requestId === undefined) return undefined;
+    const known = extras.value.outcomes.get(options.requestId);
+    return known?.kind === kind ? (known as Extract<Outcome, { kind: K }>) : undefined;
   }
 
   async import(sessionId: string, parsed: ParsedExport): Promise<Result<number>> {

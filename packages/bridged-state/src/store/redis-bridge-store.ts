@@ -17,6 +17,7 @@ import { define, own } from "@dspex/state-provider/backend";
 import type {
   BatchApplied,
   BridgeStore,
+  KeyedOptions,
   SetOptions,
   StoreHealth,
   StoreWatch,
@@ -203,7 +204,11 @@ export class RedisBridgeStore implements BridgeStore {
 
   // ---- variables ----
 
-  register(sessionId: string, input: RegistrationInput): Promise<Result<{ readonly id: string }>> {
+  register(
+    sessionId: string,
+    input: RegistrationInput,
+    options: KeyedOptions = {},
+  ): Promise<Result<{ readonly id: string }>> {
     return this.#on(sessionId, async (session) => {
       const registered = await this.provider.registerVariable(
         session,
@@ -211,7 +216,11 @@ export class RedisBridgeStore implements BridgeStore {
         input.name as string,
         input.type as VariableType,
         input.value,
-        { constraints: input.constraints, metadata: input.metadata } as RegisterOptions,
+        {
+          constraints: input.constraints,
+          metadata: input.metadata,
+          ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+        } as RegisterOptions,
       );
       return registered.ok ? ok({ id: registered.value.id }) : registered;
     });
@@ -299,9 +308,17 @@ export class RedisBridgeStore implements BridgeStore {
     return written.ok ? ok(written.value.versions) : written;
   }
 
-  delete(sessionId: string, identifier: Identifier): Promise<Result<undefined>> {
+  delete(
+    sessionId: string,
+    identifier: Identifier,
+    options: KeyedOptions = {},
+  ): Promise<Result<undefined>> {
     return this.#on(sessionId, async (session) => {
-      const deleted = await this.provider.deleteVariable(session, identifier);
+      const deleted = await this.provider.deleteVariable(
+        session,
+        identifier,
+        options.requestId === undefined ? undefined : { requestId: options.requestId },
+      );
       return deleted.ok ? ok() : deleted;
     });
   }

@@ -10,6 +10,11 @@ export interface RegisterVariableRequest__Input {
   'constraints_json'?: (string);
   'metadata'?: ({[key: string]: string});
   'initial_binary_value'?: (Buffer | Uint8Array | string);
+  /**
+   * Extension: as in SetVariableRequest; a retried registration answers the first one's id
+   * instead of ALREADY_EXISTS.
+   */
+  'request_id'?: (string);
 }
 
 export interface RegisterVariableRequest__Output {
@@ -20,4 +25,9 @@ export interface RegisterVariableRequest__Output {
   'constraints_json': (string);
   'metadata': ({[key: string]: string});
   'initial_binary_value': (Buffer);
+  /**
+   * Extension: as in SetVariableRequest; a retried registration answers the first one's id
+   * instead of ALREADY_EXISTS.
+   */
+  'request_id': (string);
 }
