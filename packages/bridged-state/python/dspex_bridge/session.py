@@ -196,11 +196,14 @@ class SessionContext:
             session_id=self.session_id, name=name, type=type, initial_value=packed,
             constraints_json=codec.encode_constraints(constraints), metadata=self._write_metadata(metadata),
             initial_binary_value=binary,
+            # The same id on every attempt: a bridge that applied the first answers its id again.
+            request_id=new_request_id(),
         )
         attempts = Attempts()
         try:
             response = self._rpc("RegisterVariable", request, f"register {name!r}", attempts)
         except AlreadyExistsError:
+            # A bridge that keeps no request ids (Snakepit's own) answers a retry ALREADY_EXISTS.
             if not attempts.ambiguous:
                 raise
             return self._own_registration(name, type, codec.decode(packed, binary, type), constraints)
@@ -403,15 +406,16 @@ class SessionContext:
         return [VariableRecord.from_proto(var) for var in versions]
 
     def delete(self, identifier: str) -> None:
-        request = pb.DeleteVariableRequest(session_id=self.session_id, variable_identifier=identifier)
+        request = pb.DeleteVariableRequest(session_id=self.session_id, variable_identifier=identifier,
+                                           request_id=new_request_id())
         attempts = Attempts()
         try:
             response = self._rpc("DeleteVariable", request, f"delete {identifier!r}", attempts)
             if not response.success:
                 raise BridgeError(f"delete {identifier!r}: {response.error_message}")
         except NotFoundError as failure:
-            # Retried after an ambiguous failure, NOT_FOUND means the variable is gone: what a
-            # delete asks for, whether the earlier attempt or someone else removed it.
+            # Retried after an ambiguous failure on a bridge that keeps no request ids, NOT_FOUND
+            # means the variable is gone: what a delete asks for, whoever removed it.
             if type(failure) is not NotFoundError or not attempts.ambiguous:
                 raise
         cache = self._cache

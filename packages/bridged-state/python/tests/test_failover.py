@@ -31,9 +31,9 @@ class _LostInTransit(grpc.RpcError):
         return ()
 
 
-def _lose_first_answer(client, method, instead=None):
-    """The first `method` call reaches the bridge (or runs `instead`), its answer is lost; the
-    requests every attempt sent are returned as they go."""
+def _lose_first_answer(client, method, instead=None, after=None):
+    """The first `method` call reaches the bridge (or runs `instead`), then `after` runs and its
+    answer is lost; the requests every attempt sent are returned as they go."""
     sent = []
     for endpoint in client._endpoints:
         real = getattr(endpoint.stub, method)
@@ -42,6 +42,8 @@ def _lose_first_answer(client, method, instead=None):
             sent.append(type(request).FromString(request.SerializeToString()))
             if len(sent) == 1:
                 instead() if instead else real(request, **kwargs)
+                if after:
+                    after()
                 raise _LostInTransit()
             return real(request, **kwargs)
 
@@ -160,9 +162,23 @@ def test_a_register_whose_answer_was_lost_answers_the_variable(two_bridges):
     ctx = client.session()
     sent = _lose_first_answer(client, "RegisterVariable")
     var_id = ctx.register("temperature", "float", 0.7, constraints={"min": 0.0, "max": 2.0})
-    assert len(sent) == 2  # the retry answered ALREADY_EXISTS: it was this call's own
+    # The retry carried the first attempt's request id, and the bridge answered its id again.
+    assert len(sent) == 2 and sent[0].request_id == sent[1].request_id != ""
     record = ctx.get_record("temperature")
     assert record.id == var_id and record.version == 1 and ctx.get(var_id) == 0.7
+    client.close()
+
+
+def test_a_register_whose_answer_was_lost_answers_its_id_even_once_written_since(two_bridges):
+    # Without request ids the retry's ALREADY_EXISTS could not be told from someone else's name
+    # once the variable changed; with them the bridge answers the first attempt's outcome.
+    client = dspex_bridge.connect([two_bridges.a, two_bridges.b], timeout=5)
+    ctx = client.session()
+    with dspex_bridge.connect(two_bridges.b) as other_client:
+        other = other_client.session(ctx.session_id, create=False)
+        _lose_first_answer(client, "RegisterVariable", after=lambda: other.set("lr", 0.5))
+        var_id = ctx.register("lr", "float", 0.1)
+    assert ctx.get_record("lr").id == var_id and ctx.get("lr") == 0.5
     client.close()
 
 
@@ -187,6 +203,20 @@ def test_a_delete_whose_answer_was_lost_succeeds(two_bridges):
     assert len(sent) == 2 and ctx.get("x", None) is None
     with pytest.raises(NotFoundError):  # without an earlier lost attempt, NOT_FOUND stays an error
         ctx.delete("x")
+    client.close()
+
+
+def test_a_delete_whose_answer_was_lost_leaves_a_variable_made_again_since(two_bridges):
+    # The retry is the first deletion answered again, not a second one of the new variable.
+    client = dspex_bridge.connect([two_bridges.a, two_bridges.b], timeout=5)
+    ctx = client.session()
+    ctx.register("x", "integer", 1)
+    with dspex_bridge.connect(two_bridges.b) as other_client:
+        other = other_client.session(ctx.session_id, create=False)
+        sent = _lose_first_answer(client, "DeleteVariable", after=lambda: other.register("x", "integer", 2))
+        ctx.delete("x")
+        assert len(sent) == 2 and sent[0].request_id == sent[1].request_id != ""
+        assert other.get("x") == 2
     client.close()
 
 
