@@ -6,6 +6,7 @@ import {
   checkExpectedVersion,
   checkMetadata,
   checkRegistration,
+  checkRequestId,
   checkValue,
   compilePattern,
   EMPTY_METADATA,
@@ -175,6 +176,9 @@ function storedMetadataProblem(metadata: Metadata): StateError | undefined {
 const wrongArgument = (what: string) => err(StateErrors.invalidArgument(what));
 const isOptions = (x: unknown) =>
   x === undefined || x === null || (typeof x === "object" && !Array.isArray(x));
+/** The reference keeps no request ids (it never fails ambiguously), but refuses malformed ones. */
+const requestIdOf = (requestId: unknown, call: string): Result<string | undefined> =>
+  requestId === undefined ? ok(undefined) : checkRequestId(requestId, call);
 const isPlainObject = (x: unknown) =>
   typeof x === "object" &&
   x !== null &&
@@ -505,7 +509,10 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
     async registerVariable(h, name, type, value, registerOptions = {}) {
       if (isClosed(h)) return closedError();
       if (!isOptions(registerOptions)) return wrongArgument("options must be an object");
-      const checked = checkRegistration({ name, type, value, ...registerOptions });
+      const { requestId, ...registration } = registerOptions;
+      const key = requestIdOf(requestId, "registerVariable");
+      if (!key.ok) return key;
+      const checked = checkRegistration({ name, type, value, ...registration });
       if (!checked.ok) return checked;
       const existing = resolveName(h.store, checked.value.name);
       if (existing && !has("duplicate-name-accepted"))
@@ -549,6 +556,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       if (isClosed(h)) return closedError();
       if (typeof identifier !== "string") return wrongArgument("identifier must be a string");
       if (!isOptions(writeOptions)) return wrongArgument("options must be an object");
+      const key = requestIdOf(writeOptions?.requestId, "setVariable");
+      if (!key.ok) return key;
       const record = resolve(h.store, identifier);
       if (!record) return err(StateErrors.notFound(identifier));
       const expected = writeOptions?.expectedVersion;
@@ -604,6 +613,8 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       if (isClosed(h)) return closedError();
       if (!isPlainObject(updates)) return wrongArgument("updates must be a plain object");
       if (!isOptions(batchOptions)) return wrongArgument("options must be an object");
+      const key = requestIdOf(batchOptions?.requestId, "updateVariables");
+      if (!key.ok) return key;
       const update = checkMetadata(metadata ?? EMPTY_METADATA);
       if (!update.ok) return update;
       const expectations = batchOptions?.expectedVersions;
@@ -717,9 +728,12 @@ export function referenceBackend(options: ReferenceOptions = {}): ReferenceBacke
       return ok({ state: h, versions: keyed(versions) });
     },
 
-    async deleteVariable(h, identifier) {
+    async deleteVariable(h, identifier, deleteOptions) {
       if (isClosed(h)) return closedError();
       if (typeof identifier !== "string") return wrongArgument("identifier must be a string");
+      if (!isOptions(deleteOptions)) return wrongArgument("options must be an object");
+      const key = requestIdOf(deleteOptions?.requestId, "deleteVariable");
+      if (!key.ok) return key;
       const record = resolve(h.store, identifier);
       if (!record) return err(StateErrors.notFound(identifier));
       if (has("delete-leaves-name-resolvable")) {

@@ -25,6 +25,7 @@ export const argumentTests: ConformanceTest[] = [
         ["registerVariable", () => p.registerVariable(s.state, "b", "integer", 1, "x" as Loose)],
         ["setVariable", () => p.setVariable(s.state, "a", 2, undefined, 5 as Loose)],
         ["updateVariables", () => p.updateVariables(s.state, { a: 3 }, undefined, "x" as Loose)],
+        ["deleteVariable", () => p.deleteVariable(s.state, "a", 7 as Loose)],
       ];
       for (const [what, call] of calls) mustFail(await call(), "invalid_argument", what);
       const records = await s.mustList();
@@ -33,6 +34,36 @@ export const argumentTests: ConformanceTest[] = [
         [["a", 1, 1]],
         "a refused call changed the session",
       );
+    },
+  },
+  {
+    name: "caller arguments: a requestId that is not 1 to 128 characters answers invalid_argument and changes nothing",
+    async run({ open }) {
+      const s = await open();
+      const p = s.provider;
+      await s.add("a", "integer", 1);
+      for (const requestId of ["", "x".repeat(129), 42 as Loose]) {
+        const calls: [string, () => Promise<Result<unknown>>][] = [
+          ["registerVariable", () => p.registerVariable(s.state, "b", "integer", 1, { requestId })],
+          ["setVariable", () => p.setVariable(s.state, "a", 2, undefined, { requestId })],
+          ["updateVariables", () => p.updateVariables(s.state, { a: 3 }, undefined, { requestId })],
+          ["deleteVariable", () => p.deleteVariable(s.state, "a", { requestId })],
+        ];
+        for (const [what, call] of calls) {
+          const refused = mustFail(await call(), "invalid_argument", `${what} ${requestId}`);
+          assert.match(refused.message, /requestId/, `${what}: the error names requestId`);
+        }
+      }
+      const records = await s.mustList();
+      assert.deepStrictEqual(
+        records.map((r) => [r.name, r.version, r.value]),
+        [["a", 1, 1]],
+        "a refused call changed the session",
+      );
+      // A valid key is accepted by every call (kept or not is the backend's; see WriteOptions).
+      const valid = { requestId: "conformance-key" };
+      must(await p.registerVariable(s.state, "b", "integer", 1, valid), "a keyed registerVariable");
+      must(await p.deleteVariable(s.state, "b", valid), "a keyed deleteVariable");
     },
   },
   {

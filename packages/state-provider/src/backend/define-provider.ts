@@ -27,6 +27,7 @@ import { err, ok, type Result } from "../result.js";
 import {
   checkExpectedVersion,
   checkMetadata,
+  checkRequestId,
   EMPTY_METADATA,
   type RegistrationInput,
 } from "../types/validation.js";
@@ -205,18 +206,6 @@ function optionsObject<T extends object>(options: unknown, call: string): Result
     );
   }
   return ok(options as Partial<T>);
-}
-
-/** An idempotency key: 1–128 characters. */
-function checkRequestId(requestId: unknown, call: string): Result<string> {
-  if (typeof requestId === "string" && requestId.length > 0 && requestId.length <= 128) {
-    return ok(requestId);
-  }
-  return err(
-    StateErrors.invalidArgument(
-      `${call} expects requestId as a string of 1 to 128 characters, got ${describeValue(requestId)}`,
-    ),
-  );
 }
 
 function badIdentifier(call: string, identifier: unknown): Result<never> {

@@ -538,6 +538,18 @@ export function checkExpectedVersion(expected: unknown, identifier: unknown): Re
   );
 }
 
+/** An idempotency key (`WriteOptions.requestId` and the like): a string of 1 to 128 characters. */
+export function checkRequestId(requestId: unknown, call: string): Result<string> {
+  if (typeof requestId === "string" && requestId.length > 0 && requestId.length <= 128) {
+    return ok(requestId);
+  }
+  return err(
+    StateErrors.invalidArgument(
+      `${call} expects requestId as a string of 1 to 128 characters, got ${describeValue(requestId)}`,
+    ),
+  );
+}
+
 /** Merges update metadata into a record's metadata (set semantics: new keys win). */
 export function mergeMetadata(current: Metadata, update: Metadata): Metadata {
   if (update === EMPTY_METADATA) return current;
