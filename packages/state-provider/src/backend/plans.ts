@@ -275,7 +275,10 @@ export function planBatch(
     const change = planned.value;
     overlay.set(change.record.id, change.record);
     changes.push(change);
-    identifiers.push(identifier);
+    // The record's own string when equal: identifiers decoded from the wire are new strings each
+    // batch, and keying the answer by a string the store keeps saves hashing each one anew.
+    const { name } = change.record;
+    identifiers.push(identifier === name ? name : identifier);
   }
   if (failed !== undefined && atomic) return err(StateErrors.partialFailure(failed, []));
   return ok({ changes, identifiers, failed });
