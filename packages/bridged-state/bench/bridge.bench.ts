@@ -157,7 +157,7 @@ const x = (n: number) => `${n.toFixed(2)}×`;
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, "..");
 
-const FRESH_STARTS = 5;
+const FRESH_STARTS = 7;
 
 /** Calls a bridge makes through itself before it says it listens (`--warm-up`). */
 const WARM_UP_CALLS = 4000;

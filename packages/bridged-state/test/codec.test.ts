@@ -192,8 +192,8 @@ describe("encodeBatchSetRequest", () => {
           const ours = decode(
             encodeBatchSetRequest({
               ...request,
-              updates: new Map(Object.entries(request.updates)),
-              binary_updates: new Map(Object.entries(request.binary_updates)),
+              updates: Object.entries(request.updates),
+              binary_updates: Object.entries(request.binary_updates),
             }),
           );
           const theirs = decode(service.SetVariables.requestSerialize(request as never));
@@ -206,19 +206,22 @@ describe("encodeBatchSetRequest", () => {
   });
 
   it("a 100-item batch holds the keys, values, versions and request id it was given", () => {
-    const updates = new Map<string, { type_url: string; value: Buffer | string }>();
+    const updates: [string, { type_url: string; value: Buffer | string }][] = [];
     for (let i = 0; i < 100; i++) {
-      updates.set(`v${i}`, {
-        type_url: "type.googleapis.com/snakepit.float",
-        // Text and bytes alike are the value's UTF-8.
-        value: i % 2 === 0 ? `${i / 10}` : Buffer.from(`${i / 10}`),
-      });
+      updates.push([
+        `v${i}`,
+        {
+          type_url: "type.googleapis.com/snakepit.float",
+          // Text and bytes alike are the value's UTF-8.
+          value: i % 2 === 0 ? `${i / 10}` : Buffer.from(`${i / 10}`),
+        },
+      ]);
     }
     const decoded = decode(
       encodeBatchSetRequest({
         session_id: "s",
         updates,
-        binary_updates: new Map(),
+        binary_updates: [],
         metadata: { source: "typescript" },
         atomic: true,
         expected_versions: { v7: 300 },
@@ -241,8 +244,8 @@ describe("encodeBatchSetRequest", () => {
     expect(() =>
       encodeBatchSetRequest({
         session_id: "s",
-        updates: new Map(),
-        binary_updates: new Map(),
+        updates: [],
+        binary_updates: [],
         metadata: {},
         atomic: false,
         expected_versions: { x: 2 ** 31 },

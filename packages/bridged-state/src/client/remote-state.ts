@@ -817,7 +817,6 @@ export class RemoteSession extends BackendSession {
     requestId?: string,
   ): Promise<Result<Readonly<Record<Identifier, number>>>> {
     const identifiers = updates.map(([identifier]) => identifier);
-    const values = new Map(updates);
     const expectedVersions: Record<string, number> = {};
     const unexpressible: string[] = [];
     for (const identifier of identifiers) {
@@ -844,15 +843,16 @@ export class RemoteSession extends BackendSession {
         }
       }
       const fromCache = (identifier: string) => attempt === 0 && !unknown.includes(identifier);
-      const wireUpdates = new Map<string, WireAny>();
-      const binaryUpdates = new Map<string, Buffer>();
+      // Entries in the order given (the core's entries of an object: each identifier once).
+      const wireUpdates: [string, WireAny][] = [];
+      const binaryUpdates: [string, Buffer][] = [];
       const localFailures: Record<string, StateError> = {};
       const suspects: string[] = [];
-      for (const identifier of identifiers) {
+      for (const [identifier, given] of updates) {
         const shape = this.shapes.get(identifier);
         if (shape === undefined) {
           // Unknown here: the server reports it (not_found) with the rest of the batch.
-          wireUpdates.set(identifier, REJECTED_PLACEHOLDER("string"));
+          wireUpdates.push([identifier, REJECTED_PLACEHOLDER("string")]);
           continue;
         }
         if (unexpressible.includes(identifier)) {
@@ -862,32 +862,27 @@ export class RemoteSession extends BackendSession {
             identifier,
             StateErrors.versionConflict(identifier, expected, versionsSeen.get(identifier) ?? 0),
           );
-          wireUpdates.set(identifier, REJECTED_PLACEHOLDER(shape.type));
+          wireUpdates.push([identifier, REJECTED_PLACEHOLDER(shape.type)]);
           continue;
         }
-        const checked = checkValue(
-          shape.name,
-          shape.type,
-          values.get(identifier),
-          shape.constraints,
-        );
+        const checked = checkValue(shape.name, shape.type, given, shape.constraints);
         if (!checked.ok) {
           if (fromCache(identifier)) suspects.push(identifier);
           define(localFailures, identifier, checked.error);
           // Sent as a value the server must reject, so an atomic batch applies nothing.
-          wireUpdates.set(identifier, REJECTED_PLACEHOLDER(shape.type));
+          wireUpdates.push([identifier, REJECTED_PLACEHOLDER(shape.type)]);
           continue;
         }
         if (wantsBinary(shape.type, checked.value)) {
           const encoded = encodeForWire(shape.type, checked.value);
-          wireUpdates.set(identifier, encoded.any);
-          binaryUpdates.set(identifier, encoded.binary);
+          wireUpdates.push([identifier, encoded.any]);
+          binaryUpdates.push([identifier, encoded.binary]);
         } else {
           // JSON text, written into the request as it is encoded.
-          wireUpdates.set(identifier, {
-            type_url: typeUrlFor(shape.type),
-            value: encodeValueJson(shape.type, checked.value),
-          });
+          wireUpdates.push([
+            identifier,
+            { type_url: typeUrlFor(shape.type), value: encodeValueJson(shape.type, checked.value) },
+          ]);
         }
       }
       if (suspects.length > 0) {

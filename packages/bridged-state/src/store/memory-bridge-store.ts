@@ -220,9 +220,7 @@ export class MemoryBridgeStore implements BridgeStore {
     if (extras !== undefined && !extras.ok) return extras;
     const known = this.#outcome(extras, options, "update");
     if (known !== undefined) return ok(known.applied);
-    const pending = new Map<Identifier, { value: unknown }>();
-    for (const [identifier, value] of updates) pending.set(identifier, { value });
-    const written = this.sessions.update(sessionId, pending, metadata, {
+    const written = this.sessions.updateValues(sessionId, updates, metadata, {
       atomic: options.atomic,
       ...(options.expectedVersions === undefined
         ? {}

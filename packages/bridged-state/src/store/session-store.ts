@@ -460,6 +460,28 @@ export class SessionStore {
     );
   }
 
+  /**
+   * `update` with every value known (a value or an `EncodedValue`, which the plan decodes):
+   * what a bridge sends, without wrapping each item.
+   */
+  updateValues(
+    sessionId: string,
+    values: ReadonlyMap<Identifier, unknown>,
+    metadata?: Metadata,
+    options: BatchOptions = {},
+  ): Result<Readonly<Record<Identifier, number>>> {
+    const session = this.#op(sessionId);
+    if (!session.ok) return session;
+    const checkedMetadata = checkWriteMetadata(metadata);
+    if (!checkedMetadata.ok) return checkedMetadata;
+    return session.value.table.writeMany(
+      [...values],
+      checkedMetadata.value,
+      options.expectedVersions,
+      options.atomic !== false,
+    );
+  }
+
   delete(sessionId: string, identifier: Identifier): Result<VariableRecord> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;

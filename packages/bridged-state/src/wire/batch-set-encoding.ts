@@ -17,8 +17,9 @@ export interface WireAny {
 
 export interface BatchSetRequest {
   readonly session_id: string;
-  readonly updates: ReadonlyMap<string, WireAny>;
-  readonly binary_updates: ReadonlyMap<string, Buffer>;
+  /** Map entries in order, each key once (the caller's own keys: an object's entries). */
+  readonly updates: readonly (readonly [string, WireAny])[];
+  readonly binary_updates: readonly (readonly [string, Buffer])[];
   readonly metadata: Readonly<Record<string, string>>;
   readonly atomic: boolean;
   readonly expected_versions: Readonly<Record<string, number>>;
@@ -141,7 +142,7 @@ export function encodeBatchSetRequest(request: BatchSetRequest): Buffer {
   }
   const metadata = measuredStrings(request.metadata);
   for (const { entry } of metadata) size += fieldSize(entry);
-  const binaries = [...request.binary_updates].map(([key, value]) => {
+  const binaries = request.binary_updates.map(([key, value]) => {
     const keyBytes = utf8Length(key);
     return { key, value, keyBytes, entry: fieldSize(keyBytes) + fieldSize(value.length) };
   });
