@@ -358,7 +358,9 @@ async function main(): Promise<void> {
   results.push(line(echoName, par.echo));
   results.push(line("  raw GetVariable (proto-loader)", par.rawGet, par.echo));
   results.push(line("  RemoteState.getVariable", par.get, par.echo));
-  results.push(`100 variables (median of ${BATCH_ROUNDS} interleaved rounds; ratios to one RemoteState.getVariable)`);
+  results.push(
+    `100 variables (median of ${BATCH_ROUNDS} interleaved rounds; ratios to one RemoteState.getVariable)`,
+  );
   results.push(line("  RemoteState.getVariable", batch.get));
   results.push(line("  RemoteState.getVariables(100)", batch.getMany, batch.get));
   results.push(line("  RemoteState.updateVariables(100)", batch.updateMany, batch.get));
