@@ -438,10 +438,6 @@ export class SessionStore {
     metadata?: Metadata,
     options: BatchOptions = {},
   ): Result<Readonly<Record<Identifier, number>>> {
-    const session = this.#op(sessionId);
-    if (!session.ok) return session;
-    const checkedMetadata = checkWriteMetadata(metadata);
-    if (!checkedMetadata.ok) return checkedMetadata;
     const entries: [Identifier, unknown][] = [];
     let refused: Map<Identifier, StateError> | undefined;
     for (const [identifier, pending] of updates) {
@@ -451,13 +447,7 @@ export class SessionStore {
         entries.push([identifier, undefined]);
       } else entries.push([identifier, pending.value]);
     }
-    return session.value.table.writeMany(
-      entries,
-      checkedMetadata.value,
-      options.expectedVersions,
-      options.atomic !== false,
-      refused,
-    );
+    return this.#writeMany(sessionId, entries, metadata, options, refused);
   }
 
   /**
@@ -470,15 +460,26 @@ export class SessionStore {
     metadata?: Metadata,
     options: BatchOptions = {},
   ): Result<Readonly<Record<Identifier, number>>> {
+    return this.#writeMany(sessionId, [...values], metadata, options, undefined);
+  }
+
+  #writeMany(
+    sessionId: string,
+    entries: readonly (readonly [Identifier, unknown])[],
+    metadata: Metadata | undefined,
+    options: BatchOptions,
+    refused: ReadonlyMap<Identifier, StateError> | undefined,
+  ): Result<Readonly<Record<Identifier, number>>> {
     const session = this.#op(sessionId);
     if (!session.ok) return session;
     const checkedMetadata = checkWriteMetadata(metadata);
     if (!checkedMetadata.ok) return checkedMetadata;
     return session.value.table.writeMany(
-      [...values],
+      entries,
       checkedMetadata.value,
       options.expectedVersions,
       options.atomic !== false,
+      refused,
     );
   }
 
