@@ -21,6 +21,7 @@ import { BridgeServer, bind, createGrpcServer } from "../src/server/bridge-serve
 import type { BridgeServiceClient } from "../src/wire/generated/snakepit/bridge/BridgeService.js";
 import type { VariableUpdate__Output } from "../src/wire/generated/snakepit/bridge/VariableUpdate.js";
 import { loadBridgeProto } from "../src/wire/proto.js";
+import { median, percentile, shuffled, us, x } from "./stats.js";
 
 const SESSION = "bench";
 const identity = (b: Buffer) => b;
@@ -64,10 +65,6 @@ interface Stats {
   p50: number;
   p99: number;
   opsPerSec: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
 /** Runs `total` calls with `inFlight` outstanding at a time; latencies in microseconds. */
@@ -127,21 +124,6 @@ async function rounds<K extends string>(
   return out;
 }
 
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /** Median over rounds of the per-round ratio (a noisy moment hits both sides of one round). */
 function ratioOf(
   subject: { wall: number[]; cpu: number[]; p50: number[] },
@@ -150,9 +132,6 @@ function ratioOf(
 ): number {
   return median(subject[field].map((v, i) => v / base[field][i]!));
 }
-
-const us = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} µs`;
-const x = (n: number) => `${n.toFixed(2)}×`;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, "..");

@@ -30,6 +30,7 @@ import { RemoteState } from "../src/client/remote-state.js";
 import { BridgeServer } from "../src/server/bridge-server.js";
 import type { BridgeStore } from "../src/store/bridge-store.js";
 import { RedisBridgeStore } from "../src/store/redis-bridge-store.js";
+import { median, percentile, shuffled, us, x } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, "..");
@@ -49,27 +50,6 @@ interface Series {
   readonly all: number[];
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-const us = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} µs`;
-const x = (n: number) => `${n.toFixed(2)}×`;
 const load = () =>
   loadavg()
     .map((n) => n.toFixed(2))
